@@ -1,0 +1,40 @@
+"""Sources: one module per system. Each yields ``model`` objects and knows nothing of CMIS.
+
+Every source class follows this protocol (dlt-style: a generator plus explicit state)::
+
+    source = MediaWikiSource(name="wiki", api_url=..., username=..., password=...)
+    state = ledger.source_state("wiki")          # a JSON-able dict, {} on the first run
+    for obj in source.changes(state):             # Item or Tombstone, in an order safe to file
+        ...file it...
+    ledger.save_source_state("wiki", state)      # only after every object was filed
+
+- ``changes(state)`` is the incremental run. With an empty state it is a full crawl. The source
+  updates ``state`` in place *only at the very end* of the generator (the new checkpoint is the
+  server clock taken at the start of the run, minus an overlap), so a run that dies half-way
+  leaves the old checkpoint and the next run repeats the window: filing is idempotent.
+- ``backfill(since, until)`` yields exactly the items created or changed in the range.
+- ``check()`` probes the source and returns facts to print (version, rights, counts).
+- ``request_count`` counts HTTP requests made, for the run summary.
+- An item may carry only its newest revisions (incremental); the pipeline files those not yet
+  archived, in order.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterator, Protocol
+
+from ..model import Item, Tombstone
+
+
+class Source(Protocol):
+    name: str
+    system: str
+
+    def check(self) -> dict: ...
+
+    def changes(self, state: dict) -> Iterator[Item | Tombstone]: ...
+
+    def backfill(self, since: datetime | None, until: datetime | None) -> Iterator[Item | Tombstone]: ...
+
+    @property
+    def request_count(self) -> int: ...
