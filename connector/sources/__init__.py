@@ -38,3 +38,32 @@ class Source(Protocol):
 
     @property
     def request_count(self) -> int: ...
+
+
+def build(name: str, system: str, options: dict) -> Source:
+    """A source instance from its config table (``[sources.NAME]``), secrets already resolved.
+
+    ``overlap_minutes`` becomes a timedelta; lists become tuples; other keys go to the
+    constructor as they are, so a typo fails with the constructor's own message.
+    """
+    from datetime import timedelta
+
+    from ..errors import ConfigError
+
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    if "overlap_minutes" in kwargs:
+        kwargs["overlap"] = timedelta(minutes=float(kwargs.pop("overlap_minutes")))
+    if system == "mediawiki":
+        from .mediawiki import MediaWikiSource as cls
+    elif system == "wordpress":
+        from .wordpress import WordPressSource as cls
+    elif system == "misago":
+        from .misago import MisagoSource as cls
+    elif system == "discourse":
+        from .discourse import DiscourseSource as cls
+    else:
+        raise ConfigError(f"[sources.{name}] type {system!r} is not one of mediawiki, wordpress, misago, discourse")
+    try:
+        return cls(name, **kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"[sources.{name}]: {exc}") from None

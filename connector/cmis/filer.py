@@ -1,0 +1,251 @@
+"""The filer: writes document specs into the repository, append-only and idempotent.
+
+It knows nothing of sources or the ledger. The pipeline hands it a ``DocumentSpec`` (what to
+file where, with which properties and ACL) and the revisions still missing; the filer creates the
+document (one request: properties, content, ACL, versioning state) or adds a version (check-out,
+check-in: two requests), and returns what the repository acknowledged.
+
+Edge cases:
+- a crash between check-out and check-in leaves a private working copy; the next ``add_version``
+  cancels that stale check-out first (our own, by definition: the archive has no other writers);
+- a name conflict on create means either the record is already there (a crash after the
+  repository's ack) or another record's sanitised name collides: the first is recovered by key,
+  the second gets a suffix made from the key;
+- folders are created on demand and cached by path; a concurrent creator is handled by reading
+  the path back after a conflict.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+from ..errors import Fatal, Retriable
+from ..model import Content, HashingReader
+from . import schema
+from .client import CmisRepository, NameConflict, PropertyValue, Upload, UpdateConflict
+from .profiles import Profile
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class VersionSpec:
+    revision_id: str
+    content: Content
+    properties: dict[str, PropertyValue]
+    comment: str = ""
+
+
+@dataclass
+class DocumentSpec:
+    key: str
+    folder: tuple[str, ...]
+    name: str
+    properties: dict[str, PropertyValue]
+    acl_add: dict[str, list[str]]
+    acl_remove: dict[str, list[str]]
+    versions: list[VersionSpec] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FiledVersion:
+    key: str
+    revision_id: str
+    object_id: str
+    series_id: str
+    version_label: str
+    sha256: str
+    length: int
+    name: str
+
+
+class Filer:
+    def __init__(self, repo: CmisRepository, profile: Profile, base_path: str = "/socialarchive"):
+        self.repo = repo
+        self.profile = profile
+        self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
+        self._folders: dict[str, str] = {}
+
+    # --- types --------------------------------------------------------------------------
+    def ensure_types(self) -> list[str]:
+        """Make sure our types exist; create them where the profile allows. Returns what was done."""
+        done = []
+        wanted = ((self.profile.secondary_type, schema.secondary_type_definition, schema.ARCHIVE_PROPERTIES),
+                  (self.profile.document_type, schema.document_type_definition, schema.DOCUMENT_PROPERTIES))
+        for type_id, build, props in wanted:
+            definition = self.repo.get_type(type_id)
+            if definition is None:
+                if not self.profile.create_types:
+                    raise Fatal(f"type {type_id} is missing in the repository; deploy the content model "
+                                f"for profile {self.profile.name} (see docker/) before filing")
+                self.repo.create_type(build())
+                done.append(f"created {type_id}")
+                continue
+            missing = schema.missing_properties(definition, props)
+            if missing:
+                raise Fatal(f"type {type_id} lacks properties {', '.join(missing)}: update the type "
+                            "definition or the content model")
+            done.append(f"found {type_id}")
+        return done
+
+    # --- folders ------------------------------------------------------------------------
+    def folder_id(self, segments: Sequence[str]) -> str:
+        path = self.base_path
+        parent = self._root_id()
+        for segment in segments:
+            path = f"{path}/{segment}"
+            cached = self._folders.get(path)
+            if cached is None:
+                cached = self._ensure_folder(parent, path, segment)
+                self._folders[path] = cached
+            parent = cached
+        return parent
+
+    def _root_id(self) -> str:
+        if not self.base_path:
+            return self.repo.info().root_id
+        cached = self._folders.get(self.base_path)
+        if cached is None:
+            parent, path = self.repo.info().root_id, ""
+            for segment in self.base_path.strip("/").split("/"):
+                path = f"{path}/{segment}"
+                parent = self._folders.get(path) or self._ensure_folder(parent, path, segment)
+                self._folders[path] = parent
+            cached = parent
+        return cached
+
+    def _ensure_folder(self, parent_id: str, path: str, name: str) -> str:
+        found = self.repo.get_object_by_path(path)
+        if found:
+            return found["cmis:objectId"]
+        try:
+            return self.repo.create_folder(parent_id, name)["cmis:objectId"]
+        except NameConflict:  # created by someone else since we looked
+            found = self.repo.get_object_by_path(path)
+            if not found:
+                raise
+            return found["cmis:objectId"]
+
+    # --- documents ----------------------------------------------------------------------
+    def create(self, spec: DocumentSpec, version: VersionSpec) -> FiledVersion:
+        """Create the document with its first version: one request."""
+        folder = self.folder_id(spec.folder)
+        properties = {"cmis:objectTypeId": self.profile.document_type, "cmis:name": spec.name,
+                      "cmis:secondaryObjectTypeIds": [self.profile.secondary_type],
+                      schema.KEY_PROPERTY: spec.key, **spec.properties, **version.properties}
+        reader = HashingReader(version.content)
+        try:
+            acked = self.repo.create_document(folder, properties, self._upload(version, reader),
+                                              versioning_state="major", acl_add=spec.acl_add,
+                                              acl_remove=spec.acl_remove)
+        except NameConflict:
+            existing = self.find(spec.key)
+            if existing:
+                raise AlreadyFiled(existing) from None
+            properties["cmis:name"] = _suffixed(spec.name, spec.key)
+            reader = HashingReader(version.content)
+            acked = self.repo.create_document(folder, properties, self._upload(version, reader),
+                                              versioning_state="major", acl_add=spec.acl_add,
+                                              acl_remove=spec.acl_remove)
+        return self._filed(spec.key, version.revision_id, acked, reader)
+
+    def add_version(self, object_id: str, spec: DocumentSpec, version: VersionSpec,
+                    acl_changed: bool = False) -> FiledVersion:
+        """Check out and check in with the new content and properties: two requests."""
+        try:
+            pwc = self.repo.check_out(object_id)
+        except UpdateConflict:
+            self._cancel_stale_checkout(object_id)
+            pwc = self.repo.check_out(object_id)
+        reader = HashingReader(version.content)
+        # The secondary type id goes with every check-in: OpenCMIS checks properties against the
+        # types named in the request, and refuses ours as unknown without it.
+        properties = {"cmis:secondaryObjectTypeIds": [self.profile.secondary_type],
+                      **spec.properties, **version.properties}
+        try:
+            acked = self.repo.check_in(pwc["cmis:objectId"], properties, self._upload(version, reader),
+                                       comment=version.comment[:1000])
+        except Exception:
+            self.repo.cancel_check_out(pwc["cmis:objectId"])
+            raise
+        if acl_changed:
+            self.repo.apply_acl(acked["cmis:objectId"], spec.acl_add, spec.acl_remove)
+        return self._filed(spec.key, version.revision_id, acked, reader)
+
+    def _cancel_stale_checkout(self, object_id: str) -> None:
+        current = self.repo.get_object(object_id)
+        pwc_id = current.get("cmis:versionSeriesCheckedOutId")
+        if pwc_id:
+            log.warning("cancelling a stale check-out of %s left by an interrupted run", object_id)
+            self.repo.cancel_check_out(pwc_id)
+
+    def _upload(self, version: VersionSpec, reader: HashingReader) -> Upload:
+        def trailing() -> Mapping[str, PropertyValue]:
+            return {"sa:sha256": reader.sha256, "sa:contentLength": reader.length}
+        filename = version.content.filename or "content"
+        return Upload(filename, version.content.media_type, reader, trailing)
+
+    def _filed(self, key: str, revision_id: str, acked: dict, reader: HashingReader) -> FiledVersion:
+        length = acked.get("cmis:contentStreamLength")
+        if length is not None and int(length) != reader.length:
+            raise Retriable(f"repository stored {length} bytes of {key} revision {revision_id}, "
+                            f"we sent {reader.length}")
+        stored_hash = _single(acked.get("sa:sha256"))
+        if stored_hash != reader.sha256:
+            raise Retriable(f"repository echoed sha256 {stored_hash} for {key}, we computed {reader.sha256}")
+        return FiledVersion(key=key, revision_id=revision_id, object_id=acked["cmis:objectId"],
+                            series_id=acked.get("cmis:versionSeriesId") or acked["cmis:objectId"],
+                            version_label=acked.get("cmis:versionLabel") or "", sha256=reader.sha256,
+                            length=reader.length, name=acked.get("cmis:name", ""))
+
+    # --- recovery -----------------------------------------------------------------------
+    def in_archive(self) -> str:
+        """A query condition limiting results to our base folder: two deployments may share a repository."""
+        return f"IN_TREE({quote(self._root_id())})"
+
+    def find(self, key: str) -> list[FiledVersion]:
+        """Every version already filed for ``key``, found by our properties (oldest first)."""
+        statement = (f"SELECT cmis:objectId, cmis:versionSeriesId FROM {self.profile.document_type} "
+                     f"WHERE {schema.KEY_PROPERTY} = {quote(key)} AND {self.in_archive()}")
+        rows = list(self.repo.query(statement, all_versions=self.profile.query_all_versions))
+        if not rows:
+            return []
+        versions = self.repo.versions(rows[0]["cmis:objectId"])
+        return [version_from_properties(key, props) for props in versions
+                if not props.get("cmis:isPrivateWorkingCopy")]
+
+
+class AlreadyFiled(Exception):
+    """Create found the record already in the repository (recovered by key)."""
+
+    def __init__(self, versions: list[FiledVersion]):
+        super().__init__(f"{len(versions)} versions already filed")
+        self.versions = versions
+
+
+def version_from_properties(key: str, props: dict) -> FiledVersion:
+    return FiledVersion(key=key, revision_id=str(_single(props.get("sa:revisionId")) or ""),
+                        object_id=props["cmis:objectId"],
+                        series_id=props.get("cmis:versionSeriesId") or props["cmis:objectId"],
+                        version_label=props.get("cmis:versionLabel") or "",
+                        sha256=str(_single(props.get("sa:sha256")) or ""),
+                        length=int(_single(props.get("sa:contentLength")) or props.get("cmis:contentStreamLength") or 0),
+                        name=props.get("cmis:name", ""))
+
+
+def quote(value: str) -> str:
+    """A CMIS query string literal: backslash-escape quotes and backslashes."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _single(value):
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value
+
+
+def _suffixed(name: str, key: str) -> str:
+    tag = f" ~{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+    return name[: 200 - len(tag)] + tag

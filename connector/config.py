@@ -1,0 +1,185 @@
+"""Configuration: one TOML file, secrets only from the environment or files, validated with
+errors that say which key is wrong.
+
+Example ``socialarchive.toml``::
+
+    [repository]
+    url = "http://127.0.0.1:8090/inmemory/browser"
+    repository_id = "A1"
+    profile = "opencmis-inmemory"
+    username = "admin"
+    password_env = "SA_CMIS_PASSWORD"        # or password_file = "/run/secrets/cmis"
+
+    [permissions]
+    archive_admins = ["admin"]              # full control on every archived object
+    restricted_readers = ["GROUP_records"]  # may read restricted content
+    # public_readers defaults to the repository's "anyone" principal
+    [permissions.principals]                # source principal -> ECM principal, explicit only
+    "wiki:group:sysop" = "GROUP_wiki_admins"
+
+    [sources.wiki]
+    type = "mediawiki"
+    api_url = "http://127.0.0.1:8081/api.php"
+    username = "Admin@connector"
+    password_file = "botpassword"
+
+Relative paths are read relative to the config file. A key named like a secret (password,
+api_key, app_password, token, secret) with a literal value is refused: use ``<key>_env`` or
+``<key>_file``.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ConfigError
+
+SECRET_KEYS = {"password", "api_key", "app_password", "token", "secret"}
+DEFAULT_CONFIG = "socialarchive.toml"
+
+
+@dataclass
+class RepositoryConfig:
+    url: str
+    repository_id: str
+    username: str
+    password: str = field(repr=False)
+    profile: str = "opencmis-inmemory"
+    base_path: str = "/socialarchive"
+    verify_tls: bool | str = True
+    timeout: float = 300.0
+
+
+@dataclass
+class PermissionsConfig:
+    archive_admins: list[str]
+    restricted_readers: list[str]
+    public_readers: list[str] | None = None
+    principals: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SourceConfig:
+    name: str
+    type: str
+    options: dict[str, Any] = field(repr=False)
+
+
+@dataclass
+class Config:
+    path: str
+    repository: RepositoryConfig
+    permissions: PermissionsConfig
+    sources: dict[str, SourceConfig]
+    ledger_path: str
+    audit_path: str
+    mapping_path: str
+    fingerprint: str
+
+
+def load(path: str | None = None) -> Config:
+    path = path or os.environ.get("SOCIALARCHIVE_CONFIG") or DEFAULT_CONFIG
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    base = os.path.dirname(os.path.abspath(path))
+    resolve = _Resolver(base, path)
+
+    repo = _table(data, "repository", path)
+    repository = RepositoryConfig(
+        url=_required(repo, "url", "repository"), repository_id=_required(repo, "repository_id", "repository"),
+        username=_required(repo, "username", "repository"),
+        password=resolve.secret(repo, "password", "repository"),
+        profile=repo.get("profile", "opencmis-inmemory"), base_path=repo.get("base_path", "/socialarchive"),
+        verify_tls=resolve.tls(repo.get("verify_tls", True)), timeout=float(repo.get("timeout", 300)))
+
+    perms = data.get("permissions", {})
+    permissions = PermissionsConfig(
+        archive_admins=list(perms.get("archive_admins", [repository.username])),
+        restricted_readers=list(perms.get("restricted_readers", [])),
+        public_readers=list(perms["public_readers"]) if "public_readers" in perms else None,
+        principals=dict(perms.get("principals", {})))
+
+    sources = {}
+    for name, table in data.get("sources", {}).items():
+        if "type" not in table:
+            raise ConfigError(f"{path}: [sources.{name}] needs a type (mediawiki, wordpress, misago, discourse)")
+        options = resolve.options({k: v for k, v in table.items() if k != "type"}, f"sources.{name}")
+        sources[name] = SourceConfig(name=name, type=table["type"], options=options)
+
+    state = data.get("state", {})
+    ledger_path = resolve.path(state.get("ledger", ".state/ledger.sqlite"))
+    return Config(
+        path=os.path.abspath(path), repository=repository, permissions=permissions, sources=sources,
+        ledger_path=ledger_path,
+        audit_path=resolve.path(state.get("audit_log", os.path.join(os.path.dirname(ledger_path), "audit.jsonl"))),
+        mapping_path=resolve.path(data.get("mapping", {}).get("file", _default_mapping())),
+        fingerprint=hashlib.sha256(raw).hexdigest())
+
+
+def _default_mapping() -> str:
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mappings", "default.toml")
+
+
+def _table(data: dict, name: str, path: str) -> dict:
+    if name not in data:
+        raise ConfigError(f"{path}: missing [{name}] table")
+    return data[name]
+
+
+def _required(table: dict, key: str, where: str) -> str:
+    if key not in table:
+        raise ConfigError(f"[{where}] needs {key}")
+    return table[key]
+
+
+class _Resolver:
+    def __init__(self, base: str, path: str):
+        self.base, self.file = base, path
+
+    def path(self, value: str) -> str:
+        return value if os.path.isabs(value) else os.path.join(self.base, value)
+
+    def tls(self, value: bool | str) -> bool | str:
+        return self.path(value) if isinstance(value, str) else bool(value)
+
+    def secret(self, table: dict, key: str, where: str, required: bool = True) -> str:
+        if key in table:
+            raise ConfigError(f"[{where}] {key}: secrets are not read from the config file; "
+                              f"use {key}_env (an environment variable) or {key}_file")
+        if f"{key}_env" in table:
+            var = table[f"{key}_env"]
+            if var not in os.environ:
+                raise ConfigError(f"[{where}] {key}_env: environment variable {var} is not set")
+            return os.environ[var]
+        if f"{key}_file" in table:
+            secret_path = self.path(table[f"{key}_file"])
+            try:
+                with open(secret_path, encoding="utf-8") as fh:
+                    return fh.read().strip()
+            except OSError as exc:
+                raise ConfigError(f"[{where}] {key}_file: cannot read {secret_path}: {exc.strerror}") from None
+        if required:
+            raise ConfigError(f"[{where}] needs {key}_env or {key}_file")
+        return ""
+
+    def options(self, table: dict, where: str) -> dict:
+        out = {}
+        for key, value in table.items():
+            stem = key.rsplit("_", 1)[0] if key.endswith(("_env", "_file")) else key
+            if stem in SECRET_KEYS:
+                out[stem] = self.secret(table, stem, where)
+            elif key in SECRET_KEYS:
+                self.secret(table, key, where)  # raises with the right message
+            else:
+                out[key] = value
+        return out

@@ -1,0 +1,171 @@
+"""The ledger: local SQLite state (WAL mode), the single writer's record of what the repository
+has acknowledged.
+
+Tables:
+- ``source_state``: each source's incremental state (checkpoint), saved after a complete run;
+- ``records``: one row per archived record (key → object/series id, folder, name, deleted flag);
+- ``versions``: one row per filed revision, written only after the repository acknowledged it;
+- ``intents``: a revision about to be written. An intent left behind by a killed run tells the
+  next run to look in the repository (by our key property) before writing again;
+- ``quarantine``: records that could not be filed, with the reason; ``runs``: run history.
+
+Example::
+
+    ledger = Ledger(".state/ledger.sqlite")
+    filed = ledger.filed_revisions("wiki/page/42")       # {"1001": FiledVersion, ...}
+    ledger.begin_intent("wiki/page/42", "1002")
+    ...repository write...
+    ledger.commit_version(filed_version, folder="/socialarchive/wiki", kind="page")
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Iterator
+
+from .cmis.filer import FiledVersion
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS source_state (
+    source TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    key TEXT PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, native_id TEXT NOT NULL,
+    object_id TEXT NOT NULL, series_id TEXT NOT NULL, name TEXT NOT NULL, folder TEXT NOT NULL,
+    visibility TEXT NOT NULL DEFAULT '', deleted INTEGER NOT NULL DEFAULT 0,
+    first_filed TEXT NOT NULL, last_filed TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS records_source ON records(source, kind);
+CREATE TABLE IF NOT EXISTS versions (
+    key TEXT NOT NULL, revision_id TEXT NOT NULL, object_id TEXT NOT NULL, version_label TEXT NOT NULL,
+    sha256 TEXT NOT NULL, length INTEGER NOT NULL, filed_at TEXT NOT NULL, run_id TEXT NOT NULL,
+    PRIMARY KEY (key, revision_id));
+CREATE TABLE IF NOT EXISTS intents (
+    key TEXT NOT NULL, revision_id TEXT NOT NULL, started_at TEXT NOT NULL, run_id TEXT NOT NULL,
+    PRIMARY KEY (key, revision_id));
+CREATE TABLE IF NOT EXISTS quarantine (
+    key TEXT PRIMARY KEY, source TEXT NOT NULL, error TEXT NOT NULL, reason TEXT NOT NULL,
+    attempts INTEGER NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
+    outcome TEXT, summary TEXT);
+"""
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class Ledger:
+    def __init__(self, path: str):
+        self.path = path
+        parent = os.path.dirname(os.path.abspath(path))
+        os.makedirs(parent, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # --- source state -------------------------------------------------------------------
+    def source_state(self, source: str) -> dict:
+        row = self.db.execute("SELECT state FROM source_state WHERE source=?", (source,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def save_source_state(self, source: str, state: dict) -> None:
+        self.db.execute("INSERT INTO source_state VALUES (?,?,?) ON CONFLICT(source) DO UPDATE "
+                        "SET state=excluded.state, updated_at=excluded.updated_at",
+                        (source, json.dumps(state, sort_keys=True), now()))
+
+    # --- records and versions -----------------------------------------------------------
+    def record(self, key: str) -> sqlite3.Row | None:
+        self.db.row_factory = sqlite3.Row
+        try:
+            return self.db.execute("SELECT * FROM records WHERE key=?", (key,)).fetchone()
+        finally:
+            self.db.row_factory = None
+
+    def filed_revisions(self, key: str) -> dict[str, str]:
+        """revision id → object id of every version filed for ``key``."""
+        return dict(self.db.execute("SELECT revision_id, object_id FROM versions WHERE key=?", (key,)))
+
+    def keys(self, source: str, kind: str | None = None, include_deleted: bool = False) -> set[str]:
+        sql = "SELECT native_id FROM records WHERE source=?"
+        args: list = [source]
+        if kind:
+            sql += " AND kind=?"
+            args.append(kind)
+        if not include_deleted:
+            sql += " AND deleted=0"
+        return {row[0] for row in self.db.execute(sql, args)}
+
+    def begin_intent(self, key: str, revision_id: str, run_id: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO intents VALUES (?,?,?,?)", (key, revision_id, now(), run_id))
+
+    def has_intent(self, key: str) -> bool:
+        return self.db.execute("SELECT 1 FROM intents WHERE key=? LIMIT 1", (key,)).fetchone() is not None
+
+    def commit_version(self, filed: FiledVersion, *, source: str, kind: str, native_id: str,
+                       folder: str, visibility: str, run_id: str) -> None:
+        """Record an acknowledged version (and its record) and clear the intent, atomically."""
+        stamp = now()
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO records (key, source, kind, native_id, object_id, series_id, name, folder, "
+                "visibility, first_filed, last_filed) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE "
+                "SET object_id=excluded.object_id, last_filed=excluded.last_filed, visibility=excluded.visibility",
+                (filed.key, source, kind, native_id, filed.object_id, filed.series_id, filed.name, folder,
+                 visibility, stamp, stamp))
+            db.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?)",
+                       (filed.key, filed.revision_id, filed.object_id, filed.version_label, filed.sha256,
+                        filed.length, stamp, run_id))
+            db.execute("DELETE FROM intents WHERE key=? AND revision_id=?", (filed.key, filed.revision_id))
+            db.execute("DELETE FROM quarantine WHERE key=?", (filed.key,))
+
+    def clear_intents(self, key: str) -> None:
+        self.db.execute("DELETE FROM intents WHERE key=?", (key,))
+
+    def mark_deleted(self, key: str) -> None:
+        self.db.execute("UPDATE records SET deleted=1 WHERE key=?", (key,))
+
+    # --- quarantine ---------------------------------------------------------------------
+    def quarantine(self, key: str, source: str, error: str, reason: str) -> None:
+        stamp = now()
+        self.db.execute(
+            "INSERT INTO quarantine VALUES (?,?,?,?,1,?,?) ON CONFLICT(key) DO UPDATE SET error=excluded.error, "
+            "reason=excluded.reason, attempts=attempts+1, last_seen=excluded.last_seen",
+            (key, source, error, reason, stamp, stamp))
+
+    def quarantined(self, source: str | None = None) -> list[tuple]:
+        sql = "SELECT key, source, error, reason, attempts, first_seen, last_seen FROM quarantine"
+        if source:
+            return self.db.execute(sql + " WHERE source=? ORDER BY key", (source,)).fetchall()
+        return self.db.execute(sql + " ORDER BY key").fetchall()
+
+    # --- runs ---------------------------------------------------------------------------
+    def start_run(self, run_id: str, command: str) -> None:
+        self.db.execute("INSERT INTO runs (run_id, command, started_at) VALUES (?,?,?)", (run_id, command, now()))
+
+    def finish_run(self, run_id: str, outcome: str, summary: dict) -> None:
+        self.db.execute("UPDATE runs SET finished_at=?, outcome=?, summary=? WHERE run_id=?",
+                        (now(), outcome, json.dumps(summary, sort_keys=True), run_id))
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "records": self.db.execute("SELECT count(*) FROM records").fetchone()[0],
+            "versions": self.db.execute("SELECT count(*) FROM versions").fetchone()[0],
+            "quarantined": self.db.execute("SELECT count(*) FROM quarantine").fetchone()[0],
+        }

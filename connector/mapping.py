@@ -1,0 +1,181 @@
+"""From model objects to document specs: folders, names, properties and the ACL.
+
+The rules are data (``mappings/default.toml``); this module applies them. It also holds the
+permission rule, which fails closed:
+
+- every document gets the archive admins with full control;
+- content known to be public gets the public readers (by default the repository's ``anyone``)
+  with read only;
+- anything else gets the configured restricted readers plus the ECM principals that the
+  explicit principal map gives for the item's source readers; an unmapped source principal adds
+  nobody (restricts) and is reported once;
+- the repository's default world ACE (OpenCMIS grants ``anyone`` full control to new objects) is
+  always removed, so no archived object is writable, or readable unless public.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from . import __version__
+from .cmis.filer import DocumentSpec, VersionSpec
+from .cmis.names import folder_segment, unique_name
+from .cmis.profiles import Profile
+from .config import PermissionsConfig
+from .errors import ConfigError
+from .model import Content, Item, Tombstone, Visibility, record_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Rules:
+    default_folder: str
+    kind_folders: dict[str, str]
+    item_properties: dict[str, str]
+    revision_properties: dict[str, str]
+    extensions: dict[str, str]
+
+    @classmethod
+    def load(cls, path: str) -> "Rules":
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"mapping {path}: {exc}") from None
+        folders = data.get("folders", {})
+        props = data.get("properties", {})
+        return cls(default_folder=folders.get("default", "{source}/{space}/{year}"),
+                   kind_folders=dict(folders.get("kinds", {})),
+                   item_properties=dict(props.get("item", {})),
+                   revision_properties=dict(props.get("revision", {})),
+                   extensions=dict(data.get("names", {}).get("extensions", {})))
+
+
+class Mapper:
+    def __init__(self, rules: Rules, permissions: PermissionsConfig, profile: Profile, anyone: str,
+                 run_id: str):
+        self.rules = rules
+        self.permissions = permissions
+        self.profile = profile
+        self.anyone = anyone
+        self.run_id = run_id
+        self.unmapped: set[str] = set()
+        world = {anyone, "cmis:anyone", "GROUP_EVERYONE", "Everyone"}
+        leaked = world.intersection(permissions.restricted_readers) | world.intersection(permissions.principals.values())
+        if leaked:
+            raise ConfigError(f"[permissions] maps restricted content to everyone ({', '.join(sorted(leaked))}): "
+                              "restricted content must never become world-readable")
+
+    # --- items --------------------------------------------------------------------------
+    def document(self, item: Item) -> DocumentSpec:
+        add, remove = self.acl(item.source, item.visibility)
+        created = item.created or (item.revisions[0].created if item.revisions else None)
+        spec = DocumentSpec(
+            key=item.key, folder=self.folder(item.kind, item.source, item.system, item.space, created),
+            name=self.name(item.title, item.native_id, item.revisions[-1].content if item.revisions else None),
+            properties=self.item_properties(item), acl_add=add, acl_remove=remove)
+        spec.versions = [self.version(item, revision) for revision in item.revisions]
+        return spec
+
+    def item_properties(self, item: Item) -> dict:
+        props = {prop: _value(getattr(item, field)) for prop, field in self.rules.item_properties.items()}
+        props.update({
+            "sa:sourceSystem": item.system, "sa:source": item.source, "sa:kind": item.kind,
+            "sa:nativeId": item.native_id,
+            "sa:parentId": item.parent_id,
+            "sa:visibility": item.visibility.label, "sa:visibilityReason": item.visibility.reason,
+            "sa:readers": list(item.visibility.readers) or None,
+            "sa:extra": json.dumps(item.extra, sort_keys=True, ensure_ascii=False) if item.extra else None,
+            "sa:connectorVersion": __version__, "sa:runId": self.run_id,
+        })
+        return props
+
+    def version(self, item: Item, revision) -> VersionSpec:
+        props = {prop: _value(getattr(revision, field)) for prop, field in self.rules.revision_properties.items()}
+        if revision.title:
+            props["sa:title"] = revision.title
+        digest = revision.content.source_digest
+        props.update({
+            "sa:mediaType": revision.content.media_type,
+            "sa:sourceDigest": f"{digest[0]}:{digest[1]}" if digest else None,
+            "sa:sourceRecord": revision.record.decode("utf-8", "replace") if revision.record else None,
+            "sa:capturedAt": datetime.now(timezone.utc),
+        })
+        return VersionSpec(revision_id=revision.id, content=revision.content, properties=props,
+                           comment=revision.comment or "")
+
+    # --- tombstones ---------------------------------------------------------------------
+    def tombstone(self, tomb: Tombstone) -> DocumentSpec:
+        """A deletion is a record of its own, restricted, next to nothing it could overwrite."""
+        when = tomb.deleted_at or tomb.detected_at
+        native = f"{tomb.kind}:{tomb.native_id}@{when.strftime('%Y%m%dT%H%M%SZ')}"
+        body = {"deleted_record": tomb.key, "kind": tomb.kind, "native_id": tomb.native_id,
+                "title": tomb.title, "deleted_at": _iso(tomb.deleted_at), "deleted_by": tomb.deleted_by,
+                "reason": tomb.reason, "detected_at": _iso(tomb.detected_at), "detected_by": tomb.detected_by}
+        content = Content.from_bytes(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False).encode(),
+                                     "application/json", filename="tombstone.json")
+        visibility = Visibility.restricted("deletion record")
+        add, remove = self.acl(tomb.source, visibility)
+        props = {"sa:sourceSystem": tomb.system, "sa:source": tomb.source, "sa:kind": "tombstone",
+                 "sa:nativeId": native, "sa:parentId": tomb.key, "sa:title": tomb.title or tomb.key,
+                 "sa:deletedAt": tomb.deleted_at, "sa:author": tomb.deleted_by,
+                 "sa:visibility": visibility.label, "sa:visibilityReason": visibility.reason,
+                 "sa:connectorVersion": __version__, "sa:runId": self.run_id}
+        spec = DocumentSpec(
+            key=record_key(tomb.source, "tombstone", native),
+            folder=self.folder("tombstone", tomb.source, tomb.system, "", when),
+            name=unique_name(f"deleted {tomb.title or tomb.native_id}", native, ".json"),
+            properties=props, acl_add=add, acl_remove=remove)
+        record = {"sa:revisionId": "tombstone", "sa:revisionCreated": when, "sa:mediaType": "application/json",
+                  "sa:sourceRecord": tomb.record.decode("utf-8", "replace") if tomb.record else None,
+                  "sa:capturedAt": datetime.now(timezone.utc)}
+        spec.versions = [VersionSpec("tombstone", content, record, f"deleted in source ({tomb.detected_by})")]
+        return spec
+
+    # --- rules --------------------------------------------------------------------------
+    def folder(self, kind: str, source: str, system: str, space: str, when: datetime | None) -> tuple[str, ...]:
+        template = self.rules.kind_folders.get(kind, self.rules.default_folder)
+        values = {"source": source, "system": system, "kind": kind, "space": space or "_",
+                  "year": f"{when.year:04d}" if when else "undated", "month": f"{when.month:02d}" if when else "00"}
+        try:
+            return tuple(folder_segment(part.format(**values)) for part in template.split("/") if part)
+        except KeyError as exc:
+            raise ConfigError(f"folder template {template!r}: unknown placeholder {exc}") from None
+
+    def name(self, title: str, native_id: str, content: Content | None) -> str:
+        extension = self.rules.extensions.get((content.media_type if content else "").split(";")[0], "")
+        return unique_name(title, native_id, extension)
+
+    def acl(self, source: str, visibility: Visibility) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+        add: dict[str, list[str]] = {p: [self.profile.all] for p in self.permissions.archive_admins}
+        if visibility.is_public:
+            readers = self.permissions.public_readers if self.permissions.public_readers is not None else [self.anyone]
+        else:
+            readers = list(self.permissions.restricted_readers)
+            for principal in visibility.readers:
+                mapped = (self.permissions.principals.get(f"{source}:{principal}")
+                          or self.permissions.principals.get(principal))
+                if mapped:
+                    readers.append(mapped)
+                elif principal not in self.unmapped:
+                    self.unmapped.add(principal)
+                    log.warning("source principal %s of %s is not mapped in [permissions.principals]: "
+                                "restricting to archive admins and restricted readers", principal, source)
+        for reader in readers:
+            add.setdefault(reader, [self.profile.read])
+        remove = {self.anyone: [self.profile.all]}  # the repository's default, even for public content
+        return add, remove
+
+
+def _value(value):
+    if isinstance(value, tuple):
+        return list(value) or None
+    return value
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

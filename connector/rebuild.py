@@ -1,0 +1,51 @@
+"""Rebuild the ledger from the repository: the archive itself is the source of truth.
+
+Every document we filed carries its record key on our document type and its provenance on the
+secondary type, so a lost or corrupted ledger can be reconstructed by query: one query for the
+keys, then the version history of each series.
+"""
+from __future__ import annotations
+
+from .cmis import schema
+from .cmis.filer import version_from_properties
+
+
+def rebuild_ledger(archive) -> tuple[int, int]:
+    """Insert every record and version found in the repository; returns (records, versions)."""
+    repo, ledger = archive.repo, archive.ledger
+    statement = (f"SELECT cmis:objectId, cmis:versionSeriesId, {schema.KEY_PROPERTY} "
+                 f"FROM {archive.filer.profile.document_type} WHERE {archive.filer.in_archive()}")
+    seen_series: set[str] = set()
+    records = versions = 0
+    for row in repo.query(statement, all_versions=archive.filer.profile.query_all_versions):
+        series = row.get("cmis:versionSeriesId") or row["cmis:objectId"]
+        if series in seen_series:
+            continue
+        seen_series.add(series)
+        key = row[schema.KEY_PROPERTY]
+        history = [v for v in repo.versions(row["cmis:objectId"]) if not v.get("cmis:isPrivateWorkingCopy")]
+        if not history:
+            continue
+        latest = history[-1]
+        source, kind, native_id = key.split("/", 2)
+        known = ledger.filed_revisions(key)
+        for props in history:
+            filed = version_from_properties(key, props)
+            if filed.revision_id in known:
+                continue
+            paths = repo.parents(props["cmis:objectId"])
+            ledger.commit_version(filed, source=source, kind=kind, native_id=native_id,
+                                  folder=paths[0] if paths else "",
+                                  visibility=str(_first(latest.get("sa:visibility")) or ""),
+                                  run_id=archive.run_id)
+            versions += 1
+        records += 1
+        if kind == "tombstone":
+            deleted = _first(latest.get("sa:parentId"))
+            if deleted:
+                ledger.mark_deleted(deleted)
+    return records, versions
+
+
+def _first(value):
+    return value[0] if isinstance(value, list) and value else value
