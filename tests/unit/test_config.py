@@ -1,0 +1,52 @@
+import textwrap
+
+import pytest
+
+from connector import config
+from connector.errors import ConfigError
+
+BASE = """
+[repository]
+url = "http://127.0.0.1:8090/inmemory/browser"
+repository_id = "A1"
+username = "admin"
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.toml"
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def test_secret_in_config_file_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="secrets are not read from the config file"):
+        config.load(write(tmp_path, BASE + 'password = "hunter2"\n'))
+
+
+def test_secret_from_env_and_file(tmp_path, monkeypatch):
+    monkeypatch.setenv("SA_PW", "from-env")
+    cfg = config.load(write(tmp_path, BASE + 'password_env = "SA_PW"\n'))
+    assert cfg.repository.password == "from-env"
+    assert "from-env" not in repr(cfg)
+    (tmp_path / "pw").write_text("from-file\n")
+    text = BASE + 'password_file = "pw"\n[sources.wiki]\ntype = "mediawiki"\npassword_file = "pw"\n'
+    cfg = config.load(write(tmp_path, text))
+    assert cfg.repository.password == "from-file" and cfg.sources["wiki"].options["password"] == "from-file"
+    assert "from-file" not in repr(cfg)
+
+
+def test_missing_env_names_the_variable_not_a_value(tmp_path):
+    with pytest.raises(ConfigError, match="SA_NOPE is not set"):
+        config.load(write(tmp_path, BASE + 'password_env = "SA_NOPE"\n'))
+
+
+def test_source_secret_literal_refused(tmp_path):
+    (tmp_path / "pw").write_text("x")
+    with pytest.raises(ConfigError, match=r"\[sources.wiki\] password"):
+        config.load(write(tmp_path, BASE + 'password_file = "pw"\n[sources.wiki]\ntype = "mediawiki"\npassword = "x"\n'))
+
+
+def test_bad_toml_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(write(tmp_path, "[repository\n"))
