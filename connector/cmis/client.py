@@ -266,7 +266,15 @@ class CmisRepository:
 
     def info(self) -> RepositoryInfo:
         if self._info is None:
-            raw = self._cmislib_call(self.repository.getRepositoryInfo)
+            # cmislib's getRepositoryInfo drops the capabilities; the service document has them all.
+            try:
+                response = self.session.get(self.browser_url, params={"cmisselector": "repositoryInfo",
+                                                                      "repositoryId": self.repository_id})
+            except requests.ConnectionError as exc:
+                raise RepositoryUnavailable(f"cannot reach {safe_url(self.browser_url)}: {type(exc).__name__}") from None
+            raw = raise_for_cmis(response).json().get(self.repository_id)
+            if raw is None:
+                raise RepositoryRefused(f"no repository {self.repository_id!r} at {safe_url(self.browser_url)}")
             self._info = RepositoryInfo(
                 id=raw["repositoryId"], product=raw.get("productName", ""),
                 version=raw.get("productVersion", ""), cmis_version=raw.get("cmisVersionSupported", ""),
