@@ -103,7 +103,7 @@ class Ledger:
         return dict(self.db.execute("SELECT revision_id, object_id FROM versions WHERE key=?", (key,)))
 
     def keys(self, source: str, kind: str | None = None, include_deleted: bool = False) -> set[str]:
-        sql = "SELECT native_id FROM records WHERE source=?"
+        sql = "SELECT native_id FROM records WHERE source=? AND kind != 'tombstone'"
         args: list = [source]
         if kind:
             sql += " AND kind=?"
