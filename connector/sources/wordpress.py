@@ -9,7 +9,12 @@ or administrator)::
 
 Items (all top-level, so a new comment or upload adds one record and never rewrites its post):
 
-- ``kind="post"`` / ``"page"`` (or the kind given in ``post_types``), ``native_id=str(id)``: every
+Native ids name their kind, ``"<kind>:<WordPress id>"``, because the pipeline hands ``reconcile``
+bare native ids and a Tombstone must carry the right kind (posts, pages and media share one
+WordPress id space, so a bare number cannot tell them apart after a force delete).
+
+- ``kind="post"`` / ``"page"`` (or the kind given in ``post_types``), ``native_id="post:<id>"`` /
+  ``"page:<id>"``: every
   status (publish, future, draft, pending, private, password-protected, trash). Revisions oldest
   first: ``rev-<revision id>`` for each stored WordPress revision, then ``cur-<modified_gmt>-<sig>``
   for the current state when it is not already the newest revision (WordPress does not keep the
@@ -17,10 +22,10 @@ Items (all top-level, so a new comment or upload adds one record and never rewri
   of the state's content, title, excerpt, status, password flag and author, so a same-second
   change still gets a new id. ``record`` is the API JSON without the ``password`` field; the post
   password never appears in any record, title or ``extra``.
-- ``kind="media"``, ``native_id=str(id)`` (WordPress media share the post id space), one
+- ``kind="media"``, ``native_id="media:<id>"``, one
   revision ``cur-<modified_gmt>-<sig>`` whose content streams the file (the full-size original
-  when WordPress scaled a big image); ``parent_id`` = id of the post it is attached to.
-- ``kind="comment"``, ``native_id="comment:<id>"``, ``parent_id`` = post id,
+  when WordPress scaled a big image); ``parent_id`` = native id of the post it is attached to.
+- ``kind="comment"``, ``native_id="comment:<id>"``, ``parent_id`` = the post's native id,
   ``extra["reply_to"] = "comment:<parent>"`` for threaded replies, one revision
   ``c-<sig>`` (sig over content, status and visibility: an edit, a moderation decision or a
   change of the post's visibility gives a new version). Commenter e-mail, IP and user agent are
@@ -315,7 +320,7 @@ class WordPressSource:
     def _before(self, dt: datetime) -> str:
         slack = timedelta(hours=1) if self._tz_unknown else max(
             timedelta(0), self._offset(dt - DST_PROBE) - self._offset(dt))
-        return _z(dt + slack)
+        return _z(dt + timedelta(seconds=1) + slack)   # exclusive: keep the run-start second too
 
     # ---------------------------------------------------------------- look-ups
     def _load_users(self) -> dict[int, dict]:
@@ -394,6 +399,10 @@ class WordPressSource:
                     self._summarise(raw, kind, self._space(raw, rest_base), self._login(raw.get("author")))
                     missing.discard(raw["id"])
 
+    def _parent_ref(self, post_id: int) -> str | None:
+        summary = self._posts.get(post_id) if post_id else None
+        return f"{summary['kind']}:{post_id}" if summary else None
+
     def _space(self, raw: dict, rest_base: str) -> str:
         cats = raw.get("categories") or []
         if cats:
@@ -443,7 +452,7 @@ class WordPressSource:
         user = self._user(raw.get("author"))
         if user and user.get("name"):
             extra["author_display_name"] = str(user["name"])
-        return Item(source=self.name, system=self.system, native_id=str(post_id), kind=kind,
+        return Item(source=self.name, system=self.system, native_id=f"{kind}:{post_id}", kind=kind,
                     title=current[1], url=raw.get("link") or "", visibility=visibility,
                     revisions=revisions, author=author, created=_utc(raw.get("date_gmt")),
                     modified=_utc(raw.get("modified_gmt")), space=space, tags=tags, extra=extra)
@@ -456,7 +465,7 @@ class WordPressSource:
         source_url = raw.get("source_url") or ""
         details = raw.get("media_details") or {}
         extra = {"status": str(status), "mime_type": str(raw.get("mime_type") or ""),
-                 "source_url": source_url}
+                 "source_url": source_url, "post_id": str(parent) if parent else ""}
         space = "media"
         if parent:
             self._parents([parent])
@@ -491,11 +500,11 @@ class WordPressSource:
         revision = Revision(id=f"cur-{raw.get('modified_gmt')}-{sig}",
                             created=_utc(raw.get("modified_gmt")), author=author, content=content,
                             title=_raw(raw.get("title")), record=_record(raw))
-        return Item(source=self.name, system=self.system, native_id=str(media_id), kind="media",
+        return Item(source=self.name, system=self.system, native_id=f"media:{media_id}", kind="media",
                     title=_raw(raw.get("title")) or (filename or ""), url=raw.get("link") or source_url,
                     visibility=visibility, revisions=[revision], author=author,
                     created=_utc(raw.get("date_gmt")), modified=_utc(raw.get("modified_gmt")),
-                    space=space, parent_id=str(parent) if parent else None, extra=extra)
+                    space=space, parent_id=self._parent_ref(parent), extra=extra)
 
     def _downloader(self, url: str) -> Callable[[], Iterator[bytes]]:
         same_origin = urlsplit(url)[:2] == self._origin
@@ -545,7 +554,8 @@ class WordPressSource:
         content = _raw(raw.get("content"))
         author_name = raw.get("author_name") or None
         extra = {"status": str(status), "type": str(raw.get("type") or "comment"),
-                 "reply_to": f"comment:{raw['parent']}" if raw.get("parent") else ""}
+                 "reply_to": f"comment:{raw['parent']}" if raw.get("parent") else "",
+                 "post_id": str(post_id)}
         if raw.get("author"):
             login = self._login(raw["author"])
             if login:
@@ -562,7 +572,7 @@ class WordPressSource:
                     url=raw.get("link") or "", visibility=visibility, revisions=[revision],
                     author=author_name, created=_utc(raw.get("date_gmt")),
                     modified=_utc(raw.get("date_gmt")), space=summary["space"] if summary else "",
-                    parent_id=str(post_id) if post_id else None, extra=extra)
+                    parent_id=self._parent_ref(post_id), extra=extra)
 
     def _build(self, build: Callable[[], Item], rest_base: str, obj_id: Any,
                recheck: dict[str, set[int]]) -> Item | None:
@@ -679,10 +689,12 @@ class WordPressSource:
             if not sweep:
                 for chunk in _chunks(changed_posts):
                     sources.append(rows_fn(None, before, **{parent_key: ",".join(map(str, chunk))}))
-                if old_recheck.get(rest_base):
-                    sources.append(self._by_ids(rest_base, old_recheck[rest_base],
-                                                MEDIA_STATUSES if rest_base == "media" else None,
-                                                {} if rest_base == "media" else {"type": ""}))
+                ids = old_recheck.get(rest_base)
+                if ids and rest_base == "media":
+                    sources.append(self._by_ids("media", ids, MEDIA_STATUSES))
+                elif ids:
+                    sources.extend(self._by_ids("comments", ids, None, {"status": status, "type": ""})
+                                   for status in COMMENT_STATUSES)
             for rows in sources:
                 for raw in rows:
                     if raw["id"] in seen_ids:
@@ -745,52 +757,51 @@ class WordPressSource:
             if item is not None:
                 yield item
 
-    def reconcile(self, known_ids: Iterable[str] | Mapping[str, str]) -> Iterator[Tombstone]:
+    def reconcile(self, known_ids: Iterable[str]) -> Iterator[Tombstone]:
         """Tombstones for archived ids that WordPress no longer has (force delete, emptied trash).
 
-        ``known_ids``: native ids (``"12"``, ``"comment:7"``), record keys (``"blog/page/12"``,
-        preferred: they carry the kind) or a mapping native id -> kind. Every id missing from the
-        id listings is confirmed gone by a direct GET (404) before a Tombstone is yielded.
+        ``known_ids``: native ids (``"post:12"``, ``"comment:7"``) or record keys
+        (``"blog/page/12"``). Ids of other shapes are ignored with a warning. Every id missing
+        from the id listings is confirmed gone by a direct GET (404) before a Tombstone is
+        yielded, so a listing that misses something (a status not listed, paging during
+        deletes) cannot tombstone a live record.
         """
         detected = self._preflight()
-        kinds: dict[str, str | None] = {}
-        items = known_ids.items() if isinstance(known_ids, Mapping) else ((k, None) for k in known_ids)
+        rest_of = {kind: base for base, kind in self.post_types.items()} | {"media": "media",
+                                                                            "comment": "comments"}
+        wanted: dict[str, tuple[str, str]] = {}       # native id -> (kind, number)
         prefix = f"{self.name}/"
-        for key, kind in items:
-            if kind is None and key.startswith(prefix) and key.count("/") >= 2:
-                _, kind, key = key.split("/", 2)
-            kinds[key] = kind
+        for key in known_ids:
+            if key.startswith(prefix) and key.count("/") >= 2:
+                key = key.split("/", 2)[2]
+            kind, _, number = key.partition(":")
+            if kind not in rest_of or not number.isdigit():
+                log.warning("reconcile: %r is not a native id of this source; ignored", key)
+                continue
+            wanted[key] = (kind, number)
         present: set[str] = set()
-        for rest_base in self.post_types:
-            present.update(str(r["id"]) for r in self._paged(
+        for rest_base, kind in self.post_types.items():
+            present.update(f"{kind}:{r['id']}" for r in self._paged(
                 f"/wp/v2/{rest_base}", {"context": "edit", "status": ",".join(POST_STATUSES),
                                         "_fields": "id", "orderby": "id"}))
-        present.update(str(r["id"]) for r in self._paged(
-            "/wp/v2/media", {"context": "edit", "status": ",".join(MEDIA_STATUSES), "_fields": "id", "orderby": "id"}))
+        present.update(f"media:{r['id']}" for r in self._paged(
+            "/wp/v2/media", {"context": "edit", "status": ",".join(MEDIA_STATUSES), "_fields": "id",
+                             "orderby": "id"}))
         for status in COMMENT_STATUSES:
             present.update(f"comment:{r['id']}" for r in self._paged(
                 "/wp/v2/comments", {"context": "edit", "status": status, "type": "", "_fields": "id",
                                     "orderby": "id"}))
-        for native_id in sorted(set(kinds) - present, key=lambda k: (len(k), k)):
-            kind = kinds[native_id]
-            if native_id.startswith("comment:"):
-                number, kind, probes = native_id.split(":", 1)[1], kind or "comment", ["comments"]
-            else:
-                number = native_id
-                by_kind = {v: k for k, v in self.post_types.items()} | {"media": "media"}
-                probes = [by_kind[kind]] if kind in by_kind else [*self.post_types, "media"]
-            if not number.isdigit():
-                log.warning("reconcile: %r is not a WordPress id; ignored", native_id)
+        for native_id in sorted(set(wanted) - present, key=lambda k: (k.split(":")[0], int(k.split(":")[1]))):
+            kind, number = wanted[native_id]
+            still, _ = self._get(f"/wp/v2/{rest_of[kind]}/{number}", {"context": "edit", "_fields": "id"},
+                                 soft=(404, 410))
+            if still is not None:
+                log.info("reconcile: %s is not in the listings but still exists; no tombstone", native_id)
                 continue
-            if any(self._get(f"/wp/v2/{p}/{number}", {"context": "edit", "_fields": "id"},
-                             soft=(404, 410))[0] is not None for p in probes):
-                continue       # still there, in a status the listings do not cover
-            if kind is None:
-                log.warning("reconcile: kind of %s unknown (pass record keys); assuming 'post'", native_id)
-            yield Tombstone(source=self.name, system=self.system, native_id=native_id,
-                            kind=kind or "post", detected_at=detected, detected_by="reconcile",
+            yield Tombstone(source=self.name, system=self.system, native_id=native_id, kind=kind,
+                            detected_at=detected, detected_by="reconcile",
                             reason="gone from WordPress (deleted permanently or purged from the "
-                                   "trash); WordPress keeps no record of who or when")
+                                   "trash); WordPress keeps no record of who deleted it or when")
 
 
 def _no_auth(request):

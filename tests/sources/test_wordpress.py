@@ -1,0 +1,470 @@
+"""WordPressSource: integration tests against a REAL WordPress 6.1, error paths with ``responses``.
+
+Env for the integration tests: ``SA_TEST_WP_URL`` (e.g. http://127.0.0.1:18082) and
+``SA_TEST_WP_STATE`` (the server's state dir, with ``app_password``). Without the URL they are
+skipped; with a URL that does not answer they FAIL. Each test writes its own posts, comments and
+uploads through the REST API (unique titles) and looks only at what it wrote, so the tests do not
+depend on the seed or on each other. The site timezone is Europe/Berlin on purpose.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+import responses
+
+from connector.errors import Fatal, Retriable
+from connector.model import HashingReader, Item, Tombstone
+from connector.sources import wordpress as wp_module
+from connector.sources.wordpress import WordPressSource
+
+UTC = timezone.utc
+URL = os.environ.get("SA_TEST_WP_URL", "").rstrip("/")
+STATE = os.environ.get("SA_TEST_WP_STATE", "")
+SKIP_REASON = "set SA_TEST_WP_URL to run against a real WordPress (make test does)"
+EDITORS = ("role:editor", "role:administrator")
+
+
+# --------------------------------------------------------------------------- integration helpers
+@pytest.fixture(scope="module")
+def wp():
+    if not URL:
+        pytest.skip(SKIP_REASON)
+    try:
+        requests.get(URL + "/wp-json/", timeout=10).raise_for_status()
+    except requests.RequestException as exc:
+        pytest.fail(f"SA_TEST_WP_URL={URL} is set but WordPress does not answer: {exc}")
+    if not STATE or not os.path.exists(os.path.join(STATE, "app_password")):
+        pytest.fail(f"SA_TEST_WP_STATE={STATE!r} has no app_password file")
+    with open(os.path.join(STATE, "app_password"), encoding="utf-8") as fh:
+        return Admin(fh.read().strip())
+
+
+class Admin:
+    """The test's own writes through the REST API, as admin with the application password."""
+
+    def __init__(self, app_password: str):
+        self.app_password = app_password
+        self.s = requests.Session()
+        self.s.auth = ("admin", app_password)
+
+    def call(self, method: str, path: str, **kw):
+        r = self.s.request(method, URL + "/wp-json/wp/v2" + path, timeout=30, **kw)
+        assert r.ok, f"{method} {path}: {r.status_code} {r.text[:300]}"
+        return r.json()
+
+    def post(self, **fields) -> dict:
+        fields.setdefault("title", f"sa-test {uuid.uuid4().hex[:10]}")
+        fields.setdefault("content", f"<p>{uuid.uuid4().hex}</p>")
+        fields.setdefault("status", "publish")
+        return self.call("POST", "/posts", json=fields)
+
+    def comment(self, post_id: int, **fields) -> dict:
+        fields.setdefault("content", f"comment {uuid.uuid4().hex}")
+        return self.call("POST", "/comments", json={"post": post_id, **fields})
+
+    def upload(self, data: bytes, name: str, mime: str, post_id: int | None = None) -> dict:
+        return self.call("POST", "/media", data=data, params={"post": post_id} if post_id else None,
+                         headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                  "Content-Type": mime})
+
+    def source(self, **kw) -> WordPressSource:
+        return WordPressSource("blog", URL, "admin", self.app_password, **kw)
+
+
+def recent_state(seconds: int = 120) -> dict:
+    """A state whose checkpoint is a moment ago: an incremental run that sees only new content."""
+    now = datetime.now(UTC)
+    return {"checkpoint": (now - timedelta(seconds=seconds)).isoformat(), "swept_at": now.isoformat()}
+
+
+def run(source: WordPressSource, state: dict) -> dict[str, Item | Tombstone]:
+    out: dict[str, Item | Tombstone] = {}
+    for obj in source.changes(state):
+        out[obj.native_id] = obj          # a later object for the same id replaces the earlier one
+    return out
+
+
+def body(revision) -> bytes:
+    return b"".join(revision.content.chunks())
+
+
+def restricted(item: Item, reason: str, author: str = "admin") -> None:
+    assert not item.visibility.is_public, item
+    assert item.visibility.reason == reason
+    assert item.visibility.readers == (f"user:{author}", *EDITORS)
+
+
+# --------------------------------------------------------------------------------- integration
+@pytest.mark.integration
+def test_every_status_has_the_right_visibility_and_no_password_leaks(wp):
+    secret = f"pw-{uuid.uuid4().hex}"
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S")
+    made = {
+        "publish": wp.post(),
+        "future": wp.post(status="future", date_gmt=tomorrow),
+        "draft": wp.post(status="draft"),
+        "pending": wp.post(status="pending"),
+        "private": wp.post(status="private"),
+        "password-protected": wp.post(password=secret),
+        "trash": wp.post(),
+    }
+    wp.call("DELETE", f"/posts/{made['trash']['id']}")      # no force: moves to the trash
+    page = wp.call("POST", "/pages", json={"title": f"sa-page {uuid.uuid4().hex[:8]}", "content": "p",
+                                           "status": "publish"})
+    private_page = wp.call("POST", "/pages", json={"title": f"sa-page {uuid.uuid4().hex[:8]}",
+                                                   "content": "pp", "status": "private"})
+    source = wp.source()
+    state = recent_state()
+    items = run(source, state)
+
+    for label, raw in made.items():
+        item = items[f"post:{raw['id']}"]
+        assert item.kind == "post" and item.title == raw["title"]["raw"]
+        assert item.extra["status"] == ("publish" if label == "password-protected" else label)
+        assert item.extra["password_protected"] == ("true" if label == "password-protected" else "false")
+        assert item.created.tzinfo is not None and item.modified.tzinfo is not None
+        if label == "publish":
+            assert item.visibility.is_public
+        else:
+            restricted(item, label)
+        assert item.revisions[-1].content.media_type == "text/html"
+        assert body(item.revisions[-1]) == raw["content"]["raw"].encode()
+    assert items[f"page:{page['id']}"].visibility.is_public
+    assert items[f"page:{page['id']}"].space == "pages"
+    restricted(items[f"page:{private_page['id']}"], "private")
+    # the scheduled post is re-read by id next run (cron publishes it without touching modified)
+    assert made["future"]["id"] in state["recheck"]["posts"]
+
+    leaked = []
+    for item in items.values():
+        texts = [item.title, item.url, json.dumps(item.extra)]
+        for revision in item.revisions:
+            texts.append((revision.record or b"").decode())
+            if item.kind != "media":
+                texts.append(body(revision).decode())
+        if any(secret in t for t in texts):
+            leaked.append(item.native_id)
+        for revision in item.revisions:
+            assert b'"password"' not in (revision.record or b""), item.native_id
+    assert not leaked
+
+
+@pytest.mark.integration
+def test_revisions_oldest_first_including_the_unkept_first_version(wp):
+    source = wp.source()
+    state = recent_state()
+    raw = wp.post(content="<p>v1</p>")
+    first = run(source, state)[f"post:{raw['id']}"]
+    # WordPress keeps no revision of the REST-created version: the current state stands for it
+    assert [r.id[:4] for r in first.revisions] == ["cur-"]
+    assert body(first.revisions[0]) == b"<p>v1</p>"
+    wp.call("POST", f"/posts/{raw['id']}", json={"content": "<p>v2</p>"})
+    wp.call("POST", f"/posts/{raw['id']}", json={"content": "<p>v3</p>", "title": "retitled " + raw["title"]["raw"]})
+    second = run(source, state)[f"post:{raw['id']}"]
+    assert [r.id[:4] for r in second.revisions] == ["rev-", "rev-"]
+    assert [body(r) for r in second.revisions] == [b"<p>v2</p>", b"<p>v3</p>"]
+    assert second.revisions[-1].title == "retitled " + raw["title"]["raw"]
+    assert second.revisions[0].created <= second.revisions[1].created
+    assert second.revisions[0].author == "admin"
+    archive = [r.id for r in first.revisions] + [r.id for r in second.revisions]
+    assert len(set(archive)) == 3        # v1, v2, v3: three distinct versions in order
+
+
+@pytest.mark.integration
+def test_comments_threaded_pending_spam_and_on_private_posts(wp):
+    public, private = wp.post(), wp.post(status="private")
+    top = wp.comment(public["id"])
+    reply = wp.comment(public["id"], parent=top["id"])
+    held = wp.comment(public["id"], status="hold")
+    spam = wp.comment(public["id"], status="spam")
+    on_private = wp.comment(private["id"])
+    items = run(wp.source(), recent_state())
+
+    top_item = items[f"comment:{top['id']}"]
+    assert top_item.kind == "comment" and top_item.visibility.is_public
+    assert top_item.parent_id == f"post:{public['id']}"
+    assert body(top_item.revisions[0]) == top["content"]["raw"].encode()
+    assert top_item.author == "admin" and top_item.revisions[0].author == "admin"
+    reply_item = items[f"comment:{reply['id']}"]
+    assert reply_item.extra["reply_to"] == f"comment:{top['id']}" and reply_item.visibility.is_public
+    restricted(items[f"comment:{held['id']}"], "comment hold")
+    restricted(items[f"comment:{spam['id']}"], "comment spam")
+    private_item = items[f"comment:{on_private['id']}"]
+    assert not private_item.visibility.is_public
+    assert private_item.visibility.reason == "post private"
+    for item in (top_item, reply_item, private_item):
+        record = json.loads(item.revisions[0].record)
+        assert "author_email" not in record and "author_ip" not in record
+        assert record["id"] == int(item.native_id.split(":")[1])
+
+
+@pytest.mark.integration
+def test_media_streamed_with_the_parent_visibility(wp):
+    private = wp.post(status="private")
+    data = ("".join(f"line {i} {uuid.uuid4().hex}\n" for i in range(4000))).encode()   # ~180 KB
+    assert len(data) > 2 * wp_module.CHUNK_SIZE
+    attached = wp.upload(data, f"sa-{uuid.uuid4().hex[:8]}.txt", "text/plain", private["id"])
+    loose = wp.upload(b"hello public\n", f"sa-{uuid.uuid4().hex[:8]}.txt", "text/plain")
+    items = run(wp.source(), recent_state())
+
+    item = items[f"media:{attached['id']}"]
+    assert item.kind == "media" and item.parent_id == f"post:{private['id']}"
+    assert not item.visibility.is_public and item.visibility.reason == "attached to a private post"
+    assert "served publicly" in item.extra["exposure"]
+    content = item.revisions[0].content
+    assert content.media_type == "text/plain" and content.filename.endswith(".txt")
+    assert content.size in (None, len(data))
+    chunks = list(content.chunks())
+    assert len(chunks) >= 3 and b"".join(chunks) == data
+    reader = HashingReader(content)
+    assert b"".join(reader) == data and reader.length == len(data)
+    assert items[f"media:{loose['id']}"].visibility.is_public
+    assert items[f"media:{loose['id']}"].parent_id is None
+
+
+@pytest.mark.integration
+def test_incremental_edit_and_new_comment_are_yielded_and_nothing_else(wp):
+    source = wp.source(overlap=timedelta(0), sweep_every=None)
+    edited, quiet = wp.post(), wp.post()
+    time.sleep(2.2)
+    state = recent_state()
+    assert f"post:{edited['id']}" in run(source, state)
+    time.sleep(1.1)
+    wp.call("POST", f"/posts/{edited['id']}", json={"content": "<p>edited</p>"})
+    new_comment = wp.comment(quiet["id"])
+    items = run(source, state)
+    assert body(items[f"post:{edited['id']}"].revisions[-1]) == b"<p>edited</p>"
+    assert f"comment:{new_comment['id']}" in items
+    assert items[f"comment:{new_comment['id']}"].parent_id == f"post:{quiet['id']}"
+    assert f"post:{quiet['id']}" not in items          # a new comment does not touch its post
+    assert set(state) >= {"checkpoint", "recheck", "version"}
+
+
+@pytest.mark.integration
+def test_force_delete_is_found_by_reconcile(wp):
+    doomed, kept = wp.post(), wp.post()
+    comment = wp.comment(doomed["id"])
+    source = wp.source()
+    items = run(source, recent_state())
+    known = {f"post:{doomed['id']}", f"post:{kept['id']}", f"comment:{comment['id']}"}
+    assert known <= set(items)
+    assert list(source.reconcile(known)) == []
+    wp.call("DELETE", f"/posts/{doomed['id']}", params={"force": "true"})
+    # record keys are accepted too
+    tombs = list(source.reconcile({f"blog/post/post:{doomed['id']}", f"post:{kept['id']}",
+                                   f"comment:{comment['id']}"}))
+    assert {(t.kind, t.native_id) for t in tombs} == {("post", f"post:{doomed['id']}"),
+                                                      ("comment", f"comment:{comment['id']}")}
+    assert all(isinstance(t, Tombstone) and t.detected_by == "reconcile" for t in tombs)
+    assert tombs[0].key.startswith("blog/")
+
+
+@pytest.mark.integration
+def test_public_to_private_yields_a_restricted_version_and_restricts_its_comments(wp):
+    source = wp.source(overlap=timedelta(0), sweep_every=None)
+    raw = wp.post()
+    comment = wp.comment(raw["id"])
+    time.sleep(2.2)
+    state = recent_state()
+    before = run(source, state)
+    assert before[f"post:{raw['id']}"].visibility.is_public
+    assert before[f"comment:{comment['id']}"].visibility.is_public
+    time.sleep(1.1)
+    wp.call("POST", f"/posts/{raw['id']}", json={"status": "private"})
+    after = run(source, state)
+    item = after[f"post:{raw['id']}"]
+    restricted(item, "private")
+    old_ids = {r.id for r in before[f"post:{raw['id']}"].revisions}
+    assert item.revisions[-1].id not in old_ids            # a new version carries the new ACL
+    comment_item = after[f"comment:{comment['id']}"]   # re-read through its post, not by date
+    assert not comment_item.visibility.is_public
+    assert comment_item.revisions[0].id not in {r.id for r in before[f"comment:{comment['id']}"].revisions}
+
+
+@pytest.mark.integration
+def test_europe_berlin_site_a_post_modified_just_now_is_in_the_next_run(wp):
+    source = wp.source(overlap=timedelta(0), sweep_every=None)
+    old = wp.post()
+    time.sleep(2.2)
+    state = recent_state()
+    run(source, state)
+    checkpoint = datetime.fromisoformat(state["checkpoint"])
+    assert abs((checkpoint - datetime.now(UTC)).total_seconds()) < 30     # server clock, UTC
+    new = wp.post()
+    items = run(source, state)
+    # a naive UTC cursor would be read as Berlin time (an hour early) and return `old` too;
+    # a cursor an hour late would miss `new`
+    assert f"post:{new['id']}" in items
+    assert f"post:{old['id']}" not in items
+
+
+@pytest.mark.integration
+def test_check_reports_site_facts(wp):
+    facts = wp.source().check()
+    assert facts["timezone"] == "Europe/Berlin" and facts["user"] == "admin"
+    assert "administrator" in facts["roles"]
+    assert wp.app_password not in json.dumps(facts)
+
+
+@pytest.mark.integration
+def test_wrong_application_password_is_fatal_without_the_password(wp):
+    bad = "xxxx yyyy zzzz " + uuid.uuid4().hex[:8]
+    with pytest.raises(Fatal) as err:
+        WordPressSource("blog", URL, "admin", bad).check()
+    assert "401" in str(err.value) and "admin" in str(err.value) and bad not in str(err.value)
+
+
+# ------------------------------------------------------------------- error paths (responses)
+BASE = "http://wp.test"
+INDEX = {"name": "Mock", "url": BASE, "home": BASE, "gmt_offset": 1, "timezone_string": "Europe/Berlin"}
+DATE = "Sun, 29 Nov 2026 10:00:00 GMT"
+LISTS = re.compile(r"http://wp\.test/wp-json/wp/v2/(posts|pages|media|comments|users|categories|tags)(\?.*)?$")
+
+
+def mock_source(**kw) -> tuple[WordPressSource, list[float]]:
+    sleeps: list[float] = []
+    kw.setdefault("sleep", sleeps.append)
+    return WordPressSource("blog", BASE, "admin", "secret app pass", **kw), sleeps
+
+
+def empty_site(rsps) -> None:
+    rsps.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    rsps.add(responses.GET, LISTS, json=[])
+
+
+@responses.activate
+def test_401_is_fatal_with_a_clear_message_and_no_password():
+    responses.add(responses.GET, BASE + "/wp-json/", status=401,
+                  json={"code": "incorrect_password", "message": "The provided password is an invalid application password."})
+    source, sleeps = mock_source()
+    with pytest.raises(Fatal) as err:
+        list(source.changes({}))
+    text = str(err.value)
+    assert "401" in text and "incorrect_password" in text and "'admin'" in text
+    assert "secret app pass" not in text and "application password" in text
+    assert sleeps == [] and source.request_count == 1
+
+
+@responses.activate
+def test_403_on_context_edit_is_fatal():
+    responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add(responses.GET, LISTS, status=403, json={"code": "rest_forbidden_context"})
+    state: dict = {}
+    with pytest.raises(Fatal, match="editor or administrator"):
+        list(mock_source()[0].changes(state))
+    assert state == {}
+
+
+@responses.activate
+def test_429_retry_after_is_honoured():
+    responses.add(responses.GET, BASE + "/wp-json/", status=429, headers={"Retry-After": "7"})
+    empty_site(responses)
+    source, sleeps = mock_source()
+    state: dict = {}
+    assert list(source.changes(state)) == []
+    assert sleeps == [7.0]
+    # checkpoint = the server's Date (not the local clock) minus the overlap
+    assert state["checkpoint"] == "2026-11-29T09:50:00+00:00"
+
+
+@responses.activate
+def test_500_is_retried_then_succeeds():
+    responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/posts", status=500)
+    responses.add(responses.GET, LISTS, json=[])
+    source, sleeps = mock_source()
+    assert list(source.changes({})) == []
+    assert len(sleeps) == 1
+    assert [c.response.status_code for c in responses.calls[:3]] == [200, 500, 200]
+
+
+@responses.activate
+def test_5xx_that_persists_is_retriable_and_leaves_the_state_alone():
+    responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add(responses.GET, LISTS, status=503)
+    state = {"checkpoint": "2026-11-28T00:00:00+00:00"}
+    source, sleeps = mock_source(attempts=3)
+    with pytest.raises(Retriable):
+        list(source.changes(state))
+    assert len(sleeps) == 2 and state == {"checkpoint": "2026-11-28T00:00:00+00:00"}
+
+
+def _post(i: int, modified: str, **kw) -> dict:
+    raw = {"id": i, "date_gmt": "2026-11-29T08:00:00", "modified": modified,
+           "modified_gmt": (datetime.fromisoformat(modified) - timedelta(hours=1)).isoformat(),
+           "status": "publish", "password": "", "title": {"raw": f"t{i}"}, "content": {"raw": f"c{i}"},
+           "excerpt": {"raw": ""}, "author": 1, "categories": [], "tags": [], "link": f"{BASE}/?p={i}",
+           "_links": {"version-history": [{"count": 0}]}}
+    raw.update(kw)
+    return raw
+
+
+@responses.activate
+def test_keyset_walks_a_page_that_shares_one_second_and_sends_local_cursors(monkeypatch):
+    monkeypatch.setattr(wp_module, "PER_PAGE", 2)
+    same = "2026-11-29T10:00:05"
+    pages = {None: [_post(1, same), _post(2, same)],
+             "2026-11-29T10:00:04": [_post(1, same), _post(2, same)]}
+    second = {1: [_post(1, same), _post(2, same)], 2: [_post(3, same)]}
+    after_second = [_post(4, "2026-11-29T10:00:09", status="private", password="hunter2")]
+
+    def posts(request):
+        q = request.params
+        if q.get("status") == "future":
+            return 200, {}, "[]"
+        if q.get("orderby") == "id":
+            assert (q["modified_after"], q["modified_before"]) == ("2026-11-29T10:00:04", "2026-11-29T10:00:06")
+            return 200, {}, json.dumps(second.get(int(q["page"]), []))
+        after = q.get("modified_after")
+        if after == same:
+            return 200, {}, json.dumps(after_second)
+        if after == "2026-11-29T10:00:08":
+            return 200, {}, json.dumps(after_second)
+        return 200, {}, json.dumps(pages[after])
+
+    responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add_callback(responses.GET, BASE + "/wp-json/wp/v2/posts", callback=posts)
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/users",
+                  json=[{"id": 1, "username": "alice", "name": "Alice"}])
+    responses.add(responses.GET, re.compile(r"http://wp\.test/wp-json/wp/v2/(pages|media|comments)\b.*"), json=[])
+    items = [o for o in mock_source()[0].changes({}) if o.kind == "post"]
+    assert [o.native_id for o in items] == ["post:1", "post:2", "post:3", "post:4"]
+    private = items[-1]
+    assert private.visibility.readers == ("user:alice", *EDITORS) and private.author == "alice"
+    assert b"hunter2" not in private.revisions[-1].record and "hunter2" not in json.dumps(private.extra)
+    assert private.created == datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+@responses.activate
+def test_media_from_another_host_is_downloaded_without_credentials():
+    responses.add(responses.GET, "https://cdn.example/up/a.bin", body=b"x" * 100)
+    responses.add(responses.GET, BASE + "/wp-content/uploads/b.bin", body=b"y" * 10)
+    source, _ = mock_source()
+    source._posts = {}
+    for url, expected, authed in (("https://cdn.example/up/a.bin", b"x" * 100, False),
+                                  (BASE + "/wp-content/uploads/b.bin", b"y" * 10, True)):
+        raw = {"id": 9, "post": 0, "status": "inherit", "source_url": url, "mime_type": "application/octet-stream",
+               "media_details": {"filesize": len(expected)}, "title": {"raw": "f"}, "author": 0,
+               "modified_gmt": "2026-11-29T08:00:00", "date_gmt": "2026-11-29T08:00:00", "link": url}
+        item = source._media_item(raw)
+        assert item.visibility.is_public and item.revisions[0].content.size == len(expected)
+        assert b"".join(item.revisions[0].content.chunks()) == expected
+        assert ("Authorization" in responses.calls[-1].request.headers) is authed
+
+
+def test_dst_fall_back_widens_the_window():
+    source, _ = mock_source()
+    source._tz = ZoneInfo("Europe/Berlin")
+    # Berlin falls back at 2026-10-25 01:00Z; a cursor just before it must reach an hour further back
+    assert source._after(datetime(2026, 10, 25, 0, 30, tzinfo=UTC)) == "2026-10-24T23:29:59Z"
+    assert source._after(datetime(2026, 11, 29, 10, 0, tzinfo=UTC)) == "2026-11-29T09:59:59Z"
+    assert source._before(datetime(2026, 10, 25, 1, 30, tzinfo=UTC)) == "2026-10-25T02:30:01Z"
+    assert source._before(datetime(2026, 11, 29, 10, 0, tzinfo=UTC)) == "2026-11-29T10:00:01Z"
