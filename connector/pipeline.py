@@ -74,6 +74,7 @@ class Archive:
         self.config, self.repo, self.filer, self.ledger = config, repo, filer, ledger
         self.audit, self.mapper, self.run_id, self.dry_run = audit, mapper, run_id, dry_run
         self._lock_fd: int | None = None
+        self._runs = 0
 
     @classmethod
     def open(cls, config: Config, *, dry_run: bool = False, lock: bool = True,
@@ -125,8 +126,10 @@ class Archive:
         summary = Summary(source=source.name)
         self._started = time.monotonic()
         self._cmis_before = self.repo.request_count
+        self._runs += 1
+        self._run_key = f"{self.run_id}-{source.name}-{self._runs}"
         if not self.dry_run:
-            self.ledger.start_run(self.run_id + "-" + source.name, f"sync {source.name}")
+            self.ledger.start_run(self._run_key, f"sync {source.name}")
         self._consume(objects, summary, on_object)
         return summary
 
@@ -153,7 +156,7 @@ class Archive:
         if summary.outcome == "ok" and summary.quarantined:
             summary.outcome = "quarantined"
         if not self.dry_run:
-            self.ledger.finish_run(self.run_id + "-" + source.name, summary.outcome, asdict(summary))
+            self.ledger.finish_run(self._run_key, summary.outcome, asdict(summary))
             self.audit.append("run", run_id=self.run_id, source=source.name, outcome=summary.outcome,
                               versions=summary.versions, tombstones=summary.tombstones,
                               quarantined=summary.quarantined, config_sha256=self.config.fingerprint)

@@ -1,0 +1,132 @@
+"""Misago → OpenCMIS InMemory, both real: a forum archived through `Archive.sync`."""
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from connector import config
+from connector.pipeline import Archive
+from connector.sources import build
+
+from ..conftest import write_config
+from ..sources.test_misago import ADMIN, PNG, STATE, URL, Client, SKIP_REASON, _reachable
+
+pytestmark = pytest.mark.integration
+
+SOURCE = """
+[sources.forum]
+type = "misago"
+base_url = "{url}"
+username = "admin"
+password_file = "misago-password"
+public_categories = ["Engineering"]
+[sources.forum.category_visibility]
+"Staff lounge" = ["role:moderator"]
+"""
+PERMISSIONS = """
+[permissions]
+archive_admins = ["admin"]
+restricted_readers = ["GROUP_records"]
+[permissions.principals]
+"role:moderator" = "GROUP_forum_moderators"
+"""
+
+
+@pytest.fixture(scope="module")
+def forum(cmis_url):
+    if not URL:
+        pytest.skip(SKIP_REASON)
+    _reachable()
+    categories = json.loads((Path(STATE) / "categories.json").read_text())
+    tag = uuid.uuid4().hex[:8]
+    admin = Client(*ADMIN)
+    att = admin.s.post(URL + "/api/attachments/", files={"upload": (f"e2e-{tag}.png", PNG, "image/png")},
+                       timeout=30).json()
+    v0 = f"E2E first {tag}\n\n[attachment={att['id']}]dot.png[/attachment]"
+    thread = admin.call("POST", "/api/threads/", json={"title": f"E2E thread {tag}", "category": categories["engineering"],
+                                                         "post": v0, "attachments": [att["id"]]})
+    tid = thread["id"]
+    first = admin.call("GET", f"/api/threads/{tid}/posts/")["post_set"]["results"][0]["id"]
+    admin.call("PUT", f"/api/threads/{tid}/posts/{first}/", json={"post": v0 + "\nedited", "attachments": [att["id"]]})
+    hidden = admin.call("POST", f"/api/threads/{tid}/posts/", json={"post": f"E2E hidden {tag}"})["id"]
+    admin.call("PATCH", f"/api/threads/{tid}/posts/{hidden}/", json=[{"op": "replace", "path": "is-hidden", "value": True}])
+    staff = admin.call("POST", "/api/threads/", json={"title": f"E2E staff {tag}", "category": categories["staff"],
+                                                        "post": f"E2E staff secret {tag}"})["id"]
+    staff_post = admin.call("GET", f"/api/threads/{staff}/posts/")["post_set"]["results"][0]["id"]
+    return {"admin": admin, "tid": tid, "first": first, "hidden": hidden, "staff": staff,
+            "staff_post": staff_post, "att": att["id"], "v0": v0}
+
+
+@pytest.fixture(scope="module")
+def archived(forum, cmis_url, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("misago-e2e")
+    (tmp / "misago-password").write_text(ADMIN[1])
+    path = write_config(tmp, cmis_url, sources=SOURCE.format(url=URL), permissions=PERMISSIONS)
+    cfg = config.load(path)
+    archive = Archive.open(cfg)
+    source = build("forum", "misago", cfg.sources["forum"].options)
+    summary = archive.sync(source)
+    yield archive, cfg, summary
+    archive.close()
+
+
+def _source(cfg):
+    return build("forum", "misago", cfg.sources["forum"].options)
+
+
+def test_every_thread_post_edit_and_attachment_is_archived(forum, archived):
+    archive, _, summary = archived
+    assert summary.outcome == "ok" and summary.quarantined == 0
+    ledger = archive.ledger
+    for key in (f"forum/thread/thread:{forum['tid']}", f"forum/post/post:{forum['hidden']}",
+                f"forum/thread/thread:{forum['staff']}", f"forum/post/post:{forum['staff_post']}"):
+        assert ledger.record(key) is not None, key
+    first = ledger.record(f"forum/post/post:{forum['first']}")
+    versions = archive.repo.versions(first["object_id"])
+    assert [v["sa:revisionId"] for v in versions][0] == "0" and len(versions) == 2
+    assert b"".join(archive.repo.content(versions[0]["cmis:objectId"])).decode() == forum["v0"]
+    att = ledger.record(f"forum/attachment/attachment:{forum['att']}")
+    props = archive.repo.latest(att["object_id"])
+    stored = hashlib.sha256(b"".join(archive.repo.content(att["object_id"]))).hexdigest()
+    assert stored == props["sa:sha256"] == hashlib.sha256(PNG).hexdigest()
+    assert props["sa:parentId"] == f"post:{forum['first']}"
+
+
+def test_hidden_category_and_hidden_post_not_readable_by_everyone(forum, archived):
+    archive, _, _ = archived
+    for key in (f"forum/thread/thread:{forum['staff']}", f"forum/post/post:{forum['staff_post']}",
+                f"forum/post/post:{forum['hidden']}"):
+        acl = archive.repo.acl(archive.ledger.record(key)["object_id"])
+        assert "anyone" not in acl and "anonymous" not in acl, (key, acl)
+        assert acl["GROUP_forum_moderators"] == {"cmis:read"}
+    public = archive.repo.acl(archive.ledger.record(f"forum/thread/thread:{forum['tid']}")["object_id"])
+    assert public["anyone"] == {"cmis:read"}
+
+
+def _mine(forum) -> list[str]:
+    return [f"forum/thread/thread:{forum['tid']}", f"forum/post/post:{forum['first']}",
+            f"forum/post/post:{forum['hidden']}", f"forum/attachment/attachment:{forum['att']}",
+            f"forum/thread/thread:{forum['staff']}", f"forum/post/post:{forum['staff_post']}"]
+
+
+def test_edit_adds_one_version_and_second_sync_files_nothing(forum, archived):
+    """Counted on this test's own records: other tests may write to the same forum meanwhile."""
+    archive, cfg, _ = archived
+    before = {key: set(archive.ledger.filed_revisions(key)) for key in _mine(forum)}
+    forum["admin"].call("PUT", f"/api/threads/{forum['tid']}/posts/{forum['first']}/",
+                        json={"post": forum["v0"] + "\nedited twice", "attachments": [forum["att"]]})
+    after_edit = archive.sync(_source(cfg))
+    assert after_edit.outcome == "ok" and after_edit.quarantined == 0
+    after = {key: set(archive.ledger.filed_revisions(key)) for key in _mine(forum)}
+    added = {key: after[key] - before[key] for key in after if after[key] - before[key]}
+    first = f"forum/post/post:{forum['first']}"
+    assert list(added) == [first] and len(added[first]) == 1
+    versions = archive.repo.versions(archive.ledger.record(first)["object_id"])
+    assert len(versions) == 3 and b"edited twice" in b"".join(archive.repo.content(versions[-1]["cmis:objectId"]))
+    quiet = archive.sync(_source(cfg))
+    assert quiet.outcome == "ok"
+    assert {key: set(archive.ledger.filed_revisions(key)) for key in _mine(forum)} == after
