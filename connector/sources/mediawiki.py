@@ -1,0 +1,896 @@
+"""MediaWiki 1.39 source: pages with every revision, files with every file version, deletions.
+
+Talks to the Action API (``api.php``, ``format=json&formatversion=2``) with a bot password.
+
+Example::
+
+    source = MediaWikiSource("wiki", "http://127.0.0.1:8081/api.php", "Admin@connector", secret)
+    state: dict = {}
+    for obj in source.changes(state):      # first run: full crawl; later runs: incremental
+        ...file obj...
+    # state == {"checkpoint": "2026-11-29T03:12:15Z", ...}: save it after everything was filed
+
+How it reads the wiki (the request budget is the point):
+
+- Full crawl (empty state): one ``list=allrevisions&arvprop=ids`` scan over the configured
+  namespaces (5000 or 500 revision ids per request) plans every page's history; the content is then
+  fetched by ``revids`` in batches of the content cap (500 with ``apihighlimits``, else 50), each
+  batch also carrying ``prop=info|categories|imageinfo`` for its pages. A page's revisions may
+  straddle two batches; the page is yielded once it is complete. So 1000 revisions cost
+  ~1000/cap content requests plus ~1000/5000 planning requests (and category/file-version
+  continuations when they overflow).
+- Incremental (``state["checkpoint"]``): ``list=recentchanges`` (edits, new pages; rcid/revid are
+  deduplicated, rcstart is inclusive) and ``list=logevents`` (delete, restore, move, protect,
+  upload, import, merge, revision deletion) since the checkpoint. For each touched page one
+  metadata-only history request (creator, revision-deletion flags, the revisions in the window),
+  then the new revisions' content in batches as above. A page created inside the window needs no
+  history request. If recentchanges does not reach back to the checkpoint ($wgRCMaxAge),
+  ``list=allrevisions`` over the window replaces it.
+- The new checkpoint is the server clock (``siteinfo general.time``) at run start minus
+  ``overlap``; ``state`` is updated only after the last object was yielded.
+
+What an item carries: see ``_page_item`` and ``_file_item``. ``Revision.record`` is
+``json.dumps(revision object as returned by the API, minus slots.main.content, sort_keys=True,
+ensure_ascii=False, separators=(",", ":"))`` in UTF-8: a canonical re-serialisation of the parsed
+API object, not the raw bytes (revisions arrive many to one response). File versions likewise
+record their ``imageinfo`` object.
+
+Pitfalls handled (seen on a real 1.39): the API answers errors with HTTP 200 (``maxlag``,
+``ratelimited`` without Retry-After, ``readonly``: in read-only mode reads work but a bot-password
+*login* fails with ``readonly``); deleting a page removes its recentchanges rows, only the log
+row remains (``logpage`` = the deleted page id); a move keeps the page id (``logpage``) and leaves
+a redirect with a new id at the old title (the log row's ``pageid``), which has no recentchanges
+row; moves, protections and re-uploads add null revisions; privileged accounts see the content of
+revision-deleted revisions (flags ``texthidden``/``userhidden``/``commenthidden``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Iterable, Iterator
+from urllib.parse import urlencode, urlsplit
+
+import requests
+
+from ..errors import Fatal, Retriable, Skippable
+from ..http import check as check_response
+from ..http import make_session, parse_retry_after, retrying, safe_url
+from ..model import CHUNK_SIZE, Content, Item, Revision, Tombstone, Visibility
+
+log = logging.getLogger(__name__)
+
+SYSTEM = "mediawiki"
+TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+WIKITEXT = "text/x-wiki"
+HIDDEN = "(hidden)"
+DEFAULT_NAMESPACES = (0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15)
+FILE_NS = 6
+# revision properties with content (batches) and without (history planning)
+REV_PROPS = "ids|timestamp|flags|comment|user|userid|size|slotsize|sha1|slotsha1|contentmodel|content|tags"
+HISTORY_PROPS = "ids|timestamp|flags|user|userid|size|sha1"
+INFO_PROPS = "protection|url|talkid|subjectid"
+II_PROPS = "timestamp|user|userid|comment|url|size|sha1|mime|archivename"
+HIDDEN_FLAGS = ("texthidden", "userhidden", "commenthidden", "sha1hidden", "suppressed", "filehidden")
+# log types whose event touches a page; value: "full" = refetch the whole history
+LOG_ACTIONS = {
+    "create": "window", "move": "window", "protect": "window", "upload": "window",
+    "contentmodel": "window", "pagelang": "window", "import": "full", "merge": "full",
+}
+MAX_GET_URL = 6000               # longer queries go by POST
+ITEM_BYTES_BUDGET = 64 << 20     # a page with a larger history is yielded in slices
+MAX_RETRY_PAGES = 1000
+FATAL_CODES = {
+    "readapidenied": "the account may not read this wiki (readapidenied): check the bot password grants",
+    "badtoken": "MediaWiki rejected the token (badtoken)",
+    "notoken": "MediaWiki wants a token (notoken)",
+    "assertbotfailed": "the account is not a bot (assertbotfailed)",
+    "mustbeloggedin": "MediaWiki says the account is not logged in (mustbeloggedin)",
+    "permissiondenied": "permission denied by MediaWiki (permissiondenied)",
+    "apierror-readapidenied": "the account may not read this wiki (readapidenied)",
+}
+
+
+def parse_ts(value: str) -> datetime:
+    """``2026-11-29T03:22:15Z`` -> aware UTC datetime."""
+    return datetime.strptime(value, TS_FORMAT).replace(tzinfo=timezone.utc)
+
+
+def format_ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).strftime(TS_FORMAT)
+
+
+def canonical_json(obj: dict) -> bytes:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class _SessionLost(Fatal):
+    """assert=user failed: the login cookie is gone. Handled by logging in again once."""
+
+
+@dataclass
+class _Run:
+    """Facts taken once per run from meta=siteinfo|userinfo."""
+
+    server_time: datetime
+    namespaces: dict[int, str]
+    script_url: str
+    private: bool
+    cap: int           # revisions with content per request
+    list_cap: int      # list items per request
+    rights: frozenset[str]
+    general: dict
+    statistics: dict
+
+
+@dataclass
+class _Plan:
+    """One page to yield: which revisions to fetch, and (incremental) its metadata-only history."""
+
+    pageid: int
+    revids: list[int]
+    history: list[dict] | None = None
+    first_event: str = ""
+
+
+@dataclass
+class _Buffer:
+    plan: _Plan
+    page: dict | None = None
+    revs: dict[int, dict] = field(default_factory=dict)
+    done: int = 0
+    bytes: int = 0
+    creator: tuple[str | None, datetime] | None = None
+    hidden: bool = False
+    sliced: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.done >= len(self.plan.revids)
+
+
+class MediaWikiSource:
+    """A MediaWiki 1.39 wiki read through the Action API with a bot password."""
+
+    system = SYSTEM
+
+    def __init__(self, name: str, api_url: str, username: str, password: str, *,
+                 namespaces: tuple[int, ...] = DEFAULT_NAMESPACES,
+                 restricted_namespaces: tuple[int, ...] = (),
+                 overlap: timedelta = timedelta(minutes=10),
+                 user_agent: str = "socialarchive/0.1",
+                 verify: bool | str = True,
+                 session=None,
+                 batch_size: int | None = None,
+                 maxlag: int = 5,
+                 attempts: int = 6,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.name = name
+        self.api_url = api_url
+        self.username = username
+        self._password = password
+        self.namespaces = tuple(int(n) for n in namespaces)
+        self.restricted_namespaces = frozenset(int(n) for n in restricted_namespaces)
+        self.overlap = overlap
+        self.user_agent = user_agent
+        self.verify = verify
+        self.session = session if session is not None else make_session(user_agent, verify=verify)
+        self.batch_size = batch_size
+        self.maxlag = maxlag
+        self.attempts = attempts
+        self._sleep = sleep
+        self._logged_in = False
+        self._anon_requests = 0
+        self._own_requests = 0
+        self._failed: set[str] = set()
+        self.skipped: list[str] = []   # pages skipped in the last run (ids), retried next run
+
+    def __repr__(self) -> str:
+        return f"MediaWikiSource(name={self.name!r}, api_url={self.api_url!r}, username={self.username!r})"
+
+    # ------------------------------------------------------------------ protocol
+
+    @property
+    def request_count(self) -> int:
+        counted = getattr(self.session, "request_count", None)
+        base = counted if counted is not None else self._own_requests
+        return base + self._anon_requests
+
+    def check(self) -> dict:
+        """Log in and report what the wiki and the account allow."""
+        run = self._begin()
+        rights = run.rights
+        return {
+            "system": SYSTEM,
+            "api_url": safe_url(self.api_url),
+            "sitename": run.general.get("sitename", ""),
+            "version": run.general.get("generator", ""),
+            "server_time": format_ts(run.server_time),
+            "readonly": bool(run.general.get("readonly", False)),
+            "user": self.username.split("@", 1)[0],
+            "anonymous_can_read": not run.private,
+            "apihighlimits": "apihighlimits" in rights,
+            "viewdeleted": bool({"deletedhistory", "deletedtext"} & rights),
+            "viewsuppressed": "viewsuppressed" in rights,
+            "revisions_per_request": run.cap,
+            "namespaces": {str(n): run.namespaces.get(n, str(n)) for n in self.namespaces},
+            "restricted_namespaces": sorted(self.restricted_namespaces),
+            "pages": run.statistics.get("pages"),
+            "articles": run.statistics.get("articles"),
+            "edits": run.statistics.get("edits"),
+            "images": run.statistics.get("images"),
+            "users": run.statistics.get("users"),
+        }
+
+    def changes(self, state: dict) -> Iterator[Item | Tombstone]:
+        """Full crawl when ``state`` has no checkpoint, else everything since it. See the module doc."""
+        run = self._begin()
+        self._failed = set()
+        if state.get("checkpoint"):
+            since = parse_ts(state["checkpoint"])
+            retry = [int(p) for p in state.get("retry_pages", []) if str(p).isdigit()]
+            tombstones, plans = self._window(run, since, None, use_rc=True, retry=retry)
+            yield from tombstones
+            yield from self._execute(plans, run)
+        else:
+            yield from self._execute(self._full_plan(run), run)
+        # only reached when the consumer took everything
+        state["checkpoint"] = format_ts(run.server_time - self.overlap)
+        state["server_time"] = format_ts(run.server_time)
+        if self._failed:
+            state["retry_pages"] = sorted(self._failed, key=int)[:MAX_RETRY_PAGES]
+        else:
+            state.pop("retry_pages", None)
+        self.skipped = sorted(self._failed, key=int)
+
+    def backfill(self, since: datetime | None, until: datetime | None) -> Iterator[Item | Tombstone]:
+        """Pages with the revisions created in [since, until] (inclusive), deletions in it as tombstones.
+
+        Pages touched by a restore, import or merge in the range carry their whole history.
+        With neither bound this is a full crawl.
+        """
+        run = self._begin()
+        self._failed = set()
+        if since is None and until is None:
+            yield from self._execute(self._full_plan(run), run)
+            return
+        tombstones, plans = self._window(run, since, until, use_rc=False, retry=[])
+        yield from tombstones
+        yield from self._execute(plans, run)
+        self.skipped = sorted(self._failed, key=int)
+
+    def reconcile(self, known_ids: set[str]) -> Iterator[Tombstone]:
+        """Tombstones for archived ids ("N" pages, "file:N" files) whose page no longer exists.
+
+        Lists page ids per configured namespace (``list=allpages``, 5000 per request), then confirms
+        each absent id with ``prop=info&pageids`` (a page moved out of the namespaces still exists).
+        Catches what the logs miss: imports over pages, redirects deleted by a move, log gaps.
+        """
+        run = self._begin()
+        existing: set[int] = set()
+        for ns in self.namespaces:
+            for body in self._query({"action": "query", "list": "allpages", "apnamespace": str(ns),
+                                     "aplimit": "max"}):
+                existing.update(p["pageid"] for p in body.get("query", {}).get("allpages", []))
+        wanted: dict[int, list[str]] = {}
+        for known in known_ids:
+            raw = known[5:] if known.startswith("file:") else known
+            if raw.isdigit() and int(raw) not in existing:
+                wanted.setdefault(int(raw), []).append(known)
+        now = datetime.now(timezone.utc)
+        ids = sorted(wanted)
+        for start in range(0, len(ids), run.cap):
+            batch = ids[start:start + run.cap]
+            pages = self._query_pages({"action": "query", "pageids": "|".join(map(str, batch)),
+                                       "prop": "info"})
+            for pid in batch:
+                page = pages.get(pid)
+                exists = page is not None and not page.get("missing")
+                for known in sorted(wanted[pid]):
+                    if exists and (not known.startswith("file:") or page.get("ns") == FILE_NS):
+                        continue   # moved out of the namespaces, not deleted
+                    yield Tombstone(source=self.name, system=SYSTEM, native_id=known,
+                                    kind="file" if known.startswith("file:") else "page",
+                                    detected_at=now, detected_by="reconcile:allpages",
+                                    reason="page id no longer exists")
+
+    # ------------------------------------------------------------------ HTTP and API
+
+    def _ensure_login(self) -> None:
+        if not self._logged_in:
+            self._login()
+
+    def _login(self) -> None:
+        body = self._api({"action": "query", "meta": "tokens", "type": "login"}, auth=False)
+        token = body.get("query", {}).get("tokens", {}).get("logintoken")
+        if not token:
+            raise Fatal(f"no login token from {safe_url(self.api_url)}: is this a MediaWiki api.php?")
+        body = self._api({"action": "login", "lgname": self.username, "lgpassword": self._password,
+                          "lgtoken": token}, post=True, auth=False)
+        result = body.get("login", {})
+        if result.get("result") != "Success":
+            reason = result.get("reason") or result.get("result") or "no answer"
+            if isinstance(reason, dict):
+                reason = reason.get("text") or reason.get("code") or json.dumps(reason)
+            raise Fatal(f"MediaWiki login as {self.username!r} at {safe_url(self.api_url)} failed: "
+                        f"{reason} (use a bot password from Special:BotPasswords, user@appid)")
+        self._logged_in = True
+        log.info("logged in to %s as %s", safe_url(self.api_url), result.get("lgusername"))
+
+    def _api(self, params: dict, *, post: bool = False, auth: bool = True) -> dict:
+        """One API call with retries (connector.http.retrying); logs in again once if the session is lost."""
+        for attempt in (1, 2):
+            if auth:
+                self._ensure_login()
+            try:
+                return retrying(lambda: self._api_once(params, post, auth), attempts=self.attempts,
+                                sleep=self._sleep)
+            except _SessionLost:
+                self._logged_in = False
+                if attempt == 2:
+                    raise Fatal("MediaWiki dropped the session again right after a new login "
+                                "(assertuserfailed): check the bot password and session storage") from None
+                log.warning("MediaWiki session lost (assertuserfailed); logging in again")
+        raise AssertionError("unreachable")
+
+    def _api_once(self, params: dict, post: bool, auth: bool) -> dict:
+        full = dict(params)
+        full.update(format="json", formatversion="2", maxlag=str(self.maxlag))
+        if auth and self._logged_in:
+            full["assert"] = "user"
+        if not post and len(urlencode(full)) > MAX_GET_URL:
+            post = True
+        self._own_requests += 1
+        if post:
+            response = self.session.post(self.api_url, data=full)
+        else:
+            response = self.session.get(self.api_url, params=full)
+        check_response(response)
+        try:
+            body = response.json()
+        except ValueError:
+            raise Retriable(f"non-JSON answer (HTTP {response.status_code}, "
+                            f"{response.headers.get('Content-Type', '?')}) from {safe_url(self.api_url)}") from None
+        if not isinstance(body, dict):
+            raise Retriable(f"unexpected JSON from {safe_url(self.api_url)}")
+        if "error" in body:
+            self._raise_error(body["error"], response, params.get("action", "?"))
+        for module, warning in (body.get("warnings") or {}).items():
+            log.info("MediaWiki warning from %s: %s", module, warning)
+        return body
+
+    def _raise_error(self, error: dict, response: requests.Response, action: str) -> None:
+        code = str(error.get("code", "unknown"))
+        info = str(error.get("info", ""))[:300]
+        where = f"{action} at {safe_url(self.api_url)}"
+        header_wait = parse_retry_after(response.headers.get("Retry-After"))
+        if code == "maxlag":
+            lag = error.get("lag")
+            wait = header_wait if header_wait is not None else (float(lag) if lag is not None else 5.0)
+            raise Retriable(f"MediaWiki maxlag ({info}) on {where}", retry_after=wait)
+        if code == "ratelimited":
+            raise Retriable(f"MediaWiki rate limit (ratelimited) on {where}", retry_after=header_wait)
+        if code == "readonly":
+            reason = str(error.get("readonlyreason", "")).strip()[:200]
+            raise Retriable(f"MediaWiki is read-only ({reason or info}) on {where}", retry_after=header_wait)
+        if code.startswith("internal_api_error") or code in ("databaseerror", "internal"):
+            raise Retriable(f"MediaWiki internal error {code} on {where}: {info}", retry_after=header_wait)
+        if code in ("assertuserfailed", "assertnameduserfailed"):
+            if self._logged_in:
+                raise _SessionLost(f"session lost on {where}")
+            raise Fatal(f"MediaWiki says the account is not logged in ({code}) on {where}")
+        if code in FATAL_CODES or code.endswith("readapidenied"):
+            raise Fatal(f"{FATAL_CODES.get(code, code)} on {where}: {info}")
+        raise Skippable(f"MediaWiki error {code} on {where}: {info}")
+
+    def _query(self, params: dict) -> Iterator[dict]:
+        """Follow ``continue`` to the end: base parameters plus the latest continue block."""
+        cont: dict = {}
+        while True:
+            body = self._api({**params, **cont})
+            yield body
+            if "continue" not in body:
+                return
+            cont = body["continue"]
+
+    def _query_pages(self, params: dict) -> dict[int, dict]:
+        """``query.pages`` of every continuation merged by page id (lists are concatenated)."""
+        pages: dict[int, dict] = {}
+        seen: dict[tuple[int, str], set[str]] = {}
+        for body in self._query(params):
+            for page in body.get("query", {}).get("pages", []) or []:
+                key = page.get("pageid") or -abs(hash(page.get("title", "")))
+                target = pages.setdefault(key, {})
+                for k, v in page.items():
+                    if not (isinstance(v, list) and isinstance(target.get(k), list)):
+                        target.setdefault(k, v)
+                    elif k == "revisions":
+                        target[k].extend(v)   # unique by revid
+                    else:   # categories, protection, imageinfo: never twice, even if a server repeats them
+                        marks = seen.setdefault((key, k), {json.dumps(x, sort_keys=True) for x in target[k]})
+                        for entry in v:
+                            mark = json.dumps(entry, sort_keys=True)
+                            if mark not in marks:
+                                marks.add(mark)
+                                target[k].append(entry)
+        return pages
+
+    # ------------------------------------------------------------------ runs
+
+    def _begin(self) -> _Run:
+        self._ensure_login()
+        body = self._api({"action": "query", "meta": "siteinfo|userinfo",
+                          "siprop": "general|namespaces|usergroups|statistics", "uiprop": "rights|groups"})
+        q = body.get("query", {})
+        general = q.get("general", {})
+        rights = frozenset(q.get("userinfo", {}).get("rights", []))
+        high = "apihighlimits" in rights
+        cap = 500 if high else 50
+        if self.batch_size:
+            cap = max(1, min(cap, int(self.batch_size)))
+        names = {}
+        for key, ns in (q.get("namespaces") or {}).items():
+            names[int(key)] = ns.get("name") or ("Main" if int(key) == 0 else ns.get("canonical", key))
+        star = next((g for g in q.get("usergroups", []) if g.get("name") == "*"), None)
+        star_reads = star is not None and "read" in star.get("rights", [])
+        private = not star_reads or not self._anonymous_can_read()
+        server = general.get("server", "")
+        if server.startswith("//"):
+            server = f"{urlsplit(self.api_url).scheme}:{server}"
+        script = general.get("script", "/index.php")
+        time_str = general.get("time")
+        if not time_str:
+            raise Fatal(f"no server time in meta=siteinfo from {safe_url(self.api_url)}")
+        return _Run(server_time=parse_ts(time_str), namespaces=names, script_url=server + script,
+                    private=private, cap=cap, list_cap=5000 if high else 500, rights=rights,
+                    general=general, statistics=q.get("statistics", {}))
+
+    def _anonymous_can_read(self) -> bool:
+        """Ask as nobody: a private wiki answers HTTP 200 with readapidenied (or 401/403 at a proxy)."""
+        anon = make_session(self.user_agent, verify=self.verify)
+        params = {"action": "query", "meta": "siteinfo", "siprop": "general", "format": "json",
+                  "formatversion": "2"}
+
+        def probe() -> bool:
+            self._anon_requests += 1
+            response = anon.get(self.api_url, params=params)
+            if response.status_code in (401, 403):
+                return False
+            check_response(response)
+            try:
+                body = response.json()
+            except ValueError:
+                raise Retriable(f"non-JSON answer to the anonymous probe of {safe_url(self.api_url)}") from None
+            code = (body.get("error") or {}).get("code")
+            if code in ("maxlag", "ratelimited"):
+                raise Retriable(f"anonymous probe: {code}")
+            return code is None
+        try:
+            return retrying(probe, attempts=self.attempts, sleep=self._sleep)
+        finally:
+            anon.close()
+
+    def _full_plan(self, run: _Run) -> list[_Plan]:
+        """Every revision id of every page in the namespaces, oldest first (allrevisions, ids only)."""
+        revids: dict[int, list[int]] = {}
+        for body in self._query({"action": "query", "list": "allrevisions", "arvprop": "ids",
+                                 "arvlimit": "max", "arvdir": "newer",
+                                 "arvnamespace": "|".join(map(str, self.namespaces))}):
+            for page in body.get("query", {}).get("allrevisions", []):
+                revids.setdefault(page["pageid"], []).extend(r["revid"] for r in page.get("revisions", []))
+        log.info("full crawl of %s: %d pages, %d revisions", self.name, len(revids),
+                 sum(map(len, revids.values())))
+        return [_Plan(pageid=pid, revids=ids) for pid, ids in revids.items()]
+
+    def _window(self, run: _Run, since: datetime | None, until: datetime | None, *, use_rc: bool,
+                retry: Iterable[int]) -> tuple[list[Tombstone], list[_Plan]]:
+        """What changed in [since, until]: tombstones, and a plan of pages with the revisions to fetch."""
+        ns_set = set(self.namespaces)
+        # pageid -> {revid: (timestamp, parentid)} of edits seen in the window
+        edits: dict[int, dict[int, tuple[str, int]]] = {}
+        first_event: dict[int, str] = {}
+        log_touched: dict[int, str] = {}      # pageid -> "window" | "full"
+
+        def touch(pid: int, ts: str, mode: str | None = None) -> None:
+            if pid <= 0:
+                return
+            first_event.setdefault(pid, ts)
+            if mode is not None and log_touched.get(pid) != "full":
+                log_touched[pid] = mode
+
+        if use_rc and since is not None and self._rc_covers(since):
+            seen_rcids: set[int] = set()
+            for body in self._query({"action": "query", "list": "recentchanges", "rcdir": "newer",
+                                     "rcstart": format_ts(since), "rctype": "edit|new",
+                                     "rcnamespace": "|".join(map(str, self.namespaces)),
+                                     "rcprop": "ids|timestamp|title", "rclimit": "max"}):
+                for row in body.get("query", {}).get("recentchanges", []):
+                    if row.get("rcid") in seen_rcids:   # rcstart is inclusive; runs overlap
+                        continue
+                    seen_rcids.add(row.get("rcid"))
+                    pid, revid = int(row.get("pageid") or 0), int(row.get("revid") or 0)
+                    if pid and revid:
+                        edits.setdefault(pid, {})[revid] = (row.get("timestamp", ""), int(row.get("old_revid") or 0))
+                        touch(pid, row.get("timestamp", ""))
+        else:
+            params = {"action": "query", "list": "allrevisions", "arvprop": "ids|timestamp",
+                      "arvlimit": "max", "arvdir": "newer",
+                      "arvnamespace": "|".join(map(str, self.namespaces))}
+            if since is not None:
+                params["arvstart"] = format_ts(since)
+            if until is not None:
+                params["arvend"] = format_ts(until)
+            for body in self._query(params):
+                for page in body.get("query", {}).get("allrevisions", []):
+                    pid = int(page["pageid"])
+                    for rev in page.get("revisions", []):
+                        edits.setdefault(pid, {})[int(rev["revid"])] = (rev.get("timestamp", ""),
+                                                                       int(rev.get("parentid") or 0))
+                        touch(pid, rev.get("timestamp", ""))
+
+        tombstones: list[Tombstone] = []
+        resolve_titles: dict[str, tuple[str, str]] = {}   # title -> (first event ts, mode)
+        now = datetime.now(timezone.utc)
+        params = {"action": "query", "list": "logevents", "ledir": "newer", "lelimit": "max",
+                  "leprop": "ids|title|type|user|userid|timestamp|comment|details"}
+        if since is not None:
+            params["lestart"] = format_ts(since)
+        if until is not None:
+            params["leend"] = format_ts(until)
+        seen_logids: set[int] = set()
+        for body in self._query(params):
+            for event in body.get("query", {}).get("logevents", []):
+                if event.get("logid") in seen_logids or "title" not in event:
+                    continue
+                seen_logids.add(event.get("logid"))
+                ltype, action = event.get("type", ""), event.get("action", "")
+                ev_params = event.get("params") or {}
+                namespaces = {event.get("ns")}
+                if ltype == "move":
+                    namespaces.add(ev_params.get("target_ns"))
+                if not namespaces & ns_set:
+                    continue
+                ts = event.get("timestamp", "")
+                logpage = int(event.get("logpage") or 0)
+                if ltype in ("delete", "suppress"):
+                    if action in ("delete", "delete_redir", "delete_redir2"):
+                        if not logpage:
+                            log.warning("delete of %r without a page id in the log; reconcile will catch it",
+                                        event.get("title"))
+                            continue
+                        tombstones.extend(self._tombstones(event, logpage, now))
+                    elif action == "restore":
+                        if logpage:
+                            touch(logpage, ts, "full")
+                        else:
+                            resolve_titles.setdefault(event["title"], (ts, "full"))
+                    elif action in ("revision", "event"):
+                        touch(logpage, ts, "window")
+                    continue
+                mode = LOG_ACTIONS.get(ltype)
+                if mode is None:
+                    continue
+                touch(logpage, ts, mode)
+                if ltype == "move" and int(event.get("pageid") or 0) not in (0, logpage):
+                    touch(int(event["pageid"]), ts, "window")   # the redirect left at the old title
+                if ltype == "merge" and ev_params.get("dest_title"):
+                    resolve_titles.setdefault(ev_params["dest_title"], (ts, "full"))
+        if resolve_titles:
+            titles = list(resolve_titles)
+            for start in range(0, len(titles), 50):
+                pages = self._query_pages({"action": "query", "titles": "|".join(titles[start:start + 50]),
+                                           "prop": "info"})
+                for page in pages.values():
+                    if page.get("pageid") and not page.get("missing"):
+                        ts, mode = resolve_titles.get(page.get("title"), ("", "full"))
+                        touch(int(page["pageid"]), ts, mode)
+        for pid in retry:
+            touch(int(pid), "", "full")
+
+        lo = format_ts(since) if since is not None else ""
+        hi = format_ts(until) if until is not None else "9999"
+        plans: list[_Plan] = []
+        for pid in sorted(first_event, key=lambda p: (first_event[p] or "0", p)):
+            mode = log_touched.get(pid)
+            window_revs = edits.get(pid, {})
+            created_here = mode is None and any(parent == 0 for _, parent in window_revs.values())
+            if created_here:
+                ordered = sorted(window_revs, key=lambda r: (window_revs[r][0], r))
+                plans.append(_Plan(pageid=pid, revids=ordered, first_event=first_event[pid]))
+                continue
+            try:
+                history = self._history(pid)
+            except Skippable as exc:
+                log.warning("page %s skipped: %s", pid, exc)
+                self._failed.add(str(pid))
+                continue
+            if history is None:
+                continue   # gone (a tombstone comes from the delete log or from reconcile)
+            if mode == "full":
+                wanted = [r["revid"] for r in history]
+            else:
+                wanted = [r["revid"] for r in history
+                          if lo <= r.get("timestamp", "") <= hi or r["revid"] in window_revs]
+                if not wanted or wanted[-1] != history[-1]["revid"]:
+                    if until is None or not wanted:
+                        wanted.append(history[-1]["revid"])
+            plans.append(_Plan(pageid=pid, revids=wanted, history=history, first_event=first_event[pid]))
+        tombstones.sort(key=lambda t: (t.deleted_at or now, t.native_id))
+        return tombstones, plans
+
+    def _rc_covers(self, since: datetime) -> bool:
+        """True if recentchanges still has a row at or before ``since`` (older rows expire)."""
+        body = self._api({"action": "query", "list": "recentchanges", "rcdir": "older",
+                          "rcstart": format_ts(since), "rclimit": "1", "rcprop": "timestamp"})
+        covered = bool(body.get("query", {}).get("recentchanges"))
+        if not covered:
+            log.info("recentchanges does not reach back to %s; using allrevisions", format_ts(since))
+        return covered
+
+    def _history(self, pageid: int) -> list[dict] | None:
+        """All revisions of one page, metadata only, oldest first; None if the page is gone."""
+        pages = self._query_pages({"action": "query", "pageids": str(pageid), "prop": "revisions",
+                                   "rvprop": HISTORY_PROPS, "rvlimit": "max", "rvdir": "newer"})
+        page = pages.get(pageid)
+        if page is None or page.get("missing") or not page.get("revisions"):
+            return None
+        return sorted(page["revisions"], key=lambda r: (r.get("timestamp", ""), r["revid"]))
+
+    def _tombstones(self, event: dict, pageid: int, now: datetime) -> list[Tombstone]:
+        common = dict(source=self.name, system=SYSTEM, detected_at=now,
+                      detected_by=f"logevents:{event.get('type')}", title=event.get("title", ""),
+                      deleted_at=parse_ts(event["timestamp"]) if event.get("timestamp") else None,
+                      deleted_by=HIDDEN if event.get("userhidden") else event.get("user"),
+                      reason=HIDDEN if event.get("commenthidden") else event.get("comment", ""),
+                      record=canonical_json(event))
+        result = [Tombstone(native_id=str(pageid), kind="page", **common)]
+        if event.get("ns") == FILE_NS:
+            result.append(Tombstone(native_id=f"file:{pageid}", kind="file", **common))
+        return result
+
+    # ------------------------------------------------------------------ fetching content
+
+    def _execute(self, plans: list[_Plan], run: _Run) -> Iterator[Item]:
+        """Fetch the planned revisions in batches of ``run.cap`` and yield each page when complete."""
+        inflight: deque[_Buffer] = deque()
+        chunk: list[int] = []
+        owner: dict[int, _Buffer] = {}
+        for plan in plans:
+            if not plan.revids:
+                continue
+            buf = _Buffer(plan)
+            inflight.append(buf)
+            for rid in plan.revids:
+                chunk.append(rid)
+                owner[rid] = buf
+                if len(chunk) >= run.cap:
+                    self._fetch_chunk(chunk, owner, run)
+                    chunk, owner = [], {}
+                    yield from self._ready(inflight, run)
+        if chunk:
+            self._fetch_chunk(chunk, owner, run)
+            yield from self._ready(inflight, run)
+
+    def _fetch_chunk(self, chunk: list[int], owner: dict[int, _Buffer], run: _Run) -> None:
+        try:
+            pages = self._query_pages({
+                "action": "query", "revids": "|".join(map(str, chunk)),
+                "prop": "info|categories|imageinfo|revisions", "inprop": INFO_PROPS,
+                "rvprop": REV_PROPS, "rvslots": "main", "cllimit": "max",
+                "iilimit": "max", "iiprop": II_PROPS})
+        except Skippable as exc:
+            for buf in {id(b): b for b in owner.values()}.values():
+                log.warning("page %s skipped: %s", buf.plan.pageid, exc)
+                self._failed.add(str(buf.plan.pageid))
+                buf.done = len(buf.plan.revids)
+                buf.page = None
+            return
+        for page in pages.values():
+            for rev in page.pop("revisions", []):
+                buf = owner.get(rev.get("revid"))
+                if buf is None:
+                    continue
+                buf.revs[rev["revid"]] = rev
+                buf.bytes += len(((rev.get("slots") or {}).get("main") or {}).get("content") or "")
+                if buf.page is None or buf.plan.pageid == page.get("pageid"):
+                    buf.page = page
+        for rid in chunk:
+            owner[rid].done += 1   # fetched, or gone since planning (badrevids)
+
+    def _ready(self, inflight: deque[_Buffer], run: _Run) -> Iterator[Item]:
+        while inflight and inflight[0].complete:
+            buf = inflight.popleft()
+            item = self._page_item(buf, run)
+            if item is not None:
+                yield item
+        if inflight and inflight[0].bytes > ITEM_BYTES_BUDGET and inflight[0].revs:
+            buf = inflight[0]   # a huge history: yield what we have, oldest first, and go on
+            item = self._page_item(buf, run)
+            if item is not None:
+                yield item
+            buf.revs.clear()
+            buf.bytes = 0
+            buf.sliced = True
+
+    # ------------------------------------------------------------------ items
+
+    def _visibility(self, ns: int, hidden: bool, run: _Run) -> Visibility:
+        if ns in self.restricted_namespaces:
+            return Visibility.restricted(f"restricted namespace {ns}")
+        if hidden:
+            return Visibility.restricted("revision deletion in the history", readers=("group:sysop",))
+        if run.private:
+            return Visibility.restricted("private wiki", readers=("group:user",))
+        return Visibility.public()
+
+    def _page_item(self, buf: _Buffer, run: _Run) -> Item | None:
+        page = buf.page
+        if page is None or page.get("missing") or not buf.revs:
+            if buf.plan.revids and not buf.sliced:
+                log.info("page %s: nothing to yield (gone since planning)", buf.plan.pageid)
+            return None
+        pageid = int(page["pageid"])
+        ns = int(page.get("ns", 0))
+        revs = sorted(buf.revs.values(), key=lambda r: (r.get("timestamp", ""), r["revid"]))
+        history = buf.plan.history
+        if buf.creator is None:
+            first = history[0] if history else revs[0]
+            buf.creator = (_user(first), parse_ts(first["timestamp"]))
+        buf.hidden = buf.hidden or any(_hidden(r) for r in (history or [])) or any(_hidden(r) for r in revs)
+        stamps = [parse_ts(r["timestamp"]) for r in revs]
+        if history:
+            stamps.append(parse_ts(history[-1]["timestamp"]))
+        latest_ts = max(stamps)
+        visibility = self._visibility(ns, buf.hidden, run)
+        title = page.get("title", "")
+        lastrevid = page.get("lastrevid")
+        revisions = [self._revision(r, title if r["revid"] == lastrevid else None) for r in revs]
+        subject = page.get("subjectid")
+        item = Item(
+            source=self.name, system=SYSTEM, native_id=str(pageid), kind="page", title=title,
+            url=f"{run.script_url}?curid={pageid}", visibility=visibility, revisions=revisions,
+            author=buf.creator[0], created=buf.creator[1], modified=latest_ts,
+            space=run.namespaces.get(ns, str(ns)),
+            parent_id=str(subject) if ns % 2 == 1 and subject else None,
+            tags=tuple(sorted({_strip_ns(c.get("title", "")) for c in page.get("categories", [])})),
+            extra={
+                "namespace": str(ns),
+                "protection": _protection(page.get("protection", [])),
+                "redirect": "true" if page.get("redirect") else "false",
+                "talk_page_id": str(page.get("talkid", "")),
+                "subject_page_id": str(subject or ""),
+                "canonical_url": page.get("canonicalurl", ""),
+                "content_model": page.get("contentmodel", ""),
+                "page_language": page.get("pagelanguage", ""),
+                "lastrevid": str(lastrevid or ""),
+                "revision_deletion": "true" if buf.hidden else "false",
+            })
+        if ns == FILE_NS and page.get("imageinfo"):
+            item.attachments.append(self._file_item(page, item, run))
+        return item
+
+    def _revision(self, rev: dict, title: str | None) -> Revision:
+        slot = (rev.get("slots") or {}).get("main") or {}
+        text = slot.get("content")
+        if text is None:   # texthidden and not visible to this account, or content missing
+            data, digest = b"", None
+        else:
+            data = text.encode("utf-8")
+            sha1 = slot.get("sha1") or rev.get("sha1")
+            digest = ("sha1", sha1) if sha1 else None
+        record = json.loads(json.dumps(rev))
+        main = (record.get("slots") or {}).get("main")
+        if isinstance(main, dict):
+            main.pop("content", None)
+        return Revision(
+            id=str(rev["revid"]), created=parse_ts(rev["timestamp"]), author=_user(rev),
+            comment=HIDDEN if rev.get("commenthidden") else rev.get("comment", ""),
+            title=title,
+            content=Content.from_bytes(data, slot.get("contentformat") or WIKITEXT, source_digest=digest),
+            record=canonical_json(record))
+
+    def _file_item(self, page: dict, parent: Item, run: _Run) -> Item:
+        infos = sorted(page.get("imageinfo", []), key=lambda i: i.get("timestamp", ""))
+        name = _strip_ns(page.get("title", ""))
+        revisions: list[Revision] = []
+        seen_ids: set[str] = set()
+        hidden = False
+        for info in infos:
+            hidden = hidden or _hidden(info)
+            url = info.get("url")
+            if not url or info.get("filehidden"):
+                log.warning("file version %s of %s is hidden or has no URL; not archived",
+                            info.get("timestamp"), page.get("title"))
+                continue
+            rid = info.get("timestamp", "")
+            if rid in seen_ids:
+                rid = f"{rid}#{(info.get('sha1') or '')[:12]}"
+            seen_ids.add(rid)
+            sha1 = info.get("sha1")
+            revisions.append(Revision(
+                id=rid, created=parse_ts(info["timestamp"]), author=_user(info),
+                comment=HIDDEN if info.get("commenthidden") else info.get("comment", ""),
+                title=page.get("title"),
+                content=Content(media_type=info.get("mime") or "application/octet-stream",
+                                chunks=_Stream(self, url), size=info.get("size"), filename=name,
+                                source_digest=("sha1", sha1) if sha1 else None),
+                record=canonical_json(info)))
+        ns = int(page.get("ns", FILE_NS))
+        visibility = parent.visibility
+        if hidden and visibility.is_public:
+            visibility = self._visibility(ns, True, run)
+        latest = infos[-1] if infos else {}
+        return Item(
+            source=self.name, system=SYSTEM, native_id=f"file:{page['pageid']}", kind="file",
+            title=page.get("title", ""), url=parent.url, visibility=visibility, revisions=revisions,
+            author=_user(infos[0]) if infos else None,
+            created=parse_ts(infos[0]["timestamp"]) if infos else None,
+            modified=parse_ts(latest["timestamp"]) if latest else None,
+            space=parent.space, parent_id=str(page["pageid"]), tags=parent.tags,
+            extra={"namespace": str(ns), "file_url": latest.get("url", ""),
+                   "description_url": latest.get("descriptionurl", ""),
+                   "mime": latest.get("mime", ""), "size": str(latest.get("size", "")),
+                   "sha1": latest.get("sha1", ""), "versions": str(len(infos))})
+
+    def _open_stream(self, url: str) -> Iterator[bytes]:
+        """Stream one file version; never holds the whole file."""
+        self._own_requests += 1
+        try:
+            response = check_response(self.session.get(url, stream=True))
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise Retriable(f"{type(exc).__name__} fetching {safe_url(url)}") from None
+        try:
+            for chunk in response.iter_content(CHUNK_SIZE):
+                if chunk:
+                    yield chunk
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError) as exc:
+            raise Retriable(f"{type(exc).__name__} while reading {safe_url(url)}") from None
+        finally:
+            response.close()
+
+
+class _Stream:
+    """A re-readable chunk factory for one file URL (``Content.chunks``)."""
+
+    def __init__(self, source: MediaWikiSource, url: str):
+        self.source = source
+        self.url = url
+
+    def __call__(self) -> Iterator[bytes]:
+        return self.source._open_stream(self.url)
+
+
+def _user(obj: dict) -> str | None:
+    if obj.get("userhidden"):
+        return HIDDEN
+    return obj.get("user")
+
+
+def _hidden(obj: dict) -> bool:
+    return any(obj.get(flag) for flag in HIDDEN_FLAGS) or any(
+        ((obj.get("slots") or {}).get("main") or {}).get(flag) for flag in HIDDEN_FLAGS)
+
+
+def _strip_ns(title: str) -> str:
+    return title.split(":", 1)[1] if ":" in title else title
+
+
+def _protection(entries: list[dict]) -> str:
+    """``edit=sysop,move=sysop``; a finite expiry is appended as ``@2026-12-01T00:00:00Z``."""
+    parts = []
+    for entry in entries:
+        text = f"{entry.get('type')}={entry.get('level')}"
+        expiry = entry.get("expiry", "infinity")
+        if expiry not in ("infinity", "infinite", "indefinite", None):
+            text += f"@{expiry}"
+        if entry.get("source"):
+            text += f"(cascade from {entry['source']})"
+        parts.append(text)
+    return ",".join(parts)
