@@ -100,6 +100,13 @@ class Api:
 
 def seed(api: Api) -> list[str]:
     done = []
+    # the file first, so the guide that shows it is not filed under "Pages with broken file links"
+    page = api.page(f"File:{FILE_NAME}")
+    have = len(page.get("imageinfo", []))
+    for n, (data, comment) in enumerate(FILE_VERSIONS[have:], start=have + 1):
+        api.post(files={"file": (FILE_NAME, data, "image/png")}, action="upload", filename=FILE_NAME,
+                 comment=comment, text=FILE_DESCRIPTION, ignorewarnings="1", token=api.csrf)
+        done.append(f"upload {FILE_NAME!r} version {n} ({len(data)} bytes)")
     for title, texts in PAGES.items():
         page = api.page(title)
         have = 0 if page.get("missing") else len(page.get("revisions", []))
@@ -112,12 +119,6 @@ def seed(api: Api) -> list[str]:
         api.post(action="protect", title=title, protections=protections, expiry="infinite",
                  reason="demo seed", token=api.csrf)
         done.append(f"protect {title!r} ({protections})")
-    page = api.page(f"File:{FILE_NAME}")
-    have = len(page.get("imageinfo", []))
-    for n, (data, comment) in enumerate(FILE_VERSIONS[have:], start=have + 1):
-        api.post(files={"file": (FILE_NAME, data, "image/png")}, action="upload", filename=FILE_NAME,
-                 comment=comment, text=FILE_DESCRIPTION, ignorewarnings="1", token=api.csrf)
-        done.append(f"upload {FILE_NAME!r} version {n} ({len(data)} bytes)")
     return done
 
 

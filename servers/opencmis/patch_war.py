@@ -1,0 +1,37 @@
+#!/usr/bin/env python3
+"""Adapt the unpacked OpenCMIS InMemory 1.1.0 WAR for a test server on Java 17.
+
+- WEB-INF/classes/repository.properties: RepositoryFiller.Enable=false, so the repository starts
+  empty (the shipped file fills the root with a 3-level tree of lorem-ipsum documents).
+- WEB-INF/web.xml: drop the SOAP servlets cmisws10/cmisws11 with their <servlet> and
+  <servlet-mapping> blocks. They need JAX-WS/JAXB, which left the JDK in Java 11; with them the
+  whole context answers 503. AtomPub and the Browser binding do not use them.
+
+Usage: patch_war.py WAR_DIR   (idempotent; exits non-zero if the files are not as expected)
+"""
+import os
+import re
+import sys
+
+war = sys.argv[1]
+props = os.path.join(war, 'WEB-INF', 'classes', 'repository.properties')
+webxml = os.path.join(war, 'WEB-INF', 'web.xml')
+
+text = open(props, encoding='iso-8859-1').read()
+text, n = re.subn(r'(?m)^(\s*RepositoryFiller\.Enable\s*[=:]).*$', r'\1false', text)
+if n != 1:
+    raise SystemExit(f'{props}: expected one RepositoryFiller.Enable line, found {n}')
+open(props, 'w', encoding='iso-8859-1').write(text)
+
+xml = open(webxml, encoding='utf-8').read()
+removed = 0
+for tag in ('servlet', 'servlet-mapping'):
+    xml, n = re.subn(rf'[ \t]*<{tag}>\s*<servlet-name>cmisws1[01]</servlet-name>.*?</{tag}>[ \t]*\n?',
+                     '', xml, flags=re.S)
+    removed += n
+if re.search(r'<servlet-name>cmisws1[01]</servlet-name>\s*<servlet-class>', xml):
+    raise SystemExit(f'{webxml}: SOAP servlet still present')
+if 'CmisBrowserBindingServlet' not in xml:
+    raise SystemExit(f'{webxml}: Browser binding servlet missing')
+open(webxml, 'w', encoding='utf-8').write(xml)
+print(f'patched {war}: RepositoryFiller off, {removed} SOAP blocks removed')
