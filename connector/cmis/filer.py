@@ -171,8 +171,18 @@ class Filer:
             self.repo.cancel_check_out(pwc["cmis:objectId"])
             raise
         if acl_changed:
-            self.repo.apply_acl(acked["cmis:objectId"], spec.acl_add, spec.acl_remove)
+            self.replace_acl(acked["cmis:objectId"], spec.acl_add)
         return self._filed(spec.key, version.revision_id, acked, reader)
+
+    def replace_acl(self, object_id: str, wanted: Mapping[str, Sequence[str]]) -> None:
+        """Make the ACL exactly ``wanted``: the Browser binding only adds and removes, so an item
+        that became restricted needs its old grants (e.g. ``anyone: read``) removed explicitly."""
+        current = self.repo.acl(object_id)
+        remove = {p: sorted(perms - set(wanted.get(p, ()))) for p, perms in current.items()
+                  if perms - set(wanted.get(p, ()))}
+        add = {p: list(perms) for p, perms in wanted.items() if set(perms) - current.get(p, set())}
+        if add or remove:
+            self.repo.apply_acl(object_id, add, remove)
 
     def _cancel_stale_checkout(self, object_id: str) -> None:
         current = self.repo.get_object(object_id)

@@ -208,3 +208,13 @@ def test_sigkill_between_ack_and_ledger_commit_leaves_no_duplicate(tmp_path, cmi
 
 def _one(value):
     return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def test_public_item_that_becomes_restricted_loses_world_read(archive):
+    item = page("77", revisions=1)
+    file(archive, item)
+    item.visibility = Visibility.restricted("private", ["group:sysop"])
+    item.revisions.append(revision(2))
+    assert file(archive, item).versions == 1
+    acl = archive.repo.acl(archive.ledger.record(item.key)["object_id"])
+    assert acl == {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}, "GROUP_wiki_admins": {"cmis:read"}}
