@@ -525,6 +525,7 @@ class MisagoSource:
         thread_id = summary["id"]
         raw = self._get_raw(f"/api/{prefix}/{thread_id}/", allow_404=True)
         if raw is None:
+            self._assert_signed_in()  # a lost session makes hidden categories 404 too
             yield self._tombstone("thread", f"thread:{thread_id}", "listed, then 404 on fetch",
                                   summary.get("title", ""))
             return
@@ -532,6 +533,7 @@ class MisagoSource:
         try:
             posts = self._posts(prefix, thread_id)
         except _Gone:
+            self._assert_signed_in()
             yield self._tombstone("thread", f"thread:{thread_id}", "404 while reading its posts",
                                   thread.get("title", ""))
             return

@@ -261,3 +261,31 @@ def test_body_changed_reads_the_markdown_diff():
     assert not body_changed({"body_changes": {"side_by_side_markdown": "<table class=\"markdown\"><tr><td>same</td>"
                                                                        "<td>same</td></tr></table>"}})
     assert body_changed({})
+
+
+def test_private_messages_only_when_configured_and_only_for_participants():
+    fake = FakeTime()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        register_run1(rsps)
+        objects = run(source(fake), {})
+        assert "thread:300" not in items(objects)
+        get(rsps, "/topics/private-messages/archivist.json", "pm_inbox_archivist.json", {"page": "0"})
+        get(rsps, "/topics/private-messages/archivist.json", "topic_list_empty.json", {"page": "1"})
+        get(rsps, "/topics/private-messages-sent/archivist.json", "topic_list_empty.json", {"page": "0"})
+        get(rsps, "/t/300.json", "t_300.json")
+        get(rsps, "/posts/3000.json", "post_3000.json")
+        found = items(run(source(fake, include_private_messages=True), {}))
+    pm = found["thread:300"]
+    assert pm.space == "Private messages" and not pm.visibility.is_public
+    assert pm.visibility.readers == ("user:bob", "user:carol", "group:auditors")
+    assert found["post:3000"].visibility == pm.visibility
+
+
+def test_backfill_yields_exactly_what_was_created_or_changed_in_the_range():
+    from datetime import datetime, timezone
+    fake = FakeTime()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        register_run1(rsps)
+        objects = list(source(fake).backfill(datetime(2026, 6, 2, tzinfo=timezone.utc),
+                                             datetime(2026, 6, 4, tzinfo=timezone.utc)))
+    assert [o.native_id for o in objects] == ["thread:101", "post:1100", "thread:200", "post:2000", "post:2001"]

@@ -220,6 +220,30 @@ def test_reconcile_after_hard_delete(forum, full_run):
     assert all(isinstance(t, Tombstone) and t.source == "forum" and t.reason for t in tombstones)
 
 
+def test_private_threads_only_when_configured_and_only_for_participants(forum):
+    admin = forum["admin"]
+    private = admin.call("POST", "/api/private-threads/", json={"title": f"Private {forum['tag']}", "to": ["alice"],
+                                                               "post": f"between us {forum['tag']}"})
+    default_run = by_id(make_source().changes({}))
+    assert f"thread:{private['id']}" not in default_run
+    found = by_id(make_source(include_private_threads=True).changes({}))
+    thread = found[f"thread:{private['id']}"]
+    assert thread.space == "Private threads" and thread.extra["private"] == "true"
+    assert not thread.visibility.is_public and set(thread.visibility.readers) == {"user:admin", "user:alice"}
+    posts = [o for o in found.values() if o.parent_id == thread.native_id]
+    assert posts and all(p.visibility == thread.visibility for p in posts)
+    assert body(posts[0].revisions[-1]).decode() == f"between us {forum['tag']}"
+
+
+def test_backfill_is_bounded_by_the_range(forum, full_run):
+    thread = by_id(full_run[2])[f"thread:{forum['tid']}"]
+    started = thread.created
+    inside = by_id(make_source().backfill(started, None))
+    assert {f"thread:{forum['tid']}", f"post:{forum['first']}", f"attachment:{forum['att']}"} <= set(inside)
+    before = by_id(make_source().backfill(None, started))
+    assert f"thread:{forum['tid']}" not in before and f"post:{forum['first']}" not in before
+
+
 def test_wrong_attachment_secret_is_refused_not_archived(forum):
     source = make_source()
     with pytest.raises(Skippable, match="placeholder"):
