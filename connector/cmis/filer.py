@@ -85,8 +85,9 @@ class Filer:
                 continue
             missing = schema.missing_properties(definition, props)
             if missing:
-                raise Fatal(f"type {type_id} lacks properties {', '.join(missing)}: update the type "
-                            "definition or the content model")
+                raise Fatal(f"type {type_id} lacks properties {', '.join(missing)} (defined by an older "
+                            "socialarchive): deploy the current content model, or on OpenCMIS InMemory, "
+                            "which cannot update types and keeps them in memory, restart the server")
             done.append(f"found {type_id}")
         return done
 
