@@ -92,6 +92,8 @@ COMMENT_PII = ("author_email", "author_ip", "author_user_agent")
 END_OF_PAGES = ("rest_post_invalid_page_number", "rest_revision_invalid_page_number",
                 "rest_comment_invalid_page_number", "rest_invalid_page_number")
 STATE_VERSION = 1
+NEEDED_CAPS = ("edit_others_posts", "read_private_posts", "edit_others_pages", "read_private_pages",
+               "moderate_comments")
 DST_PROBE = timedelta(hours=3)
 
 
@@ -177,6 +179,7 @@ class WordPressSource:
         self._users_view_only = False
         self._terms: dict[str, dict[int, str]] = {}
         self._posts: dict[int, dict] = {}      # id -> summary used by media and comments
+        self._me: dict | None = None
 
     # ------------------------------------------------------------------ HTTP
     @property
@@ -196,6 +199,10 @@ class WordPressSource:
             return None
         if status in (401, 403):
             raise Fatal(self._auth_message(response))
+        if status == 400:      # a query WordPress refuses will not improve on retry or skip
+            raise Fatal(f"WordPress rejected GET {safe_url(response.url)} for user {self.username!r}: "
+                        f"{_wp_code(response) or 'HTTP 400'} {_wp_message(response)}; the archive needs "
+                        "an editor or administrator account and WordPress 5.7 or later")
         return check_response(response)
 
     def _auth_message(self, response: requests.Response) -> str:
@@ -613,17 +620,24 @@ class WordPressSource:
                                     stamp="date", after=after, before=before)
 
     # ------------------------------------------------------------------ public
+    def _require_rights(self) -> dict:
+        """The account must read everything (fail loudly rather than archive a partial site)."""
+        if self._me is None:
+            me, _ = self._get("/wp/v2/users/me", {"context": "edit"})
+            caps = me.get("capabilities") or {}
+            missing = [c for c in NEEDED_CAPS if not caps.get(c)]
+            if missing:
+                raise Fatal(f"WordPress user {self.username!r} lacks {', '.join(missing)}: the archive "
+                            "would miss drafts, private posts or held comments; use an administrator "
+                            "(or an editor)")
+            self._me = me
+        return self._me
+
     def check(self) -> dict:
         """Probe the site: identity, clock, time zone, the account's rights, approximate counts."""
         now = self._preflight()
-        me, _ = self._get("/wp/v2/users/me", {"context": "edit"})
+        me = self._require_rights()
         caps = me.get("capabilities") or {}
-        needed = ("edit_others_posts", "read_private_posts", "edit_others_pages", "read_private_pages",
-                  "moderate_comments")
-        missing = [c for c in needed if not caps.get(c)]
-        if missing:
-            raise Fatal(f"WordPress user {self.username!r} lacks {', '.join(missing)}: the archive "
-                        "would miss drafts, private posts or held comments; use an editor or administrator")
         counts = {}
         probes = {f"{b} (all statuses)": (f"/wp/v2/{b}", {"status": ",".join(POST_STATUSES)})
                   for b in self.post_types}
@@ -641,12 +655,15 @@ class WordPressSource:
                 "timezone": site.get("timezone_string") or f"UTC{site.get('gmt_offset', 0):+}",
                 "user": me.get("username"), "roles": ",".join(me.get("roles") or []),
                 "can_list_users": bool(caps.get("list_users")),
+                "note": "" if "administrator" in (me.get("roles") or []) else
+                        "not an administrator: the privacy policy page and user logins may be missing",
                 "counts (X-WP-Total, approximate)": counts,
                 "requests": self.request_count}
 
     def changes(self, state: dict) -> Iterator[Item | Tombstone]:
         """Everything created or changed since ``state["checkpoint"]`` (all of it on an empty state)."""
         run_start = self._preflight()
+        self._require_rights()
         checkpoint = _parse_state_time(state.get("checkpoint"))
         swept_at = _parse_state_time(state.get("swept_at"))
         full = checkpoint is None
@@ -713,6 +730,7 @@ class WordPressSource:
     def backfill(self, since: datetime | None, until: datetime | None) -> Iterator[Item | Tombstone]:
         """Items created or changed in ``[since, until)`` (UTC if naive); no state is touched."""
         run_start = self._preflight()
+        self._require_rights()
         lo = _aware(since)
         hi = _aware(until) or run_start
         after = self._after(lo) if lo else None
@@ -767,6 +785,7 @@ class WordPressSource:
         deletes) cannot tombstone a live record.
         """
         detected = self._preflight()
+        self._require_rights()
         rest_of = {kind: base for base, kind in self.post_types.items()} | {"media": "media",
                                                                             "comment": "comments"}
         wanted: dict[str, tuple[str, str]] = {}       # native id -> (kind, number)
@@ -814,6 +833,18 @@ def _wp_code(response: requests.Response) -> str:
     except ValueError:
         return ""
     return str(data.get("code", "")) if isinstance(data, dict) else ""
+
+
+def _wp_message(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    details = data.get("data", {}).get("params") if isinstance(data, dict) and isinstance(data.get("data"), dict) else None
+    message = str(data.get("message", "")) if isinstance(data, dict) else ""
+    if details:
+        message += " " + json.dumps(details, ensure_ascii=False)
+    return message[:300]
 
 
 def _aware(dt: datetime | None) -> datetime | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import subprocess
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -231,6 +233,24 @@ def test_media_streamed_with_the_parent_visibility(wp):
 
 
 @pytest.mark.integration
+def test_a_big_image_is_archived_as_the_original_not_the_scaled_copy(wp, tmp_path):
+    php = shutil.which("php")
+    if not php:
+        pytest.skip("needs php with GD to make a JPEG wider than 2560 px")
+    jpeg = tmp_path / "big.jpg"
+    subprocess.run([php, "-r", f'$i=imagecreatetruecolor(2700,90); imagefilledrectangle($i,0,0,900,40,0x3366ff);'
+                               f' imagejpeg($i, "{jpeg}", 92);'], check=True)
+    data = jpeg.read_bytes()
+    raw = wp.upload(data, f"sa-big-{uuid.uuid4().hex[:8]}.jpg", "image/jpeg")
+    assert raw["source_url"].endswith("-scaled.jpg")           # WordPress serves a scaled copy
+    item = run(wp.source(), recent_state())[f"media:{raw['id']}"]
+    assert item.extra["scaled_url"] == raw["source_url"]
+    content = item.revisions[0].content
+    assert content.filename == raw["media_details"]["original_image"] and content.size is None
+    assert b"".join(content.chunks()) == data
+
+
+@pytest.mark.integration
 def test_incremental_edit_and_new_comment_are_yielded_and_nothing_else(wp):
     source = wp.source(overlap=timedelta(0), sweep_every=None)
     edited, quiet = wp.post(), wp.post()
@@ -335,8 +355,13 @@ def mock_source(**kw) -> tuple[WordPressSource, list[float]]:
     return WordPressSource("blog", BASE, "admin", "secret app pass", **kw), sleeps
 
 
+ME = {"id": 1, "username": "admin", "roles": ["administrator"],
+      "capabilities": {c: True for c in wp_module.NEEDED_CAPS}}
+
+
 def empty_site(rsps) -> None:
     rsps.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    rsps.add(responses.GET, BASE + "/wp-json/wp/v2/users/me", json=ME)
     rsps.add(responses.GET, LISTS, json=[])
 
 
@@ -356,11 +381,33 @@ def test_401_is_fatal_with_a_clear_message_and_no_password():
 @responses.activate
 def test_403_on_context_edit_is_fatal():
     responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/users/me", json=ME)
     responses.add(responses.GET, LISTS, status=403, json={"code": "rest_forbidden_context"})
     state: dict = {}
     with pytest.raises(Fatal, match="editor or administrator"):
         list(mock_source()[0].changes(state))
     assert state == {}
+
+
+@responses.activate
+def test_an_account_that_cannot_read_everything_is_fatal():
+    responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/users/me",
+                  json={"id": 3, "username": "author1", "roles": ["author"], "capabilities": {"edit_posts": True}})
+    state: dict = {}
+    with pytest.raises(Fatal, match="read_private_posts"):
+        list(mock_source()[0].changes(state))
+    assert state == {}
+
+
+@responses.activate
+def test_a_refused_query_is_fatal_not_a_silent_skip():
+    empty_site(responses)
+    responses.replace(responses.GET, LISTS, status=400, json={
+        "code": "rest_invalid_param", "message": "Invalid parameter(s): status",
+        "data": {"status": 400, "params": {"status": "Status is forbidden."}}})
+    with pytest.raises(Fatal, match="Status is forbidden"):
+        list(mock_source()[0].changes({}))
 
 
 @responses.activate
@@ -378,17 +425,19 @@ def test_429_retry_after_is_honoured():
 @responses.activate
 def test_500_is_retried_then_succeeds():
     responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/users/me", json=ME)
     responses.add(responses.GET, BASE + "/wp-json/wp/v2/posts", status=500)
     responses.add(responses.GET, LISTS, json=[])
     source, sleeps = mock_source()
     assert list(source.changes({})) == []
     assert len(sleeps) == 1
-    assert [c.response.status_code for c in responses.calls[:3]] == [200, 500, 200]
+    assert [c.response.status_code for c in responses.calls[:4]] == [200, 200, 500, 200]
 
 
 @responses.activate
 def test_5xx_that_persists_is_retriable_and_leaves_the_state_alone():
     responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/users/me", json=ME)
     responses.add(responses.GET, LISTS, status=503)
     state = {"checkpoint": "2026-11-28T00:00:00+00:00"}
     source, sleeps = mock_source(attempts=3)
@@ -431,6 +480,7 @@ def test_keyset_walks_a_page_that_shares_one_second_and_sends_local_cursors(monk
         return 200, {}, json.dumps(pages[after])
 
     responses.add(responses.GET, BASE + "/wp-json/", json=INDEX, headers={"Date": DATE})
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/users/me", json=ME)
     responses.add_callback(responses.GET, BASE + "/wp-json/wp/v2/posts", callback=posts)
     responses.add(responses.GET, BASE + "/wp-json/wp/v2/users",
                   json=[{"id": 1, "username": "alice", "name": "Alice"}])
@@ -458,6 +508,21 @@ def test_media_from_another_host_is_downloaded_without_credentials():
         assert item.visibility.is_public and item.revisions[0].content.size == len(expected)
         assert b"".join(item.revisions[0].content.chunks()) == expected
         assert ("Authorization" in responses.calls[-1].request.headers) is authed
+
+
+@responses.activate
+def test_scheduled_posts_are_re_read_by_id_until_published():
+    published = _post(5, "2026-11-29T09:00:00")          # cron published it; modified unchanged
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/posts", json=[published],
+                  match=[responses.matchers.query_param_matcher({"include": "5"}, strict_match=False)])
+    responses.add(responses.GET, BASE + "/wp-json/wp/v2/users/1", json={"id": 1, "username": "alice"})
+    empty_site(responses)
+    state = {"checkpoint": "2026-11-29T09:30:00+00:00", "swept_at": "2026-11-29T09:30:00+00:00",
+             "recheck": {"posts": [5]}}
+    source, _ = mock_source()
+    items = [o for o in source.changes(state) if o.kind == "post"]
+    assert [o.native_id for o in items] == ["post:5"] and items[0].visibility.is_public
+    assert state["recheck"] == {}
 
 
 def test_dst_fall_back_widens_the_window():
