@@ -75,6 +75,9 @@ class Archive:
         self.audit, self.mapper, self.run_id, self.dry_run = audit, mapper, run_id, dry_run
         self._lock_fd: int | None = None
         self._runs = 0
+        # Set by request_stop() (a SIGINT/SIGTERM handler): the run ends after the object in flight.
+        self.stop_requested = False
+        self.last_key: str | None = None
 
     @classmethod
     def open(cls, config: Config, *, dry_run: bool = False, lock: bool = True,
@@ -113,23 +116,37 @@ class Archive:
             self.ledger.save_source_state(source.name, state)
         return self._finish(source, summary)
 
+    def reconcile(self, source: Source, on_object: Callable[[Summary], None] | None = None) -> Summary:
+        """Compare the source's id set with the archive; deletions become tombstones."""
+        summary = self._run(source, source.reconcile(self._known_ids(source.name)), on_object)
+        return self._finish(source, summary)
+
     def backfill(self, source: Source, since: datetime | None, until: datetime | None,
                  on_object: Callable[[Summary], None] | None = None) -> Summary:
-        summary = self._run(source, source.backfill(since, until), on_object)
+        summary = self._run(source, source.backfill(since, until), on_object, command="backfill")
         return self._finish(source, summary)
+
+    def run_objects(self, source: Source, objects: Iterable[Item | Tombstone], *, command: str,
+                    on_object: Callable[[Summary], None] | None = None) -> Summary:
+        """File the given objects of ``source`` as one run (``quarantine retry``); no checkpoint."""
+        return self._finish(source, self._run(source, objects, on_object, command=command))
+
+    def request_stop(self) -> None:
+        """Finish the object in flight, then end the run with outcome ``interrupted``."""
+        self.stop_requested = True
 
     def _known_ids(self, source_name: str) -> set[str]:
         return self.ledger.keys(source_name)
 
     def _run(self, source: Source, objects: Iterable[Item | Tombstone],
-             on_object: Callable[[Summary], None] | None) -> Summary:
+             on_object: Callable[[Summary], None] | None, command: str = "sync") -> Summary:
         summary = Summary(source=source.name)
         self._started = time.monotonic()
         self._cmis_before = self.repo.request_count
         self._runs += 1
         self._run_key = f"{self.run_id}-{source.name}-{self._runs}"
         if not self.dry_run:
-            self.ledger.start_run(self._run_key, f"sync {source.name}")
+            self.ledger.start_run(self._run_key, f"{command} {source.name}")
         self._consume(objects, summary, on_object)
         return summary
 
@@ -138,8 +155,13 @@ class Archive:
         try:
             for obj in objects:
                 self.archive_object(obj, summary)
+                self.last_key = obj.key   # the backfill's resume marker, read by on_object
                 if on_object:
                     on_object(summary)
+                if self.stop_requested:
+                    summary.outcome = "interrupted"
+                    log.warning("stopped on request after %s; the next run goes on from here", obj.key)
+                    break
         except Retriable as exc:
             summary.outcome = "unavailable"
             summary.errors.append(str(exc))

@@ -1,0 +1,98 @@
+"""Discourse (documented API shapes on `responses` fixtures: Discourse cannot run here) →
+OpenCMIS InMemory (real): the repository side is never mocked, requests to it pass through."""
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+import responses
+
+from connector import config
+from connector.pipeline import Archive
+
+from ..conftest import write_config
+from ..sources.test_discourse import BASE, RUN2_DATE, UPLOAD, FakeTime, get, register_run1, source
+
+pytestmark = pytest.mark.integration
+
+PERMISSIONS = """
+[permissions]
+archive_admins = ["admin"]
+restricted_readers = ["GROUP_records"]
+[permissions.principals]
+"group:team" = "GROUP_team"
+"group:auditors" = "GROUP_auditors"
+"group:staff" = "GROUP_staff"
+"""
+
+
+@pytest.fixture
+def archive(tmp_path, cmis_url):
+    arch = Archive.open(config.load(write_config(tmp_path, cmis_url, permissions=PERMISSIONS)))
+    yield arch
+    arch.close()
+
+
+def mocked(cmis_url: str, **kw) -> responses.RequestsMock:
+    rsps = responses.RequestsMock(**kw)
+    rsps.add_passthru(cmis_url.split("/inmemory")[0])
+    return rsps
+
+
+def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, cmis_url):
+    fake = FakeTime()
+    with mocked(cmis_url, assert_all_requests_are_fired=False) as rsps:
+        rsps.add(responses.GET, BASE + "/categories.json", status=429,
+                 body="Slow down, too many requests", headers={"Retry-After": "7"})
+        register_run1(rsps)
+        first = archive.sync(source(fake))
+    assert first.outcome == "ok" and first.quarantined == 0
+    assert 7.0 in fake.sleeps                                  # the 429 was waited out
+
+    # a topic with more than 20 posts: every post is a record
+    posts = [archive.ledger.record(f"talk/post/post:{pid}") for pid in range(1000, 1025)]
+    assert all(posts)
+    # restricted category -> its groups, nobody else
+    acl = archive.repo.acl(archive.ledger.record("talk/thread/thread:200")["object_id"])
+    assert acl == {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}, "GROUP_team": {"cmis:read"},
+                   "GROUP_auditors": {"cmis:read"}}
+    # the upload is stored byte-exact
+    key = f"talk/attachment/attachment:{hashlib.sha1(UPLOAD).hexdigest()}"
+    stored = b"".join(archive.repo.content(archive.ledger.record(key)["object_id"]))
+    assert stored == UPLOAD
+
+    # the next run: post 1024 was edited -> exactly one new version
+    state = archive.ledger.source_state("talk")
+    assert state.get("last_post_id")
+    before = set(archive.ledger.filed_revisions("talk/post/post:1024"))
+    with mocked(cmis_url) as rsps:
+        get(rsps, "/posts.json", "posts_latest_run2.json", date=RUN2_DATE)
+        get(rsps, "/latest.json", "latest_run2.json", {"page": "0"}, date=RUN2_DATE)
+        get(rsps, "/categories.json", "categories.json", {"include_subcategories": "true"}, date=RUN2_DATE)
+        for cid in (1, 5, 6):
+            get(rsps, f"/c/{cid}/show.json", f"category_{cid}_show.json", date=RUN2_DATE)
+        get(rsps, "/t/200.json", "t_200_run2.json", date=RUN2_DATE)
+        get(rsps, "/t/100.json", "t_100.json", date=RUN2_DATE)
+        get(rsps, "/t/100/posts.json", "t_100_posts_run2.json",
+            {"post_ids[]": [str(i) for i in range(1020, 1025)]}, date=RUN2_DATE)
+        get(rsps, "/posts/1024.json", "post_1024_run2.json", date=RUN2_DATE)
+        get(rsps, "/posts/1024/revisions/2.json", "post_1024_revision_2.json", date=RUN2_DATE)
+        get(rsps, "/posts/1024.json", "post_1024.json", {"version": "1"}, date=RUN2_DATE)
+        second = archive.sync(source(FakeTime()))
+    assert second.outcome == "ok"
+    added = set(archive.ledger.filed_revisions("talk/post/post:1024")) - before
+    assert len(added) == 1
+    versions = archive.repo.versions(archive.ledger.record("talk/post/post:1024")["object_id"])
+    assert b"edited later" in b"".join(archive.repo.content(versions[-1]["cmis:objectId"]))
+
+    # topic 101 deleted in Discourse -> a tombstone, the archived thread stays
+    with mocked(cmis_url) as rsps:
+        get(rsps, "/t/100.json", "t_100.json")
+        get(rsps, "/t/101.json", "not_found.json", status=404)
+        get(rsps, "/t/200.json", "t_200_run2.json")
+        get(rsps, "/posts/1100.json", "not_found.json", status=404)
+        src = source(FakeTime())
+        tombs = archive.reconcile(src)
+    assert tombs.tombstones >= 1
+    record = archive.ledger.record("talk/thread/thread:101")
+    assert record["deleted"] == 1 and archive.repo.versions(record["object_id"])
