@@ -45,7 +45,6 @@ revision-deleted revisions (flags ``texthidden``/``userhidden``/``commenthidden`
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -76,9 +75,10 @@ HISTORY_PROPS = "ids|timestamp|flags|user|userid|size|sha1"
 INFO_PROPS = "protection|url|talkid|subjectid"
 II_PROPS = "timestamp|user|userid|comment|url|size|sha1|mime|archivename"
 HIDDEN_FLAGS = ("texthidden", "userhidden", "commenthidden", "sha1hidden", "suppressed", "filehidden")
-# log types whose event touches a page; value: "full" = refetch the whole history
+# log types whose event touches a page; value: "full" = refetch the whole history. Page creations
+# come from recentchanges/allrevisions (parentid 0), so create/create is not needed here.
 LOG_ACTIONS = {
-    "create": "window", "move": "window", "protect": "window", "upload": "window",
+    "move": "window", "protect": "window", "upload": "window",
     "contentmodel": "window", "pagelang": "window", "import": "full", "merge": "full",
 }
 MAX_GET_URL = 6000               # longer queries go by POST
@@ -299,6 +299,86 @@ class MediaWikiSource:
                                     kind="file" if known.startswith("file:") else "page",
                                     detected_at=now, detected_by="reconcile:allpages",
                                     reason="page id no longer exists")
+
+    def fetch(self, native_ids: Iterable[str]) -> Iterator[Item]:
+        """The pages (with their files) of these native ids (``"42"``, ``"file:42"``) with their
+        whole history, read again by page id (``socialarchive quarantine retry``). A page that no
+        longer exists yields nothing."""
+        run = self._begin()
+        self._failed = set()
+        plans: list[_Plan] = []
+        for pid in sorted({int(str(n).removeprefix("file:")) for n in native_ids
+                           if str(n).removeprefix("file:").isdigit()}):
+            history = self._history(pid)
+            if history:
+                plans.append(_Plan(pageid=pid, revids=[r["revid"] for r in history], history=history))
+        yield from self._execute(plans, run)
+
+    def estimate(self, since: datetime | None, until: datetime | None,
+                 max_requests: int = 10) -> dict:
+        """What ``backfill(since, until)`` would read (``socialarchive plan``), from cheap requests.
+
+        ``meta=siteinfo`` statistics give pages, edits and files of the whole wiki; the revisions
+        themselves (ids, timestamps, sizes: no content) are listed with ``list=allrevisions`` over
+        the range, at most ``max_requests`` requests, and extrapolated over the rest of the range
+        (or to ``statistics.edits`` without a range) when the listing is longer. Files: ``list=
+        allimages`` by timestamp. Log events (moves, protections) may add a few pages.
+        """
+        run = self._begin()
+        stats = run.statistics
+        params = {"action": "query", "list": "allrevisions", "arvprop": "ids|timestamp|size",
+                  "arvlimit": "max", "arvdir": "newer", "arvnamespace": "|".join(map(str, self.namespaces))}
+        if since is not None:
+            params["arvstart"] = format_ts(since)
+        if until is not None:
+            params["arvend"] = format_ts(until)
+        pages: set[int] = set()
+        revisions = size = requests_made = 0
+        last_ts, complete = "", False
+        for body in self._query(params):
+            requests_made += 1
+            for page in body.get("query", {}).get("allrevisions", []):
+                pages.add(int(page["pageid"]))
+                for rev in page.get("revisions", []):
+                    revisions += 1
+                    size += int(rev.get("size") or 0)
+                    last_ts = max(last_ts, rev.get("timestamp", ""))
+            if "continue" not in body:
+                complete = True
+                break
+            if requests_made >= max_requests:
+                break
+        scale = 1.0
+        if not complete and revisions:
+            if since is None and until is None:
+                scale = max(1.0, int(stats.get("edits") or revisions) / revisions)
+            else:
+                start = since or datetime(2001, 1, 15, tzinfo=timezone.utc)
+                end = until or run.server_time
+                seen = (parse_ts(last_ts) - start).total_seconds() if last_ts else 0
+                scale = max(1.0, (end - start).total_seconds() / seen) if seen > 0 else 1.0
+        files = file_bytes = 0
+        ai = {"action": "query", "list": "allimages", "aisort": "timestamp", "aidir": "newer",
+              "aiprop": "size", "ailimit": "max"}
+        if since is not None:
+            ai["aistart"] = format_ts(since)
+        if until is not None:
+            ai["aiend"] = format_ts(until)
+        for n, body in enumerate(self._query(ai)):
+            for image in body.get("query", {}).get("allimages", []):
+                files += 1
+                file_bytes += int(image.get("size") or 0)
+            if n + 1 >= max_requests:
+                break
+        n_pages, n_revs = round(len(pages) * scale), round(revisions * scale)
+        return {"system": SYSTEM, "objects": n_pages, "items": n_pages, "files": files,
+                "versions": n_revs + files, "bytes": round(size * scale) + file_bytes,
+                "counts": {"pages": n_pages, "revisions": n_revs, "files": files,
+                           "wiki_pages": stats.get("pages"), "wiki_edits": stats.get("edits"),
+                           "wiki_files": stats.get("images")},
+                "requests": -(-n_revs // run.list_cap) + -(-n_revs // run.cap) + len(pages) + files + 3,
+                "rate_limit_per_minute": None, "exact": complete,
+                "notes": [] if complete else [f"listed the first {revisions} revisions, extrapolated x{scale:.1f}"]}
 
     # ------------------------------------------------------------------ HTTP and API
 
