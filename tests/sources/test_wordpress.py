@@ -327,6 +327,20 @@ def test_europe_berlin_site_a_post_modified_just_now_is_in_the_next_run(wp):
 
 
 @pytest.mark.integration
+def test_backfill_yields_exactly_the_range(wp):
+    source = wp.source()
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    raw = wp.post()
+    comment = wp.comment(raw["id"])
+    time.sleep(1.1)
+    end = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=1)
+    inside = {o.native_id for o in source.backfill(start, end)}
+    assert {f"post:{raw['id']}", f"comment:{comment['id']}"} <= inside
+    earlier = {o.native_id for o in source.backfill(start - timedelta(hours=2), start - timedelta(hours=1))}
+    assert f"post:{raw['id']}" not in earlier and f"comment:{comment['id']}" not in earlier
+
+
+@pytest.mark.integration
 def test_check_reports_site_facts(wp):
     facts = wp.source().check()
     assert facts["timezone"] == "Europe/Berlin" and facts["user"] == "admin"
