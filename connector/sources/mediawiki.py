@@ -29,6 +29,11 @@ How it reads the wiki (the request budget is the point):
 - The new checkpoint is the server clock (``siteinfo general.time``) at run start minus
   ``overlap``; ``state`` is updated only after the last object was yielded.
 
+State keys (``changes``): ``checkpoint`` (ISO UTC, server clock at run start minus ``overlap``),
+``server_time`` (the clock itself, informational) and, only when some page failed with a per-page
+error, ``retry_pages`` (page ids, at most 1000, refetched with their whole history next run).
+No page-id sets are kept: ``reconcile(known_ids)`` lists the wiki's ids when asked.
+
 What an item carries: see ``_page_item`` and ``_file_item``. ``Revision.record`` is
 ``json.dumps(revision object as returned by the API, minus slots.main.content, sort_keys=True,
 ensure_ascii=False, separators=(",", ":"))`` in UTF-8: a canonical re-serialisation of the parsed
