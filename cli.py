@@ -168,8 +168,9 @@ def _selected(cfg, names: tuple[str, ...]):
 
 
 @main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as one JSON object.")
 @config_options
-def check(cfg) -> None:
+def check(cfg, as_json) -> None:
     """Probe the repository and every configured source, and print what was found."""
     from connector.cmis.client import CmisRepository
     from connector.cmis.profiles import profile
@@ -179,26 +180,34 @@ def check(cfg) -> None:
     info = repo.info()
     caps = info.capabilities
     prof = profile(rc.profile)
-    click.echo(f"repository {info.id}: {info.product_id}, CMIS {info.cmis_version}, profile {prof.name}")
-    click.echo(f"  ACL: {caps.get('capabilityACL')}  query: {caps.get('capabilityQuery')}  "
-               f"joins: {caps.get('capabilityJoin')}  content updates: {caps.get('capabilityContentStreamUpdatability')}")
+    lines = [f"repository {info.id}: {info.product_id}, CMIS {info.cmis_version}, profile {prof.name}",
+             f"  ACL: {caps.get('capabilityACL')}  query: {caps.get('capabilityQuery')}  "
+             f"joins: {caps.get('capabilityJoin')}  content updates: {caps.get('capabilityContentStreamUpdatability')}"]
     can_create = caps.get("capabilityCreatablePropertyTypes", {}).get("canCreate", [])
-    click.echo(f"  type mutability: {'yes' if can_create else 'no'}  world principal: {info.anyone}")
+    lines.append(f"  type mutability: {'yes' if can_create else 'no'}  world principal: {info.anyone}")
+    found = {"repository": {"id": info.id, "product": info.product_id, "cmis_version": info.cmis_version,
+                            "profile": prof.name, "capabilities": caps, "type_mutability": bool(can_create),
+                            "world_principal": info.anyone, "types": {}}, "sources": []}
     for type_id in (prof.document_type, prof.secondary_type):
         definition = repo.get_type(type_id)
-        click.echo(f"  type {type_id}: {'present' if definition else 'missing' + (' (will be created)' if prof.create_types else '')}")
+        found["repository"]["types"][type_id] = {"present": bool(definition), "will_be_created": prof.create_types,
+                                                 "versionable": (definition or {}).get("versionable")}
+        lines.append(f"  type {type_id}: {'present' if definition else 'missing' + (' (will be created)' if prof.create_types else '')}")
         if definition and type_id == prof.document_type:
-            click.echo(f"    versionable: {definition.get('versionable')}")
-    click.echo("  content stream hash: sa:sha256 property (computed by the connector)")
+            lines.append(f"    versionable: {definition.get('versionable')}")
+    lines.append("  content stream hash: sa:sha256 property (computed by the connector)")
     problems = 0
     for source in _selected(cfg, ()):
         try:
             facts = source.check()
-            click.echo(f"source {source.name} ({source.system}): " +
-                       ", ".join(f"{k}={v}" for k, v in facts.items()))
+            found["sources"].append({"source": source.name, "system": source.system, "ok": True, "facts": facts})
+            lines.append(f"source {source.name} ({source.system}): " +
+                         ", ".join(f"{k}={v}" for k, v in facts.items()))
         except ConnectorError as exc:
             problems += 1
-            click.echo(f"source {source.name} ({source.system}): FAILED: {exc}")
+            found["sources"].append({"source": source.name, "system": source.system, "ok": False, "error": str(exc)})
+            lines.append(f"source {source.name} ({source.system}): FAILED: {exc}")
+    click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str) if as_json else "\n".join(lines))
     sys.exit(EXIT_FATAL if problems else EXIT_OK)
 
 
@@ -312,8 +321,9 @@ def ledger() -> None:
 
 
 @ledger.command("rebuild")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @config_options
-def ledger_rebuild(cfg) -> None:
+def ledger_rebuild(cfg, as_json) -> None:
     """Reconstruct the ledger from the repository by querying our properties."""
     from connector.pipeline import Archive
     from connector.rebuild import rebuild_ledger
@@ -322,7 +332,271 @@ def ledger_rebuild(cfg) -> None:
         records, versions = rebuild_ledger(archive)
     finally:
         archive.close()
+    if as_json:
+        click.echo(json.dumps({"records": records, "versions": versions}))
+        return
     click.echo(f"ledger rebuilt from the repository: {records} records, {versions} versions")
+
+
+# --- records managers and support: plan, backfill, status, report, quarantine ----------------
+class _When(click.ParamType):
+    """A date or time: 2024-03-01, 2024-03-01T10:00, ...Z or +01:00 (UTC without a zone)."""
+    name = "DATE"
+
+    def convert(self, value, param, ctx):
+        from connector.backfill import parse_when
+        if isinstance(value, datetime):
+            return value
+        try:
+            return parse_when(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+WHEN = _When()
+
+
+def _check_range(since, until) -> None:
+    if since and until and since >= until:
+        raise click.UsageError("--since must be before --until")
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@main.command()
+@click.option("--source", "source_name", required=True, help="The source to plan for (its name in the config).")
+@click.option("--since", type=WHEN, help="Start of the range, inclusive (UTC unless a zone is given). Default: the beginning.")
+@click.option("--until", type=WHEN, help="End of the range, exclusive. Default: now.")
+@click.option("--no-probe", is_flag=True,
+              help="Never time createDocument with scratch documents; use the ledger's run history only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@config_options
+def plan(cfg, source_name, since, until, no_probe, as_json) -> None:
+    """Estimate a backfill before running it: counts, requests, bytes and duration.
+
+    Counts come from cheap API calls (WordPress X-WP-Total, MediaWiki statistics and a capped
+    revision listing, Misago's thread listing, Discourse /about.json); the duration from the
+    source's speed or rate limit and the repository's measured create rate."""
+    from connector.plan import format_plan, plan as make_plan
+    _check_range(since, until)
+    result = make_plan(cfg, source_name, since, until, probe=not no_probe)
+    if as_json:
+        _echo_json(result)
+    else:
+        click.echo(format_plan(result))
+
+
+@main.command()
+@click.option("--source", "source_name", required=True, help="The source to backfill (its name in the config).")
+@click.option("--since", type=WHEN, help="Start of the range, inclusive (UTC unless a zone is given). Default: the beginning.")
+@click.option("--until", type=WHEN, help="End of the range, exclusive. Default: now.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Filing workers. Filing is sequential for now: values above 1 are accepted and run "
+                   "with 1 (a pool comes with the performance work).")
+@click.option("--dry-run", is_flag=True, help="Read the source and count what would be filed; write nothing.")
+@click.option("--force", is_flag=True, help="Run a backfill again that already completed.")
+@click.option("--progress-interval", type=click.FloatRange(0.1), default=10.0, show_default=True,
+              help="Seconds between progress lines when stderr is not a terminal.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@config_options
+def backfill(cfg, source_name, since, until, workers, dry_run, force, progress_interval, as_json) -> None:
+    """Archive exactly the items of one source created or changed in a date range. Resumable.
+
+    The run id is derived from (source, since, until) and kept in the ledger: the same command run
+    again after a kill or Ctrl-C continues the range (what is archived already is skipped; the
+    source is listed again). Ctrl-C or SIGTERM finishes the item in flight and exits with 130; a
+    second Ctrl-C aborts at once. Progress goes to stderr: a bar on a terminal, else a line every
+    --progress-interval seconds."""
+    from connector.backfill import run_backfill
+    from connector.pipeline import Archive
+    from connector.progress import Progress, graceful_stop
+    _check_range(since, until)
+    if workers > 1:
+        _err(f"--workers {workers}: filing runs with 1 worker in this version", logging.WARNING)
+    source = _selected(cfg, (source_name,))[0]
+    total = _estimated_objects(cfg, source_name, since, until)
+    archive = Archive.open(cfg, dry_run=dry_run)
+    progress = Progress(total, interval=progress_interval, json_lines=_json_logging(), label=source_name)
+    try:
+        with log_fields(run_id=archive.run_id, source=source_name), \
+                graceful_stop(archive, notify=lambda m: _err(m, logging.WARNING)):
+            result = run_backfill(archive, source, since, until, on_object=progress.update, force=force)
+    finally:
+        progress.close()
+        archive.close()
+    summary = result.get("summary") or {}
+    if as_json:
+        _echo_json(result)
+    elif result["skipped"]:
+        click.echo(f"{source_name}: backfill {result['run_id']} completed before "
+                   f"({result['previous']['finished_at']}); nothing to do (--force runs it again)")
+    else:
+        from connector.pipeline import Summary
+        resumed = f" (resumed, attempt {result['previous']['attempts'] + 1})" if result["resumed"] else ""
+        click.echo(f"backfill {result['run_id']}{resumed}: {result['status']}")
+        click.echo(Summary(**summary).line())
+        for error in summary.get("errors", []):
+            click.echo(f"  error: {error}")
+    if result["status"] == "interrupted":
+        sys.exit(EXIT_INTERRUPTED)
+    from connector.pipeline import Summary
+    sys.exit(_exit_code([Summary(**summary)]) if summary else EXIT_OK)
+
+
+def _estimated_objects(cfg, source_name, since, until) -> int | None:
+    """Objects the backfill will go through, for the ETA; None when the source cannot say."""
+    try:
+        estimator = _selected(cfg, (source_name,))[0]
+        return int(estimator.estimate(since, until).get("objects") or 0) or None
+    except Exception as exc:  # noqa: BLE001 - the ETA is a convenience; the backfill itself reports errors
+        logging.getLogger("socialarchive").info("no estimate for the progress display: %s", exc)
+        return None
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@config_options
+def status_cmd(cfg, as_json) -> None:
+    """What the ledger knows, per source: checkpoint, items, versions, files, bytes, tombstones,
+    quarantined items with reasons, the last run and its outcome, backfills. Local only."""
+    from connector.status import format_status, status
+    result = status(cfg)
+    if as_json:
+        _echo_json(result)
+    else:
+        click.echo(format_status(result))
+
+
+@main.command("report")
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable). Default: all.")
+@click.option("--since", type=WHEN, help="Reconcile only the items of this range (start, inclusive).")
+@click.option("--until", type=WHEN, help="Reconcile only the items of this range (end, exclusive).")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json", "html"]), default="text",
+              show_default=True, help="Output format; html is one self-contained page with a chart.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@config_options
+def report_cmd(cfg, sources, since, until, fmt, out, as_json) -> None:
+    """Reconciliation per source and space: items and revisions in the source vs the ledger vs the
+    repository, with every missing or extra item listed. Exit 7 when something is missing or extra."""
+    from connector.pipeline import Archive
+    from connector.report import build_report, render
+    _check_range(since, until)
+    selected = _selected(cfg, sources)
+    archive = Archive.open(cfg, lock=False, dry_run=True)
+    try:
+        result = build_report(archive, selected, since, until)
+    finally:
+        archive.close()
+    text = render(result, "json" if as_json else fmt)
+    if out:
+        tmp = f"{out}.tmp-{os.getpid()}"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, out)
+        _err(f"report written to {out}: {result['missing_total']} missing, {result['extra_total']} extra",
+             logging.INFO if _json_logging() else logging.WARNING)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(EXIT_DIFFERENCES if result["missing_total"] or result["extra_total"] else EXIT_OK)
+
+
+EXIT_DIFFERENCES = 7
+
+
+@main.group()
+def quarantine() -> None:
+    """Records that could not be filed: list them, or read them again from the source and file them."""
+
+
+@quarantine.command("list")
+@click.option("--source", help="Only this source's records.")
+@click.option("--json", "as_json", is_flag=True, help="Print the records as a JSON array.")
+@config_options
+def quarantine_list(cfg, source, as_json) -> None:
+    """Quarantined records with their error, reason, attempts and when they were seen."""
+    from connector.ledger import Ledger
+    from connector.quarantine import entries
+    ledger_db = Ledger(cfg.ledger_path)
+    try:
+        rows = entries(ledger_db, source)
+    finally:
+        ledger_db.close()
+    if as_json:
+        _echo_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['key']}\t{row['error']}\t{row['reason']}\t{row['attempts']} attempt(s)\tlast {row['last_seen']}")
+    if not rows:
+        _err("nothing quarantined", logging.WARNING)
+
+
+@quarantine.command("retry")
+@click.argument("key", required=False)
+@click.option("--source", help="Only this source's records.")
+@click.option("--json", "as_json", is_flag=True, help="Print what became of each record as JSON.")
+@config_options
+def quarantine_retry(cfg, key, source, as_json) -> None:
+    """Read quarantined records again from their source and file them (KEY: one record key, e.g.
+    wiki/page/42; default: all). MediaWiki and WordPress read them by id; Misago and Discourse
+    list the whole source. Exit 3 when some stay quarantined."""
+    from connector.pipeline import Archive
+    from connector.quarantine import entries, retry
+    archive = Archive.open(cfg)
+    results = []
+    try:
+        rows = entries(archive.ledger, source, key)
+        if key and not rows:
+            raise click.UsageError(f"{key} is not quarantined (see `socialarchive quarantine list`)")
+        by_source: dict[str, list[str]] = {}
+        for row in rows:
+            by_source.setdefault(row["source"], []).append(row["key"])
+        for name, keys in sorted(by_source.items()):
+            with log_fields(run_id=archive.run_id, source=name):
+                results.append(retry(archive, _selected(cfg, (name,))[0], keys))
+    finally:
+        archive.close()
+    if as_json:
+        _echo_json(results)
+    else:
+        for r in results:
+            for item in r["results"]:
+                click.echo(f"{item['key']}: {item['outcome']}")
+        if not results:
+            _err("nothing quarantined", logging.WARNING)
+    left = any("still quarantined" in i["outcome"] or i["outcome"].startswith("failed") for r in results
+               for i in r["results"])
+    sys.exit(EXIT_QUARANTINED if left else EXIT_OK)
+
+
+_docs_group = main.commands.get("docs")
+if not isinstance(_docs_group, click.Group):
+    @main.group("docs")
+    def _docs_group() -> None:
+        """Documentation generated from the code."""
+
+
+@_docs_group.command("cli")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the reference to this file (default: stdout).")
+@click.option("--check", "check_file", type=click.Path(dir_okay=False, exists=True),
+              help="Compare this file with what would be generated; exit 1 when it is out of date.")
+def docs_cli(out, check_file) -> None:
+    """The command line reference (docs/cli.md), generated from every command's --help."""
+    from connector.clidoc import generate
+    text = generate(main)
+    if check_file:
+        with open(check_file, encoding="utf-8") as fh:
+            if fh.read() != text:
+                _err(f"{check_file} is out of date: run `socialarchive docs cli --out {check_file}`")
+                sys.exit(EXIT_ERROR)
+        return
+    if out:
+        with open(out, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
 
 
 if __name__ == "__main__":

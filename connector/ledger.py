@@ -8,6 +8,8 @@ Tables:
 - ``intents``: a revision about to be written. An intent left behind by a killed run tells the
   next run to look in the repository (by our key property) before writing again;
 - ``quarantine``: records that could not be filed, with the reason; ``runs``: run history.
+- ``backfills``: one row per backfill range (run id derived from source, since, until): its
+  status (running, interrupted, failed, done), objects done so far and the last one (``cursor``).
 
 Example::
 
@@ -50,6 +52,10 @@ CREATE TABLE IF NOT EXISTS quarantine (
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
     outcome TEXT, summary TEXT);
+CREATE TABLE IF NOT EXISTS backfills (
+    run_id TEXT PRIMARY KEY, source TEXT NOT NULL, since TEXT, until TEXT, status TEXT NOT NULL,
+    objects INTEGER NOT NULL DEFAULT 0, cursor TEXT, attempts INTEGER NOT NULL DEFAULT 1,
+    started_at TEXT NOT NULL, updated_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
 """
 
 
@@ -162,6 +168,45 @@ class Ledger:
     def finish_run(self, run_id: str, outcome: str, summary: dict) -> None:
         self.db.execute("UPDATE runs SET finished_at=?, outcome=?, summary=? WHERE run_id=?",
                         (now(), outcome, json.dumps(summary, sort_keys=True), run_id))
+
+    # --- backfill runs (resumable; see connector/backfill.py) ------------------------------
+    def backfill_run(self, run_id: str) -> dict | None:
+        self.db.row_factory = sqlite3.Row
+        try:
+            row = self.db.execute("SELECT * FROM backfills WHERE run_id=?", (run_id,)).fetchone()
+        finally:
+            self.db.row_factory = None
+        return dict(row) if row else None
+
+    def begin_backfill(self, run_id: str, source: str, since: str | None, until: str | None) -> None:
+        """Start (or resume: attempts + 1, objects kept) the backfill ``run_id``."""
+        stamp = now()
+        self.db.execute(
+            "INSERT INTO backfills (run_id, source, since, until, status, started_at, updated_at) "
+            "VALUES (?,?,?,?,'running',?,?) ON CONFLICT(run_id) DO UPDATE SET status='running', "
+            "attempts=attempts+1, updated_at=excluded.updated_at, finished_at=NULL",
+            (run_id, source, since, until, stamp, stamp))
+
+    def backfill_progress(self, run_id: str, objects: int, cursor: str | None) -> None:
+        self.db.execute("UPDATE backfills SET objects=MAX(objects, ?), cursor=?, updated_at=? WHERE run_id=?",
+                        (objects, cursor, now(), run_id))
+
+    def finish_backfill(self, run_id: str, status: str, summary: dict) -> None:
+        stamp = now()
+        self.db.execute("UPDATE backfills SET status=?, updated_at=?, finished_at=?, summary=? WHERE run_id=?",
+                        (status, stamp, stamp if status == "done" else None,
+                         json.dumps(summary, sort_keys=True), run_id))
+
+    def backfills(self, source: str | None = None) -> list[dict]:
+        self.db.row_factory = sqlite3.Row
+        try:
+            sql = "SELECT * FROM backfills" + (" WHERE source=?" if source else "") + " ORDER BY started_at"
+            return [dict(r) for r in self.db.execute(sql, (source,) if source else ())]
+        finally:
+            self.db.row_factory = None
+
+    def unquarantine(self, key: str) -> None:
+        self.db.execute("DELETE FROM quarantine WHERE key=?", (key,))
 
     def counts(self) -> dict[str, int]:
         return {

@@ -2,7 +2,13 @@
 
 Full text runs on our document type (``CONTAINS``); metadata filters (source, author, dates) run on
 the ``sa:archived`` secondary type, whose rows carry the record identity; the two meet on the
-record key, so no JOIN is needed (OpenCMIS InMemory has none).
+record key, so no JOIN is needed (OpenCMIS InMemory has none). Every query is limited to the
+archive's own folder tree (``IN_TREE`` of the base folder): two deployments, or a test's scratch
+archive, may share a repository and file the same record keys.
+
+Full text: the repository indexes the content streams. OpenCMIS InMemory's ``CONTAINS`` matches the
+content of every text type we file (checked: ``text/x-wiki``, ``text/markdown``, ``text/html``,
+``text/plain``), so wikitext keeps its own media type and its bytes unchanged.
 
 Example::
 
@@ -44,10 +50,11 @@ def search(repo: CmisRepository, filer: Filer, text: str | None = None, *, sourc
            limit: int = 50) -> list[Hit]:
     doc_type, secondary = filer.profile.document_type, filer.profile.secondary_type
     all_versions = filer.profile.query_all_versions
+    in_tree = filer.in_archive()
     keys: set[str] | None = None
     if text:
         rows = repo.query(f"SELECT cmis:objectId, {schema.KEY_PROPERTY} FROM {doc_type} "
-                          f"WHERE CONTAINS('{_escape_contains(text)}')", all_versions=all_versions)
+                          f"WHERE CONTAINS('{_escape_contains(text)}') AND {in_tree}", all_versions=all_versions)
         keys = {row[schema.KEY_PROPERTY] for row in rows if row.get(schema.KEY_PROPERTY)}
     conditions = []
     if source:
@@ -60,7 +67,7 @@ def search(repo: CmisRepository, filer: Filer, text: str | None = None, *, sourc
         conditions.append(f"sa:created < TIMESTAMP '{until.strftime('%Y-%m-%dT%H:%M:%S.000Z')}'")
     metadata: dict[str, dict] = {}
     if conditions or keys is None:
-        where = " WHERE " + " AND ".join(conditions) if conditions else ""
+        where = " WHERE " + " AND ".join(conditions + [in_tree])
         for row in repo.query(f"SELECT * FROM {secondary}{where}", all_versions=all_versions):
             key = record_key(str(row.get("sa:source")), str(row.get("sa:kind")), str(row.get("sa:nativeId")))
             metadata[key] = row
@@ -68,7 +75,8 @@ def search(repo: CmisRepository, filer: Filer, text: str | None = None, *, sourc
     hits = []
     for key in sorted(keys)[:limit]:
         found = repo.query(f"SELECT cmis:objectId, cmis:name, cmis:versionLabel, cmis:versionSeriesId "
-                           f"FROM {doc_type} WHERE {schema.KEY_PROPERTY} = {quote(key)}", all_versions=all_versions)
+                           f"FROM {doc_type} WHERE {schema.KEY_PROPERTY} = {quote(key)} AND {in_tree}",
+                           all_versions=all_versions)
         row = next(iter(found), None)
         if row is None:
             continue

@@ -353,6 +353,12 @@ class CmisRepository:
     def cancel_check_out(self, pwc_id: str) -> None:
         self._post_form(self.root_url, [("cmisaction", "cancelCheckOut"), ("objectId", pwc_id)])
 
+    def delete_scratch(self, object_id: str) -> None:
+        """Delete a scratch object (every version) that the connector made for itself, such as
+        the timing probes of ``socialarchive plan``. Never used on archived records."""
+        self._post_form(self.root_url, [("cmisaction", "delete"), ("objectId", object_id),
+                                        ("allVersions", "true")])
+
     def check_in(self, pwc_id: str, properties: Mapping[str, PropertyValue], upload: Upload | None,
                  comment: str = "", major: bool = True) -> dict:
         """checkIn with properties and content; sends ``major`` explicitly (cmislib bug 7)."""

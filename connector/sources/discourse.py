@@ -713,6 +713,36 @@ class DiscourseSource:
                         f"(over {self.reconcile_max_ratio:.0%}); check the API key's access first")
         yield from gone
 
+    def estimate(self, since: datetime | None, until: datetime | None) -> dict:
+        """What ``backfill(since, until)`` would read (``socialarchive plan``): one ``/about.json``.
+
+        Its ``stats`` count topics and posts of the whole forum and of the last 7 and 30 days
+        (``topic_count``/``post_count`` before Discourse 3.2, ``topics_count``/``posts_count``
+        after). A range that starts within the last 7 or 30 days and runs to now uses those;
+        any other range gets the totals as an upper bound. Revisions and uploads are not counted.
+        """
+        about = (self._get("/about.json", allow_404=True) or {}).get("about") or {}
+        stats = about.get("stats") or {}
+        now = self._server_time or datetime.now(timezone.utc)
+        topics = int(stats.get("topics_count", stats.get("topic_count")) or 0)
+        posts = int(stats.get("posts_count", stats.get("post_count")) or 0)
+        window = "all time"
+        if since is not None and until is None:
+            for days in (7, 30):
+                if since >= now - timedelta(days=days) and f"posts_{days}_days" in stats:
+                    topics = int(stats.get(f"topics_{days}_days") or 0)
+                    posts = int(stats.get(f"posts_{days}_days") or 0)
+                    window = f"last {days} days"
+                    break
+        return {"system": SYSTEM, "counts": {"topics": topics, "posts": posts, "window": window},
+                "objects": topics + posts, "items": topics + posts, "files": 0, "versions": topics + posts,
+                "bytes": posts * 1500 + topics * 6000,
+                "requests": topics + -(-posts // self.batch_size) + posts + 2,
+                "rate_limit_per_minute": 60.0 / self._interval if self._interval else None,
+                "notes": [f"counts from /about.json stats ({window})"
+                          + ("; an upper bound for this range" if (since or until) and window == "all time" else ""),
+                          "revisions and uploads are not counted (one version per post assumed)"]}
+
 
 class _Unreadable(Exception):
     """The key may not read this topic (403): skipped and listed in ``skipped``."""

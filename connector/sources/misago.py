@@ -625,6 +625,33 @@ class MisagoSource:
         for kind, native_id, reason in gone:
             yield self._tombstone(kind, native_id, reason)
 
+    def estimate(self, since: datetime | None, until: datetime | None) -> dict:
+        """What ``backfill(since, until)`` would read (``socialarchive plan``): the thread listing
+        only (one request per page of threads, newest activity first, down to ``since``).
+
+        Threads active in the range are counted exactly; posts are the threads' ``replies + 1``
+        (an upper bound: older posts of those threads are not filed); edits and attachments are
+        not in the listing, so versions count one per post.
+        """
+        self._run_start()
+        before = self.request_count
+        threads = posts = 0
+        for _, summary in self._list_threads(stop_before=since):
+            started, last = parse_time(summary.get("started_on")), parse_time(summary.get("last_post_on"))
+            if until is not None and started is not None and started >= until:
+                continue
+            if since is not None and last is not None and last < since:
+                continue
+            threads += 1
+            posts += int(summary.get("replies") or 0) + 1
+        return {"system": SYSTEM, "counts": {"threads": threads, "posts": posts}, "objects": threads + posts,
+                "items": threads + posts, "files": 0, "versions": threads + posts, "bytes": posts * 1500 + threads * 4000,
+                "requests": (self.request_count - before) + threads * 2 + posts * 2,
+                "rate_limit_per_minute": None,
+                "notes": ["posts are counted as replies + 1 of each active thread (an upper bound)",
+                          "edits and attachments are not in the listing: versions and bytes are a floor "
+                          "(bytes assume 1.5 KB per post, 4 KB per thread record)"]}
+
 
 class _Gone(Exception):
     """A thread vanished while we read it."""

@@ -1,0 +1,83 @@
+"""``socialarchive quarantine list|retry``: records that could not be filed, and filing them again.
+
+A record is quarantined (ledger table ``quarantine``) when the source gave something that cannot be
+filed as it is (a digest mismatch, a media type the repository refuses, a file that vanished
+mid-download ...); the run goes on without it.
+
+Retry reads the records again *from the source* and files them through the normal pipeline:
+
+- sources with a ``fetch(native_ids)`` method read exactly those records by id: MediaWiki (a page
+  with its whole history and its file, by page id) and WordPress (posts, pages, media, comments
+  by id);
+- the forums (Misago, Discourse) have no such method: a post is only addressable inside its thread
+  and the quarantine keeps no thread id, so their retry lists the whole source
+  (``backfill(None, None)``) and files only the objects that carry a quarantined key. Correct,
+  but it costs a full listing; retry those after fixing the cause, not in a loop.
+
+A record that files this time leaves the quarantine (the ledger clears it with its first committed
+version); one whose revisions are all archived already is cleared too; one that fails again stays
+with ``attempts + 1`` and the new reason; one the source no longer returns stays, marked so.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Iterable, Iterator
+
+from .model import Item, Tombstone
+from .pipeline import Archive, Summary
+from .sources import Source
+
+
+def entries(ledger, source: str | None = None, key: str | None = None) -> list[dict]:
+    rows = [{"key": k, "source": s, "error": e, "reason": r, "attempts": a, "first_seen": f, "last_seen": l}
+            for k, s, e, r, a, f, l in ledger.quarantined(source)]
+    return [row for row in rows if key is None or row["key"] == key]
+
+
+def _native_id(key: str) -> str:
+    return key.split("/", 2)[2] if key.count("/") >= 2 else key
+
+
+def _matching(objects: Iterable[Item | Tombstone], keys: set[str]) -> Iterator[Item | Tombstone]:
+    for obj in objects:
+        if obj.key in keys or (isinstance(obj, Item) and any(a.key in keys for a in obj.attachments)):
+            yield obj
+
+
+def retry(archive: Archive, source: Source, keys: list[str]) -> dict:
+    """File the quarantined ``keys`` of ``source`` again; returns what became of each."""
+    wanted = set(keys)
+    seen: set[str] = set()
+    attempts = {row["key"]: row["attempts"] for row in entries(archive.ledger, source.name)}
+
+    def objects() -> Iterator[Item | Tombstone]:
+        if hasattr(source, "fetch"):
+            found: Iterable = source.fetch([_native_id(k) for k in sorted(wanted)])
+        else:
+            found = source.backfill(None, None)
+        for obj in _matching(found, wanted):
+            seen.add(obj.key)
+            if isinstance(obj, Item):
+                seen.update(a.key for a in obj.attachments)
+            yield obj
+
+    summary: Summary = archive.run_objects(source, objects(), command="retry")
+    still = {row["key"]: row for row in entries(archive.ledger, source.name)}
+    results = []
+    for key in sorted(wanted):
+        if key not in still:
+            outcome = "filed: released"
+        elif still[key]["attempts"] > attempts.get(key, 0):
+            outcome = f"failed again: {still[key]['reason']}"
+        elif summary.outcome not in ("ok", "quarantined"):
+            outcome = f"run stopped ({summary.outcome}): still quarantined"
+        elif key not in seen:
+            outcome = "not returned by the source (deleted there, or not readable): still quarantined"
+        elif archive.ledger.filed_revisions(key):
+            archive.ledger.unquarantine(key)   # every revision was archived already
+            outcome = "already archived: released"
+        else:
+            outcome = "returned without revisions to file: still quarantined"
+        results.append({"key": key, "outcome": outcome})
+    return {"source": source.name, "method": "fetch" if hasattr(source, "fetch") else "full listing",
+            "results": results, "summary": asdict(summary)}

@@ -1,0 +1,106 @@
+"""``socialarchive status``: what the ledger knows, per source. Local only: no network request.
+
+Per source: the incremental checkpoint; records (items, files, tombstones, items deleted in the
+source), versions and bytes archived (``versions.length`` summed); quarantined records with their
+reasons; the last run with its outcome (a run with no outcome was killed or is still running);
+backfills with their status; intents left by a killed run (the next run checks them against the
+repository).
+"""
+from __future__ import annotations
+
+import json
+
+from .config import Config
+from .ledger import Ledger
+
+FILE_KINDS = ("file", "media", "attachment")
+
+
+def status(cfg: Config, ledger: Ledger | None = None) -> dict:
+    own = ledger is None
+    ledger = ledger or Ledger(cfg.ledger_path)
+    try:
+        db = ledger.db
+        names = list(cfg.sources)
+        for (name,) in db.execute("SELECT DISTINCT source FROM records UNION SELECT DISTINCT source FROM quarantine"):
+            if name not in names:
+                names.append(name)
+        sources = [_source(ledger, name, cfg.sources[name].type if name in cfg.sources else None)
+                   for name in names]
+        return {"ledger": cfg.ledger_path, "sources": sources, "totals": ledger.counts()}
+    finally:
+        if own:
+            ledger.close()
+
+
+def _source(ledger: Ledger, name: str, system: str | None) -> dict:
+    db = ledger.db
+    files = ",".join(f"'{k}'" for k in FILE_KINDS)
+    row = db.execute(
+        f"SELECT sum(kind NOT IN ({files}) AND kind != 'tombstone'), sum(kind IN ({files})), "
+        f"sum(kind = 'tombstone'), sum(deleted) FROM records WHERE source=?", (name,)).fetchone()
+    items, file_count, tombstones, deleted = (int(v or 0) for v in row)
+    versions, size = db.execute(
+        "SELECT count(*), coalesce(sum(v.length), 0) FROM versions v JOIN records r ON r.key = v.key "
+        "WHERE r.source=? AND r.kind != 'tombstone'", (name,)).fetchone()
+    kinds = dict(db.execute("SELECT kind, count(*) FROM records WHERE source=? GROUP BY kind ORDER BY kind", (name,)))
+    quarantined = [{"key": key, "error": error, "reason": reason, "attempts": attempts,
+                    "first_seen": first, "last_seen": last}
+                   for key, _, error, reason, attempts, first, last in ledger.quarantined(name)]
+    run = db.execute("SELECT run_id, command, started_at, finished_at, outcome, summary FROM runs "
+                     "WHERE command LIKE ? ORDER BY started_at DESC, rowid DESC LIMIT 1", (f"% {name}",)).fetchone()
+    last_run = None
+    if run:
+        summary = json.loads(run[5]) if run[5] else {}
+        last_run = {"run_id": run[0], "command": run[1].split(" ", 1)[0], "started_at": run[2],
+                    "finished_at": run[3], "outcome": run[4] or "unfinished (killed, or still running)",
+                    "versions": summary.get("versions"), "quarantined": summary.get("quarantined"),
+                    "seconds": summary.get("seconds"), "errors": summary.get("errors", [])}
+    intents = db.execute("SELECT count(*) FROM intents WHERE key LIKE ?", (f"{name}/%",)).fetchone()[0]
+    state = ledger.source_state(name)
+    return {"source": name, "system": system, "configured": system is not None,
+            "checkpoint": state.get("checkpoint"), "state": state,
+            "items": items, "files": file_count, "versions": int(versions), "bytes": int(size),
+            "tombstones": tombstones, "deleted_in_source": deleted, "kinds": kinds,
+            "quarantined": quarantined, "last_run": last_run,
+            "backfills": [{k: b[k] for k in ("run_id", "since", "until", "status", "objects", "cursor",
+                                             "attempts", "started_at", "finished_at")}
+                          for b in ledger.backfills(name)],
+            "pending_intents": int(intents)}
+
+
+def format_status(st: dict) -> str:
+    lines = [f"ledger {st['ledger']}: {st['totals']['records']} records, {st['totals']['versions']} versions, "
+             f"{st['totals']['quarantined']} quarantined"]
+    for s in st["sources"]:
+        head = f"{s['source']} ({s['system'] or 'not in the config'})"
+        lines.append(head)
+        lines.append(f"  checkpoint: {s['checkpoint'] or 'none (the next sync is a full crawl)'}")
+        lines.append(f"  archived: {s['items']} items, {s['files']} files, {s['versions']} versions, "
+                     f"{_size(s['bytes'])}; {s['tombstones']} tombstones ({s['deleted_in_source']} records deleted in the source)")
+        run = s["last_run"]
+        if run:
+            lines.append(f"  last run: {run['command']} {run['run_id']} started {run['started_at']}, "
+                         f"{run['outcome']}" + (f", {run['versions']} new versions in {run['seconds']:.1f} s"
+                                                 if run.get("seconds") is not None else ""))
+            lines += [f"    error: {e}" for e in run["errors"]]
+        else:
+            lines.append("  last run: never")
+        for b in s["backfills"]:
+            lines.append(f"  backfill {b['run_id']} [{b['since'] or '-'} .. {b['until'] or '-'}): {b['status']}, "
+                         f"{b['objects']} objects, {b['attempts']} attempt(s)")
+        if s["pending_intents"]:
+            lines.append(f"  {s['pending_intents']} writes were in flight when a run stopped; the next run checks them")
+        lines.append(f"  quarantined: {len(s['quarantined'])}")
+        for q in s["quarantined"]:
+            lines.append(f"    {q['key']}: {q['error']}: {q['reason']} ({q['attempts']} attempt(s), last {q['last_seen']})")
+    return "\n".join(lines)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
