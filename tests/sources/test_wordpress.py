@@ -161,7 +161,7 @@ def test_every_status_has_the_right_visibility_and_no_password_leaks(wp):
 
 @pytest.mark.integration
 def test_revisions_oldest_first_including_the_unkept_first_version(wp):
-    source = wp.source()
+    source = wp.source(overlap=timedelta(0))
     state = recent_state()
     raw = wp.post(content="<p>v1</p>")
     first = run(source, state)[f"post:{raw['id']}"]
