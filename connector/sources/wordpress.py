@@ -56,7 +56,13 @@ State keys (JSON): ``checkpoint`` (UTC ISO, run start minus overlap), ``swept_at
 ``recheck`` ({rest_base: [ids]}: scheduled posts and records skipped this run), ``version``.
 The state is updated in place only at the end of the generator.
 
-Errors: 401/403 -> ``Fatal`` naming the user and a hint (never the password); 429/5xx/timeouts ->
+Rights: every run first reads ``/users/me`` and stops (``Fatal``) unless the account can read
+other people's and private posts and moderate comments: a partial archive must not look complete.
+An administrator sees everything; an editor misses the privacy-policy page and, lacking
+``list_users``, gets user slugs instead of logins.
+
+Errors: 401/403 -> ``Fatal`` naming the user and a hint (never the password); a query WordPress
+refuses (400) -> ``Fatal`` with its error code and message; 429/5xx/timeouts ->
 retried (``Retry-After`` honoured) then ``Retriable``; a record that cannot be read or built is
 logged, listed in ``skipped`` and re-read next run (the generator goes on); a media file that
 cannot be downloaded raises ``Skippable`` from ``Content.chunks()`` while it is filed.
