@@ -8,7 +8,9 @@ Exit codes (also in the README):
   4  a source or the repository stayed unavailable; the checkpoint was not advanced
   5  fatal: credentials or permissions refused, or the repository lacks what we need
   6  another run holds the ledger
-  130 interrupted (Ctrl-C / SIGINT); the item in flight was finished or left for the next run
+  8  report found missing or extra items
+  130 interrupted (Ctrl-C / SIGINT, or SIGTERM for backfill); the item in flight was finished or left
+      for the next run
 """
 from __future__ import annotations
 
@@ -480,7 +482,7 @@ def status_cmd(cfg, as_json) -> None:
 @config_options
 def report_cmd(cfg, sources, since, until, fmt, out, as_json) -> None:
     """Reconciliation per source and space: items and revisions in the source vs the ledger vs the
-    repository, with every missing or extra item listed. Exit 7 when something is missing or extra."""
+    repository, with every missing or extra item listed. Exit 8 when something is missing or extra."""
     from connector.pipeline import Archive
     from connector.report import build_report, render
     _check_range(since, until)
@@ -503,7 +505,7 @@ def report_cmd(cfg, sources, since, until, fmt, out, as_json) -> None:
     sys.exit(EXIT_DIFFERENCES if result["missing_total"] or result["extra_total"] else EXIT_OK)
 
 
-EXIT_DIFFERENCES = 7
+EXIT_DIFFERENCES = 8
 
 
 @main.group()

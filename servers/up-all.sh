@@ -20,7 +20,8 @@ case "${1:-}" in start|stop|reset|status|root|pkgs) CMD=$1; shift ;; esac
 ROOT=${1:-$(state_root)}
 [[ $ROOT == /* ]] || ROOT=$PWD/$ROOT
 
-pkgs() { for s in $SERVERS; do "$HERE/$s/up.sh" pkgs; done | tr ' ' '\n' | sort -u | tr '\n' ' '; }
+# chromium: the tests render the HTML report headless (tests/e2e/test_backfill_resume.py)
+pkgs() { { for s in $SERVERS; do "$HERE/$s/up.sh" pkgs; done; echo chromium; } | tr ' ' '\n' | sort -u | tr '\n' ' '; }
 case $CMD in
   root) echo "$ROOT"; exit 0 ;;
   pkgs) pkgs; echo; exit 0 ;;
