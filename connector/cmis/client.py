@@ -367,6 +367,20 @@ class CmisRepository:
         fields += _property_fields(properties)
         return self._post_multipart(self.root_url, fields, upload, _count(properties))
 
+    def update_properties(self, object_id: str, properties: Mapping[str, PropertyValue],
+                          change_token: str | None = None) -> dict:
+        """updateProperties (``cmisaction=update``) on one object, e.g. one version: metadata events
+        only (holds, restrictions), never content. An empty list clears a multi-valued property
+        (OpenCMIS InMemory then shows the value the document was created with again, until the
+        version series object is cleared too: see ``compliance.holds``). Name
+        ``cmis:secondaryObjectTypeIds`` (all of them) when setting secondary properties: OpenCMIS
+        InMemory refuses them as unknown otherwise."""
+        fields = [("cmisaction", "update"), ("objectId", object_id), ("succinct", "true")]
+        if change_token:
+            fields.append(("changeToken", change_token))
+        fields += _property_fields(properties)
+        return self._post_form(self.root_url, fields)
+
     def apply_acl(self, object_id: str, add: Mapping[str, Sequence[str]],
                   remove: Mapping[str, Sequence[str]]) -> dict[str, set[str]]:
         fields = [("cmisaction", "applyACL"), ("objectId", object_id), ("ACLPropagation", "objectonly")]

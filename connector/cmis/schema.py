@@ -63,6 +63,9 @@ ARCHIVE_PROPERTIES: tuple[Prop, ...] = (
     Prop("sa:recordClass", description="retention class (compliance rules)"),
     Prop("sa:retainUntil", "datetime", description="retention expiry"),
     Prop("sa:holdIds", multi=True, description="legal holds on this record"),
+    Prop("sa:classRule", description="the classification rule that gave the record class, or 'default'"),
+    Prop("sa:sensitive", multi=True, description="sensitive-data detectors that matched this version"),
+    Prop("sa:restricted", "boolean", description="processing restricted (GDPR Art. 18) while retention runs"),
 )
 
 DOCUMENT_PROPERTIES: tuple[Prop, ...] = (
