@@ -78,6 +78,7 @@ class Config:
     audit_path: str
     mapping_path: str
     fingerprint: str
+    compliance: dict[str, Any] = field(default_factory=dict)  # [compliance], read by connector.compliance
 
 
 def load(path: str | None = None) -> Config:
@@ -123,7 +124,7 @@ def load(path: str | None = None) -> Config:
         ledger_path=ledger_path,
         audit_path=resolve.path(state.get("audit_log", os.path.join(os.path.dirname(ledger_path), "audit.jsonl"))),
         mapping_path=resolve.path(data.get("mapping", {}).get("file", _default_mapping())),
-        fingerprint=hashlib.sha256(raw).hexdigest())
+        fingerprint=hashlib.sha256(raw).hexdigest(), compliance=dict(data.get("compliance", {})))
 
 
 def _default_mapping() -> str:

@@ -57,8 +57,9 @@ class Rules:
 
 class Mapper:
     def __init__(self, rules: Rules, permissions: PermissionsConfig, profile: Profile, anyone: str,
-                 run_id: str):
+                 run_id: str, classifier=None):
         self.rules = rules
+        self.classifier = classifier  # connector.compliance.classify.Classifier: class, retention, flags
         self.permissions = permissions
         self.profile = profile
         self.anyone = anyone
@@ -72,6 +73,8 @@ class Mapper:
 
     # --- items --------------------------------------------------------------------------
     def document(self, item: Item) -> DocumentSpec:
+        if self.classifier is not None:
+            self.classifier.prepare(item)  # may narrow item.visibility (sensitive data, GDPR restriction)
         add, remove = self.acl(item.source, item.visibility)
         created = item.created or (item.revisions[0].created if item.revisions else None)
         spec = DocumentSpec(
@@ -105,6 +108,8 @@ class Mapper:
             "sa:sourceRecord": revision.record.decode("utf-8", "replace") if revision.record else None,
             "sa:capturedAt": datetime.now(timezone.utc),
         })
+        if self.classifier is not None:
+            props.update(self.classifier.version_properties(item, revision))
         return VersionSpec(revision_id=revision.id, content=revision.content, properties=props,
                            comment=revision.comment or "")
 
@@ -133,6 +138,8 @@ class Mapper:
         record = {"sa:revisionId": "tombstone", "sa:revisionCreated": when, "sa:mediaType": "application/json",
                   "sa:sourceRecord": tomb.record.decode("utf-8", "replace") if tomb.record else None,
                   "sa:capturedAt": datetime.now(timezone.utc)}
+        if self.classifier is not None:
+            record.update(self.classifier.tombstone_properties(tomb, when))
         spec.versions = [VersionSpec("tombstone", content, record, f"deleted in source ({tomb.detected_by})")]
         return spec
 

@@ -30,6 +30,7 @@ from .audit import AuditLog
 from .cmis.client import CmisRepository
 from .cmis.filer import AlreadyFiled, DocumentSpec, FiledVersion, Filer
 from .cmis.profiles import profile as load_profile
+from .compliance.classify import audit_fields as classification_audit, build as build_classifier
 from .config import Config
 from .errors import Fatal, Retriable, Skippable
 from .http import retrying
@@ -90,9 +91,11 @@ class Archive:
         prof = load_profile(rc.profile)
         filer = Filer(repo, prof, rc.base_path)
         info = retrying(repo.info, attempts=3)
-        mapper = Mapper(Rules.load(config.mapping_path), config.permissions, prof, info.anyone, run_id)
-        archive = cls(config, repo, filer, Ledger(config.ledger_path), AuditLog(config.audit_path), mapper,
-                      run_id, dry_run)
+        ledger = Ledger(config.ledger_path)
+        classifier = retrying(lambda: build_classifier(config, repo, ledger, prof), attempts=3)
+        mapper = Mapper(Rules.load(config.mapping_path), config.permissions, prof, info.anyone, run_id,
+                        classifier=classifier)
+        archive = cls(config, repo, filer, ledger, AuditLog(config.audit_path), mapper, run_id, dry_run)
         archive._lock_fd = lock_fd
         if not dry_run:
             retrying(filer.ensure_types, attempts=3)
@@ -276,7 +279,7 @@ class Archive:
                 visibility: str, event: str) -> None:
         self.audit.append(event, key=filed.key, revision=filed.revision_id, object_id=filed.object_id,
                           version=filed.version_label, sha256=filed.sha256, length=filed.length,
-                          run_id=self.run_id)
+                          run_id=self.run_id, **classification_audit(spec, filed.revision_id))
         self.ledger.commit_version(filed, source=source, kind=kind, native_id=native_id,
                                    folder="/".join(spec.folder), visibility=visibility, run_id=self.run_id)
 

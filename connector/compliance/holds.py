@@ -1,0 +1,267 @@
+"""Legal holds: a matter puts every version of the matching records on hold, and keeps new
+versions and newly filed matching records on hold until it is removed.
+
+- In the repository: the matter's id goes into ``sa:holdIds`` of every version (an
+  updateProperties per version: a metadata event, the content is untouched), and into
+  ``cmis:rm_holdIds`` (secondary type ``cmis:rm_hold``) where the repository defines it, so the
+  repository itself refuses deletion.
+- In the ledger: tables ``holds`` (matter, criteria, who and when placed/released) and
+  ``hold_records`` (which records it was applied to). A removed hold stays in the table, released.
+- In the audit log: ``hold-add`` (criteria, who), ``hold-apply`` per record, ``hold-applied``
+  (counts), and ``hold-remove`` / ``hold-release`` / ``hold-released`` likewise.
+- New versions of held records, and new records that fall under a source/date hold, get the hold
+  at filing time (the classifier asks ``HoldBook.matters_for``); a full-text hold covers the
+  records found when it was placed (re-run ``hold add`` with the same criteria to extend it).
+
+``hold add`` for a matter already active with the same criteria resumes (idempotent: only
+versions lacking the id are updated); with other criteria it is refused.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError, ConnectorError
+from ..http import retrying
+from ..ledger import now
+from . import rm
+from .select import Criteria, Found, as_list, by_criteria, by_hold, load, versions
+from .settings import operator
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS holds (
+    matter TEXT NOT NULL, placed_at TEXT NOT NULL, placed_by TEXT NOT NULL, criteria TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '', released_at TEXT, released_by TEXT,
+    PRIMARY KEY (matter, placed_at));
+CREATE TABLE IF NOT EXISTS hold_records (
+    matter TEXT NOT NULL, placed_at TEXT NOT NULL, key TEXT NOT NULL, versions INTEGER NOT NULL,
+    applied_at TEXT NOT NULL, PRIMARY KEY (matter, placed_at, key));
+"""
+
+
+class HoldError(ConfigError):
+    """A hold command that cannot be carried out as asked (unknown matter, conflicting criteria)."""
+
+
+@dataclass
+class Hold:
+    matter: str
+    placed_at: str
+    placed_by: str
+    criteria: Criteria
+    note: str = ""
+    released_at: str | None = None
+    released_by: str | None = None
+    records: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
+
+    def as_dict(self) -> dict:
+        return {"matter": self.matter, "active": self.active, "placed_at": self.placed_at,
+                "placed_by": self.placed_by, "criteria": self.criteria.as_dict(), "note": self.note,
+                "released_at": self.released_at, "released_by": self.released_by, "records": self.records}
+
+
+@dataclass
+class HoldReport:
+    matter: str
+    action: str
+    records: int = 0
+    versions_changed: int = 0
+    versions_unchanged: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"hold {self.matter}: {self.action} on {self.records} records, {self.versions_changed} versions "
+                f"updated, {self.versions_unchanged} already so" + (f", {len(self.problems)} problems" if self.problems else ""))
+
+
+def ensure_schema(ledger) -> None:
+    ledger.db.executescript(SCHEMA)
+
+
+
+class HoldBook:
+    """The ledger's holds; ``matters_for`` answers the classifier for every version it files."""
+
+    def __init__(self, ledger):
+        self.ledger = ledger
+        ensure_schema(ledger)
+        self._active = [h for h in self.all() if h.active]
+        self._held: dict[str, set[str]] = {}
+        for h in self._active:
+            for (key,) in ledger.db.execute("SELECT key FROM hold_records WHERE matter=? AND placed_at=?",
+                                            (h.matter, h.placed_at)):
+                self._held.setdefault(key, set()).add(h.matter)
+
+    def all(self) -> list[Hold]:
+        rows = self.ledger.db.execute(
+            "SELECT h.matter, h.placed_at, h.placed_by, h.criteria, h.note, h.released_at, h.released_by, "
+            "(SELECT count(*) FROM hold_records r WHERE r.matter = h.matter AND r.placed_at = h.placed_at) "
+            "FROM holds h ORDER BY h.placed_at").fetchall()
+        return [Hold(m, p, by, Criteria.from_dict(json.loads(c)), n, ra, rb, count)
+                for m, p, by, c, n, ra, rb, count in rows]
+
+    def active(self, matter: str) -> Hold | None:
+        return next((h for h in self.all() if h.matter == matter and h.active), None)
+
+    def latest(self, matter: str) -> Hold | None:
+        found = [h for h in self.all() if h.matter == matter]
+        return found[-1] if found else None
+
+    def keys(self, hold: Hold) -> set[str]:
+        return {k for (k,) in self.ledger.db.execute(
+            "SELECT key FROM hold_records WHERE matter=? AND placed_at=?", (hold.matter, hold.placed_at))}
+
+    def matters_for(self, facts) -> list[str]:
+        matters = set(self._held.get(facts.key, ()))
+        created = getattr(facts, "item_created", None) or facts.created
+        for h in self._active:
+            if h.criteria.covers(facts.source, created):
+                matters.add(h.matter)
+        return sorted(matters)
+
+
+def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: str | None = None) -> HoldReport:
+    """Place (or resume placing) the hold ``matter`` on every version of the matching records."""
+    if not matter.strip() or len(matter) > 200:
+        raise HoldError("a matter id is 1-200 characters")
+    book = HoldBook(archive.ledger)
+    user = user or operator()
+    hold = book.active(matter)
+    if hold and hold.criteria != criteria:
+        raise HoldError(f"hold {matter} is already active with other criteria ({hold.criteria.describe()}); "
+                        "remove it first or use another matter id")
+    if hold is None:
+        hold = Hold(matter, now(), user, criteria, note)
+        archive.ledger.db.execute("INSERT INTO holds (matter, placed_at, placed_by, criteria, note) VALUES (?,?,?,?,?)",
+                                  (matter, hold.placed_at, user, json.dumps(criteria.as_dict(), sort_keys=True), note))
+        archive.audit.append("hold-add", matter=matter, criteria=criteria.as_dict(), note=note, user=user,
+                             placed_at=hold.placed_at, run_id=archive.run_id)
+    else:
+        archive.audit.append("hold-add", matter=matter, criteria=criteria.as_dict(), user=user, resumed=True,
+                             placed_at=hold.placed_at, run_id=archive.run_id)
+    report = HoldReport(matter, "placed")
+    support = _support(archive)
+    for key, record in sorted(by_criteria(archive, criteria).items()):
+        changed, unchanged = _update_series(archive, record, lambda ids: _with(ids, matter), support, report)
+        archive.ledger.db.execute("INSERT OR REPLACE INTO hold_records VALUES (?,?,?,?,?)",
+                                  (matter, hold.placed_at, key, changed + unchanged, now()))
+        archive.audit.append("hold-apply", matter=matter, key=key, object_id=record.object_id,
+                             versions=changed + unchanged, changed=changed, user=user, run_id=archive.run_id)
+        report.records += 1
+    archive.audit.append("hold-applied", matter=matter, records=report.records, versions_changed=report.versions_changed,
+                         versions_unchanged=report.versions_unchanged, problems=len(report.problems), user=user,
+                         run_id=archive.run_id)
+    return report
+
+
+def remove_hold(archive, matter: str, *, user: str | None = None) -> HoldReport:
+    """Release the hold: its id leaves every version that carries it; the hold stays in the ledger."""
+    book = HoldBook(archive.ledger)
+    user = user or operator()
+    hold = book.active(matter)
+    if hold is None:
+        raise HoldError(f"no active hold {matter!r} (see `socialarchive hold list`)")
+    archive.audit.append("hold-remove", matter=matter, placed_at=hold.placed_at, user=user, run_id=archive.run_id)
+    records = held_records(archive, book, hold)
+    report = HoldReport(matter, "released")
+    support = _support(archive)
+    for key, record in sorted(records.items()):
+        changed, _ = _update_series(archive, record, lambda ids: [i for i in ids if i != matter], support, report)
+        archive.audit.append("hold-release", matter=matter, key=key, object_id=record.object_id, changed=changed,
+                             user=user, run_id=archive.run_id)
+        report.records += 1
+    if not report.problems:
+        archive.ledger.db.execute("UPDATE holds SET released_at=?, released_by=? WHERE matter=? AND placed_at=?",
+                                  (now(), user, matter, hold.placed_at))
+    archive.audit.append("hold-released" if not report.problems else "hold-release-incomplete", matter=matter,
+                         records=report.records, versions_changed=report.versions_changed,
+                         problems=len(report.problems), user=user, run_id=archive.run_id)
+    return report
+
+
+def held_records(archive, book: HoldBook, hold: Hold) -> dict[str, Found]:
+    """Every record carrying the hold: those it was applied to (ledger), those filed later under
+    its criteria, and any other the repository finds by ``sa:holdIds`` (a query OpenCMIS InMemory
+    answers only for values set by updateProperties, hence the first two)."""
+    def carries(history: list[dict]) -> bool:
+        return any(hold.matter in as_list(v.get("sa:holdIds")) for v in history)
+    records = load(archive, book.keys(hold))
+    if not hold.criteria.query:
+        records.update({k: f for k, f in by_criteria(archive, hold.criteria).items() if carries(f.versions)})
+    records.update(by_hold(archive, hold.matter))
+    return records
+
+
+def list_holds(archive) -> list[Hold]:
+    return HoldBook(archive.ledger).all()
+
+
+def _with(ids: list[str], matter: str) -> list[str]:
+    return ids if matter in ids else [*ids, matter]
+
+
+def _support(archive) -> rm.RmSupport:
+    classifier = getattr(archive.mapper, "classifier", None)
+    return classifier.rm_support if classifier is not None else rm.RmSupport()
+
+
+def _update_series(archive, record: Found, change, support: rm.RmSupport, report: HoldReport) -> tuple[int, int]:
+    """Apply ``change`` (old hold ids → new) to every version of a record, and read the result
+    back; (changed, unchanged).
+
+    OpenCMIS InMemory keeps the properties a document was created with on its version series and
+    shows them again when a version's own value is cleared; so where a clear does not read back
+    empty, the series object is cleared too and the version again (on a repository without that
+    layering the series id addresses the latest version, which is then set right by the same loop).
+    """
+    changed = unchanged = 0
+    wanted = {}
+    for props in record.versions:
+        current = as_list(props.get("sa:holdIds"))
+        wanted[props["cmis:objectId"]] = change(current)
+        if wanted[props["cmis:objectId"]] == current:
+            unchanged += 1
+        elif _set_holds(archive, record.key, props, wanted[props["cmis:objectId"]], support, report):
+            changed += 1
+    if changed:
+        stale = _stale(archive, record, wanted)
+        if any(not wanted[p["cmis:objectId"]] for p in stale) and stale[0].get("cmis:versionSeriesId"):
+            _set_holds(archive, record.key, {**stale[0], "cmis:objectId": stale[0]["cmis:versionSeriesId"]}, [],
+                       support, report)
+            for props in _stale(archive, record, wanted):
+                _set_holds(archive, record.key, props, wanted[props["cmis:objectId"]], support, report)
+            stale = _stale(archive, record, wanted)
+        report.problems += [f"{record.key} version {p.get('cmis:versionLabel')}: sa:holdIds reads back as "
+                            f"{as_list(p.get('sa:holdIds'))}, expected {wanted[p['cmis:objectId']]}" for p in stale]
+    report.versions_changed += changed
+    report.versions_unchanged += unchanged
+    return changed, unchanged
+
+
+def _stale(archive, record: Found, wanted: dict[str, list[str]]) -> list[dict]:
+    """Versions whose sa:holdIds, read back, differ from what was written."""
+    return [p for p in versions(archive, record.object_id)
+            if p["cmis:objectId"] in wanted and as_list(p.get("sa:holdIds")) != wanted[p["cmis:objectId"]]]
+
+
+def _set_holds(archive, key: str, props: dict, holds: list[str], support: rm.RmSupport, report: HoldReport) -> bool:
+    update: dict = {"cmis:secondaryObjectTypeIds": rm.with_secondary(props.get("cmis:secondaryObjectTypeIds"),
+                                                                    archive.filer.profile.secondary_type),
+                    "sa:holdIds": holds}
+    if support.hold:
+        update["cmis:secondaryObjectTypeIds"] = rm.with_secondary(update["cmis:secondaryObjectTypeIds"], rm.HOLD_TYPE)
+        update[rm.HOLD_IDS] = holds
+    try:
+        retrying(lambda: archive.repo.update_properties(props["cmis:objectId"], update), attempts=3)
+        return True
+    except ConnectorError as exc:
+        report.problems.append(f"{key} version {props.get('cmis:versionLabel')} ({props['cmis:objectId']}): {exc}")
+        log.error("hold %s: could not update %s version %s: %s", report.matter, key, props.get("cmis:versionLabel"), exc)
+        return False

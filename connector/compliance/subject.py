@@ -1,0 +1,147 @@
+"""GDPR data subjects: find a person's archived content, and restrict its processing.
+
+While a retention period runs, erasure is not owed (GDPR Art. 17(3)(b)); BDSG §35(3) puts the
+restriction of processing (Art. 18) in its place. So ``restrict`` does not delete or alter
+content: every version of each record the person authored or revised gets ``sa:restricted =
+true``, the series gets the restricted ACL (archive admins and restricted readers only; every
+other ACE, public read included, is removed), the ledger remembers the person so that records
+and versions filed later are restricted too, and each step is audited.
+
+Found by ``sa:author`` (created the item) and ``sa:revisionAuthor`` (made a revision), exact
+user names as the source gives them. Mentions of the person inside other people's content are
+not found here (use ``socialarchive search`` for that).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, field
+
+from ..errors import ConnectorError
+from ..http import retrying
+from ..ledger import now
+from ..model import Visibility
+from .classify import RESTRICTED_REASON
+from . import rm
+from .select import by_person, single
+from .settings import operator
+
+log = logging.getLogger(__name__)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS restrictions (
+    subject TEXT PRIMARY KEY, restricted_at TEXT NOT NULL, restricted_by TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS restricted_records (
+    subject TEXT NOT NULL, key TEXT NOT NULL, versions INTEGER NOT NULL, applied_at TEXT NOT NULL,
+    PRIMARY KEY (subject, key));
+"""
+
+
+@dataclass
+class SubjectRecord:
+    key: str
+    source: str
+    kind: str
+    title: str
+    url: str
+    object_id: str
+    roles: list[str]
+    revisions: list[str]
+    versions: int
+    restricted: bool
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class RestrictReport:
+    subject: str
+    records: int = 0
+    versions_changed: int = 0
+    acls_changed: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{self.subject}: processing restricted on {self.records} records ({self.versions_changed} versions "
+                f"marked, {self.acls_changed} ACLs narrowed)" + (f", {len(self.problems)} problems" if self.problems else ""))
+
+
+def ensure_schema(ledger) -> None:
+    ledger.db.executescript(SCHEMA)
+
+
+def restricted_subjects(ledger) -> list[str]:
+    ensure_schema(ledger)
+    return [row[0] for row in ledger.db.execute("SELECT subject FROM restrictions ORDER BY subject")]
+
+
+def find(archive, user: str) -> list[SubjectRecord]:
+    """Every record in this archive that ``user`` created or revised (one entry per record)."""
+    records = []
+    for key, found in sorted(by_person(archive, user).items()):
+        latest = found.latest
+        roles, revisions = set(), []
+        for v in found.versions:
+            if single(v.get("sa:author")) == user:
+                roles.add("author")
+            if single(v.get("sa:revisionAuthor")) == user:
+                roles.add("revision author")
+                revisions.append(str(single(v.get("sa:revisionId")) or v.get("cmis:versionLabel")))
+        source, kind, _ = key.split("/", 2)
+        records.append(SubjectRecord(
+            key=key, source=source, kind=kind, title=str(single(latest.get("sa:title")) or latest.get("cmis:name", "")),
+            url=str(single(latest.get("sa:sourceUrl")) or ""), object_id=found.object_id, roles=sorted(roles),
+            revisions=revisions, versions=len(found.versions),
+            restricted=all(single(v.get("sa:restricted")) is True for v in found.versions)))
+    return records
+
+
+def restrict(archive, user: str, *, reason: str = "", by: str | None = None) -> RestrictReport:
+    """Restrict processing of everything ``user`` created or revised, now and for records filed later."""
+    ensure_schema(archive.ledger)
+    by = by or operator()
+    reason = reason or "data subject request (GDPR Art. 18; BDSG §35(3): retention period running)"
+    archive.ledger.db.execute("INSERT OR IGNORE INTO restrictions VALUES (?,?,?,?)", (user, now(), by, reason))
+    archive.audit.append("subject-restrict", subject=user, reason=reason, user=by, run_id=archive.run_id)
+    report = RestrictReport(user)
+    secondary = archive.filer.profile.secondary_type
+    for key, found in sorted(by_person(archive, user).items()):
+        changed = 0
+        for props in found.versions:
+            if single(props.get("sa:restricted")) is True:
+                continue
+            update = {"cmis:secondaryObjectTypeIds": rm.with_secondary(props.get("cmis:secondaryObjectTypeIds"), secondary),
+                      "sa:restricted": True}
+            try:
+                retrying(lambda: archive.repo.update_properties(props["cmis:objectId"], update), attempts=3)
+                changed += 1
+            except ConnectorError as exc:
+                report.problems.append(f"{key} version {props.get('cmis:versionLabel')}: {exc}")
+        acl_changed = False
+        try:
+            acl_changed = _narrow_acl(archive, key.split("/", 1)[0], found.object_id)
+        except ConnectorError as exc:
+            report.problems.append(f"{key} ACL: {exc}")
+        archive.ledger.db.execute("INSERT OR REPLACE INTO restricted_records VALUES (?,?,?,?)",
+                                  (user, key, len(found.versions), now()))
+        archive.audit.append("subject-restrict-record", subject=user, key=key, object_id=found.object_id,
+                             versions_marked=changed, acl_narrowed=acl_changed, user=by, run_id=archive.run_id)
+        report.records += 1
+        report.versions_changed += changed
+        report.acls_changed += acl_changed
+    archive.audit.append("subject-restricted", subject=user, records=report.records,
+                         versions_marked=report.versions_changed, acls_narrowed=report.acls_changed,
+                         problems=len(report.problems), user=by, run_id=archive.run_id)
+    return report
+
+
+def _narrow_acl(archive, source: str, object_id: str) -> bool:
+    """Admins and restricted readers only; remove every other direct ACE. True if anything changed."""
+    add, _ = archive.mapper.acl(source, Visibility.restricted(RESTRICTED_REASON))
+    current = retrying(lambda: archive.repo.acl(object_id), attempts=3)
+    remove = {p: sorted(perms - set(add.get(p, []))) for p, perms in current.items() if perms - set(add.get(p, []))}
+    missing = {p: perms for p, perms in add.items() if not set(perms) <= current.get(p, set())}
+    if not remove and not missing:
+        return False
+    retrying(lambda: archive.repo.apply_acl(object_id, add, remove), attempts=3)
+    return True

@@ -1,0 +1,87 @@
+"""Sensitive-data detectors: what is flagged, what is not."""
+import pytest
+
+from connector.compliance.sensitive import Scanner, find_ibans, iban_valid, luhn_valid, read_text
+from connector.errors import ConfigError
+from connector.model import Content
+
+VALID_IBANS = ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "GB82 WEST 1234 5698 7654 32",
+               "FR14 2004 1010 0505 0001 3M02 606", "NL91 ABNA 0417 1643 00", "CH93 0076 2011 6238 5295 7"]
+CARDS = ["4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005", "6011 1111 1111 1117"]
+
+
+@pytest.mark.parametrize("iban", VALID_IBANS)
+def test_valid_ibans_are_flagged(iban):
+    assert Scanner().scan_text(f"Bitte überweisen an {iban}, danke.") == ("iban",)
+
+
+@pytest.mark.parametrize("text", [
+    "IBAN DE89 3704 0044 0532 0130 01",          # one digit off: mod 97 fails
+    "IBAN DE88370400440532013000",                # check digits wrong
+    "IBAN DE89 3704 0044 0532 0130",              # too short for DE
+    "IBAN DE89370400440532013000123",             # too long, continues as a word
+    "XX89370400440532013000",                     # no such country
+])
+def test_invalid_ibans_are_not_flagged(text):
+    assert Scanner().scan_text(text) == ()          # nor are their digits taken for a phone number
+
+
+def test_iban_checksum_and_position():
+    assert iban_valid("de89370400440532013000") and not iban_valid("DE89370400440532013001")
+    text = "a DE89 3704 0044 0532 0130 00 b"
+    [(iban, start, end)] = list(find_ibans(text))
+    assert iban == "DE89370400440532013000" and text[start:end] == "DE89 3704 0044 0532 0130 00"
+
+
+@pytest.mark.parametrize("card", CARDS)
+def test_card_numbers_pass_luhn_and_are_flagged(card):
+    assert Scanner().scan_text(f"card: {card} exp 12/29") == ("card",)
+
+
+@pytest.mark.parametrize("text", [
+    "card 4111 1111 1111 1112",                   # Luhn fails
+    "order 1234567812345670",                     # Luhn ok, no issuer prefix 1
+    "tx 411111111111111112345",                   # a longer digit run
+    "revisions 1001, 1002 and 1003",
+])
+def test_other_numbers_are_not_cards(text):
+    assert "card" not in Scanner().scan_text(text)
+    assert not luhn_valid("4111111111111112")
+
+
+def test_email_phone_and_custom_pattern():
+    scanner = Scanner.from_config({"patterns": {"employee-id": r"EMP-\d{6}"}})
+    assert scanner.scan_text("write to Jane.Doe+wiki@example.co.uk") == ("email",)
+    assert scanner.scan_text("ruf an: +49 (0)30 1234 5678") == ("phone",)
+    assert scanner.scan_text("Tel. 030/1234567") == ("phone",)
+    assert scanner.scan_text("badge EMP-123456") == ("employee-id",)
+    assert scanner.scan_text("released 2024-03-01, version 1.2.3, page 42, user@localhost") == ()
+
+
+def test_iban_digits_are_not_also_a_phone_number():
+    assert Scanner().scan_text("DE89 3704 0044 0532 0130 00") == ("iban",)
+
+
+def test_only_text_is_read_and_only_up_to_max_bytes():
+    reads = []
+
+    def chunks():
+        for n in range(100):
+            reads.append(n)
+            yield b"x" * 1000
+        yield b" bob@example.org"
+    scanner = Scanner(max_bytes=10_000)
+    assert scanner.scan(Content(media_type="text/x-wiki", chunks=chunks)) == ()
+    assert len(reads) == 10                                            # stopped after 10 kB
+    assert scanner.scan(Content.from_bytes(b"bob@example.org", "image/png")) == ()  # binary: not read
+    assert scanner.scan(Content.from_bytes(b"bob@example.org", "application/json; charset=utf-8")) == ("email",)
+    assert read_text(Content.from_bytes("Grüße".encode("latin-1"), "text/plain; charset=ISO-8859-1")) == "Grüße"
+
+
+def test_config_errors():
+    with pytest.raises(ConfigError, match="unknown"):
+        Scanner.from_config({"detectors": ["email", "ssn"]})
+    with pytest.raises(ConfigError, match="not a valid regular expression"):
+        Scanner.from_config({"patterns": {"x": "("}})
+    with pytest.raises(ConfigError, match="not enabled"):
+        Scanner.from_config({"detectors": ["email"], "restrict": ["iban"]})
