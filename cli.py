@@ -8,6 +8,7 @@ Exit codes (also in the README):
   4  a source or the repository stayed unavailable; the checkpoint was not advanced
   5  fatal: credentials or permissions refused, or the repository lacks what we need
   6  another run holds the ledger
+  7  verify (or export) found a fixity mismatch: content, property or audit log
   8  report found missing or extra items
   130 interrupted (Ctrl-C / SIGINT, or SIGTERM for backfill); the item in flight was finished or left
       for the next run
@@ -233,6 +234,9 @@ def sync(cfg, sources, dry_run, reconcile, as_json, metrics_file) -> None:
             for source in selected:
                 with log_fields(run_id=archive.run_id, source=source.name):
                     summaries.append(archive.sync(source, reconcile=reconcile))
+            if not dry_run:
+                from connector.compliance.segments import file_after_run
+                file_after_run(archive)  # the run's audit entries, filed into <base>/_audit
         finally:
             archive.close()
     except BaseException as exc:
@@ -338,6 +342,11 @@ def ledger_rebuild(cfg, as_json) -> None:
         click.echo(json.dumps({"records": records, "versions": versions}))
         return
     click.echo(f"ledger rebuilt from the repository: {records} records, {versions} versions")
+
+
+from connector.compliance.commands import register as _register_compliance  # noqa: E402
+
+_register_compliance(main, config_options)  # hold, verify, export, audit, docs, subject
 
 
 # --- records managers and support: plan, backfill, status, report, quarantine ----------------
