@@ -7,15 +7,16 @@ Three measured inputs:
    thread listing, Discourse ``/about.json``), with the requests a backfill would make;
 2. the source's speed: the mean time of the estimate's own requests, or its configured rate limit
    (Discourse ``rate_per_minute``) when that is slower;
-3. the repository's create rate: the ledger's history of recent finished runs (versions filed per
-   second, end to end: conservative, it includes source time) when they filed at least
-   ``MIN_HISTORY_VERSIONS`` versions; otherwise a probe that times a few ``createDocument`` round
-   trips (1 KiB each, one of 1 MiB for throughput) in a scratch folder ``_probe`` under the base
-   path, and deletes the probes and the folder again.
+3. the repository's create rate: the ledger's history of this source's recent finished runs
+   (versions filed per second, end to end) when they filed at least ``MIN_HISTORY_VERSIONS``
+   versions; otherwise a probe that times a few ``createDocument`` round trips (1 KiB each, one of
+   1 MiB for throughput) in a scratch folder ``_probe`` under the base path, and deletes the
+   probes and the folder again.
 
-Duration = source requests x seconds per source request + repository writes (one request per new
-document, two per further version) x seconds per create (+ bytes / upload throughput), because
-the pipeline reads and files one object after the other.
+Duration, from history: versions / the source's end-to-end rate. From a probe: source requests x
+seconds per source request + repository writes (one request per new document, two per further
+version) x seconds per create (+ bytes / upload throughput): reading and writing are added as if
+sequential, an upper bound when the pipeline writes on several workers.
 """
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
 
     archive = Archive.open(cfg, lock=False, dry_run=True)
     try:
-        rate = history_rate(archive.ledger)
+        rate = history_rate(archive.ledger, source_name)
         if rate is None and probe:
             rate = probe_create_rate(archive)
         previous = archive.ledger.backfill_run(run_id(source_name, since, until))
@@ -72,10 +73,11 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
             repo_seconds += int(est.get("bytes") or 0) / rate["bytes_per_second"]
     elif rate:
         repo_seconds = versions / rate["versions_per_second"]
+        source_seconds = 0.0           # the history's rate is end to end: it includes the source
     notes = list(est.get("notes", []))
     if rate and rate["measured_by"] == "ledger":
-        notes.append("repository time from recent runs' versions per second, which include their "
-                     "source time: a conservative figure")
+        notes.append(f"duration from this source's recent runs ({rate['versions_per_second']} versions/s "
+                     "end to end)")
     return {
         "source": source_name, "system": est.get("system", sc.type), "since": iso(since), "until": iso(until),
         "backfill_run_id": run_id(source_name, since, until),
@@ -91,10 +93,11 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
     }
 
 
-def history_rate(ledger, runs: int = 20) -> dict | None:
-    """Versions per second over the last ``runs`` finished runs that filed something."""
-    rows = ledger.db.execute("SELECT summary FROM runs WHERE outcome IN ('ok', 'quarantined') AND summary "
-                             "IS NOT NULL ORDER BY started_at DESC LIMIT ?", (runs,)).fetchall()
+def history_rate(ledger, source: str, runs: int = 20) -> dict | None:
+    """Versions per second over the last ``runs`` finished runs of ``source`` that filed something."""
+    rows = ledger.db.execute("SELECT summary FROM runs WHERE command LIKE ? AND outcome IN ('ok', 'quarantined') "
+                             "AND summary IS NOT NULL ORDER BY started_at DESC LIMIT ?",
+                             (f"% {source}", runs)).fetchall()
     versions = seconds = 0.0
     used = 0
     for (text,) in rows:

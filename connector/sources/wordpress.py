@@ -885,7 +885,7 @@ class WordPressSource:
                     - total(path, {**params, **dated, **modified}))
 
         counts: dict[str, int] = {}
-        versions = size = 0
+        versions = size = revision_requests = 0
         for rest_base, kind in self.post_types.items():
             params = {"status": ",".join(POST_STATUSES)}
             counts[kind] = n = in_range(f"/wp/v2/{rest_base}", params)
@@ -894,6 +894,10 @@ class WordPressSource:
             revs = [max(1, int(((r.get("_links") or {}).get("version-history") or [{}])[0].get("count", 1)))
                     for r in sample]
             versions += round(n * sum(revs) / len(revs)) if revs else n
+            # a post's revisions are read (one request) only when WordPress kept some
+            kept = [int(((r.get("_links") or {}).get("version-history") or [{}])[0].get("count", 0)) > 0
+                    for r in sample]
+            revision_requests += round(n * sum(kept) / len(kept)) if kept else n
             size += round(n * sum(len(_raw(r.get("content")).encode()) for r in sample) / len(sample)) if sample else 0
         params = {"status": ",".join(MEDIA_STATUSES)}
         counts["media"] = n = in_range("/wp/v2/media", params)
@@ -909,7 +913,7 @@ class WordPressSource:
         return {"system": self.system, "counts": counts, "objects": objects,
                 "items": objects - counts["media"], "files": counts["media"],
                 "versions": versions + counts["media"] + counts["comment"], "bytes": size,
-                "requests": listings + sum(counts[k] for k in self.post_types.values()) + counts["media"] + 5,
+                "requests": listings + revision_requests + counts["media"] + 5,
                 "rate_limit_per_minute": None,
                 "notes": ["X-WP-Total counts what this account may see: it under-counts for accounts "
                           "below editor (drafts, private posts, held comments)",
