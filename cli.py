@@ -219,17 +219,20 @@ def check(cfg, as_json) -> None:
 @click.option("--dry-run", is_flag=True, help="Read the sources and plan, write nothing.")
 @click.option("--reconcile", is_flag=True, help="Also compare the source's id set with the archive (finds deletions).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, envvar="SOCIALARCHIVE_WORKERS",
+              help="Threads writing to the repository at once (items stay in order, one ledger writer; "
+                   "env SOCIALARCHIVE_WORKERS).")
 @click.option("--metrics-file", type=click.Path(dir_okay=False), envvar="SOCIALARCHIVE_METRICS_FILE",
               help="After the run, write Prometheus metrics to this file (node_exporter textfile "
                    "collector; env SOCIALARCHIVE_METRICS_FILE). Not written on --dry-run.")
 @config_options
-def sync(cfg, sources, dry_run, reconcile, as_json, metrics_file) -> None:
+def sync(cfg, sources, dry_run, reconcile, as_json, workers, metrics_file) -> None:
     """Incremental run: archive what changed in each source since its checkpoint."""
     from connector.pipeline import Archive
     selected = _selected(cfg, sources)
     summaries = []
     try:
-        archive = Archive.open(cfg, dry_run=dry_run)
+        archive = Archive.open(cfg, dry_run=dry_run, workers=workers)
         try:
             for source in selected:
                 with log_fields(run_id=archive.run_id, source=source.name):
@@ -403,9 +406,9 @@ def plan(cfg, source_name, since, until, no_probe, as_json) -> None:
 @click.option("--source", "source_name", required=True, help="The source to backfill (its name in the config).")
 @click.option("--since", type=WHEN, help="Start of the range, inclusive (UTC unless a zone is given). Default: the beginning.")
 @click.option("--until", type=WHEN, help="End of the range, exclusive. Default: now.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Filing workers. Filing is sequential for now: values above 1 are accepted and run "
-                   "with 1 (a pool comes with the performance work).")
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, envvar="SOCIALARCHIVE_WORKERS",
+              help="Threads writing to the repository at once (items stay in order, one ledger writer; "
+                   "env SOCIALARCHIVE_WORKERS).")
 @click.option("--dry-run", is_flag=True, help="Read the source and count what would be filed; write nothing.")
 @click.option("--force", is_flag=True, help="Run a backfill again that already completed.")
 @click.option("--progress-interval", type=click.FloatRange(0.1), default=10.0, show_default=True,
@@ -424,11 +427,9 @@ def backfill(cfg, source_name, since, until, workers, dry_run, force, progress_i
     from connector.pipeline import Archive
     from connector.progress import Progress, graceful_stop
     _check_range(since, until)
-    if workers > 1:
-        _err(f"--workers {workers}: filing runs with 1 worker in this version", logging.WARNING)
     source = _selected(cfg, (source_name,))[0]
     total = _estimated_objects(cfg, source_name, since, until)
-    archive = Archive.open(cfg, dry_run=dry_run)
+    archive = Archive.open(cfg, dry_run=dry_run, workers=workers)
     progress = Progress(total, interval=progress_interval, json_lines=_json_logging(), label=source_name)
     try:
         with log_fields(run_id=archive.run_id, source=source_name), \

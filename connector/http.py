@@ -52,8 +52,13 @@ class Session(requests.Session):
 
 def make_session(user_agent: str, *, verify: bool | str = True,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT,
-                 auth: tuple[str, str] | None = None) -> Session:
+                 auth: tuple[str, str] | None = None, pool_size: int = 0) -> Session:
+    """One pooled session per host. ``pool_size``: keep-alive connections kept per host (give it the
+    number of threads sharing the session; requests keeps 10 by default)."""
     session = Session(timeout)
+    if pool_size > 10:
+        for prefix in ("https://", "http://"):
+            session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=pool_size))
     session.headers["User-Agent"] = user_agent
     session.verify = verify
     if auth is not None:

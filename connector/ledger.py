@@ -78,6 +78,22 @@ class Ledger:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic, durable unit (one fsync of the WAL at COMMIT: synchronous=FULL).
+
+        Nests: inside an open transaction it is a savepoint, so writes grouped by the pipeline
+        (many intents, or many acknowledged versions) share one commit and one fsync, while each
+        nested unit still rolls back alone on error."""
+        if self.db.in_transaction:
+            name = f"sp{id(object())}"
+            self.db.execute(f"SAVEPOINT {name}")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute(f"ROLLBACK TO {name}")
+                self.db.execute(f"RELEASE {name}")
+                raise
+            self.db.execute(f"RELEASE {name}")
+            return
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db

@@ -12,10 +12,20 @@ Read it top-down:
    in the repository and records it instead of writing it again;
 4. a bad record (``Skippable``) is quarantined with its reason and the run goes on; a repository
    that stays unavailable (``Retriable`` after retries) stops the run *without* saving the
-   checkpoint, so nothing is marked done that was not filed.
+   checkpoint, so nothing is marked done that was not filed;
+5. the repository writes run on ``workers`` threads (``connector.workers``): this thread reads the
+   source, maps, and alone writes the ledger and the audit log. The order per version stays
+   intent → write → audit entry → ledger commit, but durability is grouped: the intents of the
+   jobs about to start are committed together (one transaction, one fsync) before any of them
+   starts, and the acknowledged versions of the jobs that finished are recorded together (their
+   audit entries fsynced once, then one ledger commit). At most the window (max(16, 4 x workers)
+   objects) is acknowledged but not yet recorded; a crash then leaves their intents, and the next
+   run finds those versions by key instead of writing them again. One object's versions are
+   written in order by one worker; two objects writing the same record never overlap.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -28,7 +38,7 @@ from typing import Callable, Iterable
 from . import __version__
 from .audit import AuditLog
 from .cmis.client import CmisRepository
-from .cmis.filer import AlreadyFiled, DocumentSpec, FiledVersion, Filer
+from .cmis.filer import AlreadyFiled, DocumentSpec, FiledVersion, Filer, VersionSpec
 from .cmis.profiles import profile as load_profile
 from .compliance.classify import audit_fields as classification_audit, build as build_classifier
 from .config import Config
@@ -38,6 +48,7 @@ from .ledger import Ledger
 from .mapping import Mapper, Rules
 from .model import DigestMismatch, Item, Tombstone
 from .sources import Source
+from .workers import DEFAULT_WORKERS, Job, Window
 
 log = logging.getLogger(__name__)
 
@@ -79,15 +90,17 @@ class Archive:
         # Set by request_stop() (a SIGINT/SIGTERM handler): the run ends after the object in flight.
         self.stop_requested = False
         self.last_key: str | None = None
+        self.workers = DEFAULT_WORKERS   # threads writing to the repository (connector.workers)
 
     @classmethod
     def open(cls, config: Config, *, dry_run: bool = False, lock: bool = True,
-             run_id: str | None = None) -> "Archive":
+             run_id: str | None = None, workers: int = DEFAULT_WORKERS) -> "Archive":
         run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
         lock_fd = _take_lock(config.ledger_path + ".lock") if lock else None
         rc = config.repository
         repo = CmisRepository(rc.url, rc.repository_id, rc.username, rc.password, verify=rc.verify_tls,
-                              timeout=(10.0, rc.timeout), user_agent=f"socialarchive/{__version__}")
+                              timeout=(10.0, rc.timeout), user_agent=f"socialarchive/{__version__}",
+                              pool_size=workers + 2)
         prof = load_profile(rc.profile)
         filer = Filer(repo, prof, rc.base_path)
         info = retrying(repo.info, attempts=3)
@@ -97,6 +110,7 @@ class Archive:
                         classifier=classifier)
         archive = cls(config, repo, filer, ledger, AuditLog(config.audit_path), mapper, run_id, dry_run)
         archive._lock_fd = lock_fd
+        archive.workers = max(1, int(workers))
         if not dry_run:
             retrying(filer.ensure_types, attempts=3)
         return archive
@@ -155,24 +169,56 @@ class Archive:
 
     def _consume(self, objects: Iterable[Item | Tombstone], summary: Summary,
                  on_object: Callable[[Summary], None] | None) -> None:
+        """File ``objects`` through the worker window (``connector.workers``): this thread reads the
+        source, maps, writes intents and records results in order; ``self.workers`` threads do the
+        repository writes. ``on_object`` and ``last_key`` follow the source order."""
+        window = Window(self.workers, commit=lambda done, starting: self._commit(done, starting, summary),
+                        run=self._execute, notify=lambda done: self._notify(done, summary, on_object),
+                        stopping=lambda: self.stop_requested)
+        finished: list[Job] = []
+        stopped = False
         try:
-            for obj in objects:
-                self.archive_object(obj, summary)
-                self.last_key = obj.key   # the backfill's resume marker, read by on_object
-                if on_object:
-                    on_object(summary)
-                if self.stop_requested:
-                    summary.outcome = "interrupted"
-                    log.warning("stopped on request after %s; the next run goes on from here", obj.key)
-                    break
+            closed = False
+            try:
+                for obj in objects:
+                    keys = _keys(obj)
+                    if window.blocked_by(keys):
+                        window.wait_for(keys)   # prepare from a ledger that has the earlier job's versions
+                    if self.stop_requested or not window.add(self._prepare(obj, summary)) or self.stop_requested:
+                        stopped = True
+                        break
+                else:
+                    window.drain()
+                    stopped = self.stop_requested   # the stop came while the last writes ran
+            except KeyboardInterrupt:
+                # aborted (a second Ctrl-C): do not wait for writes in flight; their intents stay,
+                # so the next run looks those records up in the repository before writing
+                finished, never = window.close(wait=False)
+                closed = True
+                self._forget(never)
+                raise
+            finally:
+                if not closed:
+                    finished, never = window.close()   # waits for the writes in flight
+                    self._forget(never)
+            self._commit(finished, [], summary)
+            self._notify(finished, summary, on_object)
+            if stopped:
+                summary.outcome = "interrupted"
+                log.warning("stopped on request after %s; the next run goes on from here", self.last_key)
         except Retriable as exc:
+            self._commit(finished, [], summary)   # what the repository acknowledged
             summary.outcome = "unavailable"
             summary.errors.append(str(exc))
             log.error("stopping the run, the checkpoint stays where it was: %s", exc)
         except Fatal as exc:
+            self._commit(finished, [], summary)
             summary.outcome = "fatal"
             summary.errors.append(str(exc))
             log.error("stopping the run: %s", exc)
+        except BaseException:
+            self._commit(finished, [], summary)
+            raise
 
     def _finish(self, source: Source, summary: Summary) -> Summary:
         summary.seconds = time.monotonic() - self._started
@@ -188,72 +234,192 @@ class Archive:
         return summary
 
     # --- one object ---------------------------------------------------------------------
+    # An object becomes a job of units (the item, each attachment; or a tombstone). This thread
+    # prepares it (map, ledger lookups, recovery after a killed run) and writes the intents of its
+    # pending versions (durable, possibly together with other jobs'); a worker writes the versions
+    # to the repository in order; this thread then records the acknowledged versions (audit entries
+    # made durable first, then one ledger commit for the batch) and quarantines what failed.
     def archive_object(self, obj: Item | Tombstone, summary: Summary) -> None:
+        """File one object now, in this thread (no window): intent, write, audit, commit."""
+        job = self._prepare(obj, summary)
+        if job.needs_write:
+            self._commit([], [job], summary)
+            job.synced = True
+            self._execute(job)
+        self._commit([job], [], summary)
+        failure = job.payload.failure
+        if failure is not None:
+            raise failure
+
+    def _prepare(self, obj: Item | Tombstone, summary: Summary) -> Job:
+        work = _Work(obj.key)
         if isinstance(obj, Tombstone):
-            self._guarded(obj.key, obj.source, lambda: self._file_tombstone(obj, summary), summary)
-            return
-        self._guarded(obj.key, obj.source, lambda: self._file_item(obj, summary), summary)
-        for attachment in obj.attachments:
-            self._guarded(attachment.key, attachment.source, lambda a=attachment: self._file_item(a, summary, True),
-                          summary)
+            self._guarded(obj.key, obj.source, lambda: work.units.append(self._tombstone_unit(obj)), summary)
+        else:
+            self._guarded(obj.key, obj.source, lambda: work.units.append(self._item_unit(obj, "item")), summary)
+            for attachment in obj.attachments:
+                self._guarded(attachment.key, attachment.source,
+                              lambda a=attachment: work.units.append(self._item_unit(a, "file")), summary)
+        pending = [v for unit in work.units for v in unit.pending]
+        return Job(work, _keys(obj), needs_write=bool(pending) and not self.dry_run,
+                   size=sum(v.content.size or 0 for v in pending))
 
     def _guarded(self, key: str, source: str, work: Callable[[], None], summary: Summary) -> None:
         try:
             work()
         except (Skippable, DigestMismatch, ValueError) as exc:
-            reason = str(exc) or type(exc).__name__
-            log.warning("quarantined %s: %s", key, reason)
-            summary.quarantined += 1
-            if not self.dry_run:
-                self.ledger.quarantine(key, source, type(exc).__name__, reason)
-                self.audit.append("quarantine", key=key, reason=reason, run_id=self.run_id)
+            self._quarantine(key, source, exc, summary)
 
-    def _file_item(self, item: Item, summary: Summary, is_attachment: bool = False) -> None:
+    def _quarantine(self, key: str, source: str, exc: BaseException, summary: Summary) -> None:
+        reason = str(exc) or type(exc).__name__
+        log.warning("quarantined %s: %s", key, reason)
+        summary.quarantined += 1
+        if not self.dry_run:
+            self.ledger.quarantine(key, source, type(exc).__name__, reason)
+            self.audit.append("quarantine", key=key, reason=reason, run_id=self.run_id)
+
+    def _item_unit(self, item: Item, role: str) -> "_Unit":
         spec = self.mapper.document(item)
         filed = self._filed(spec)
-        pending = [v for v in spec.versions if v.revision_id not in filed]
-        if not pending:
-            summary.unchanged += 1
-            return
-        summary.files += is_attachment
-        summary.items += not is_attachment
-        if self.dry_run:
-            summary.versions += len(pending)
-            return
-        record = self.ledger.record(spec.key)
-        acl_changed = record is not None and record["visibility"] != _acl_label(item)
-        object_id = record["object_id"] if record is not None else None
-        for version in pending:
-            self.ledger.begin_intent(spec.key, version.revision_id, self.run_id)
-            filed_version = self._write(spec, version, object_id, acl_changed)
-            acl_changed = False
-            self._record(filed_version, item.source, item.kind, item.native_id, spec, _acl_label(item),
-                         "file" if object_id is None else "version")
-            object_id = filed_version.object_id
-            summary.versions += 1
+        unit = _Unit(spec, [v for v in spec.versions if v.revision_id not in filed], item.source, item.kind,
+                     item.native_id, _acl_label(item), role)
+        if unit.pending and not self.dry_run:
+            record = self.ledger.record(spec.key)
+            unit.acl_changed = record is not None and record["visibility"] != unit.visibility
+            unit.object_id = record["object_id"] if record is not None else None
+        return unit
 
-    def _write(self, spec: DocumentSpec, version, object_id: str | None, acl_changed: bool) -> FiledVersion:
+    def _tombstone_unit(self, tomb: Tombstone) -> "_Unit":
+        spec = self.mapper.tombstone(tomb)
+        pending = [] if self._filed(spec) else [spec.versions[0]]
+        return _Unit(spec, pending, tomb.source, "tombstone", spec.properties["sa:nativeId"], "restricted",
+                     "tombstone", deleted_key=tomb.key)
+
+    def _forget(self, jobs: list[Job]) -> None:
+        """Jobs never started (the run stopped first): drop their intents, nothing was written."""
+        if self.dry_run or not any(job.synced for job in jobs):
+            return
+        with self.ledger.transaction():
+            for job in jobs:
+                if job.synced:
+                    for unit in job.payload.units:
+                        if unit.pending:
+                            self.ledger.clear_intents(unit.spec.key)
+
+    def _execute(self, job: Job) -> None:
+        """Worker thread: write each unit's pending versions in order. Touches neither ledger nor
+        audit log; results and errors stay on the units for ``_commit``."""
+        for unit in job.payload.units:
+            if not unit.pending:
+                continue
+            try:
+                object_id, acl_changed = unit.object_id, unit.acl_changed
+                for version in unit.pending:
+                    filed = self._write(unit.spec, version, object_id, acl_changed, unit.recovered)
+                    event = "tombstone" if unit.role == "tombstone" else "file" if object_id is None else "version"
+                    unit.filed.append((filed, event))
+                    object_id, acl_changed = filed.object_id, False
+            except (Skippable, DigestMismatch, ValueError) as exc:
+                unit.error = exc
+            except Exception as exc:   # Retriable, Fatal, a bug: the run stops after recording what is done
+                unit.error = exc
+                job.payload.failure = exc
+                return
+
+    def _commit(self, finished: list[Job], starting: list[Job], summary: Summary) -> None:
+        """One durable step for a group of jobs: the finished ones' versions are recorded (their
+        audit entries fsynced first, then the ledger rows) and the intents of those about to start
+        are written, all in one ledger transaction: one commit, one fsync of each file."""
+        todo = [job for job in finished if not job.payload.recorded]
+        if self.dry_run:
+            for job in todo:
+                self._record_work(job.payload, summary)
+            return
+        if not todo and not starting:
+            return
+        with self.ledger.transaction():
+            if todo:
+                with self.audit.batch():
+                    for job in todo:
+                        self._record_work(job.payload, summary)
+                # the audit entries are durable here, before the ledger commit that relies on them
+            for job in starting:
+                for unit in job.payload.units:
+                    for version in unit.pending:
+                        self.ledger.begin_intent(unit.spec.key, version.revision_id, self.run_id)
+        # committed: the intents are durable before any of their writes starts
+
+    def _notify(self, finished: list[Job], summary: Summary, on_object: Callable[[Summary], None] | None) -> None:
+        """``last_key`` and ``on_object`` per finished job, in order, up to a job whose failure
+        stops the run (raised here, after everything before it was reported)."""
+        failed = next((n for n, job in enumerate(finished) if job.payload.failure is not None), len(finished))
+        if on_object and failed:
+            # what on_object writes (backfill progress) shares one commit
+            with self.ledger.transaction() if not self.dry_run else contextlib.nullcontext():
+                for job in finished[:failed]:
+                    self.last_key = job.payload.key
+                    on_object(summary)
+        elif failed:
+            self.last_key = finished[failed - 1].payload.key
+        if failed < len(finished):
+            raise finished[failed].payload.failure
+
+    def _record_work(self, work: "_Work", summary: Summary) -> None:
+        work.recorded = True
+        for unit in work.units:
+            if not unit.pending:
+                summary.unchanged += 1
+                continue
+            summary.tombstones += unit.role == "tombstone"
+            summary.items += unit.role == "item"
+            summary.files += unit.role == "file"
+            if self.dry_run:
+                summary.versions += len(unit.pending) if unit.role != "tombstone" else 0
+                continue
+            adopted: set[str] = set()
+            if unit.recovered:   # found already filed on a retry or a name conflict
+                before = set(self.ledger.filed_revisions(unit.spec.key))
+                self._adopt(unit.spec, unit.recovered)
+                adopted = set(self.ledger.filed_revisions(unit.spec.key)) - before
+            for filed, event in unit.filed:
+                if filed.revision_id not in adopted:
+                    self._record(filed, unit.source, unit.kind, unit.native_id, unit.spec, unit.visibility, event)
+                summary.versions += unit.role != "tombstone"
+            if unit.role == "tombstone" and unit.filed:
+                self.ledger.mark_deleted(unit.deleted_key)
+            if unit.error is not None and unit.error is not work.failure:
+                self._quarantine(unit.spec.key, unit.source, unit.error, summary)
+
+    def _write(self, spec: DocumentSpec, version, object_id: str | None, acl_changed: bool,
+               recovered: list[FiledVersion] | None = None) -> FiledVersion:
+        """One version into the repository, retried; a retry looks up what the failed attempt may
+        have written. Versions found already filed go to ``recovered`` (recorded by the caller's
+        thread), or are adopted here when no list is given."""
+        attempts = [0]
+
         def attempt() -> FiledVersion:
             current = object_id
-            if self._attempts:
+            if attempts[0]:
                 # A failed attempt may have reached the repository: look before writing again.
                 done = {v.revision_id: v for v in self.filer.find(spec.key)}
                 if version.revision_id in done:
                     return done[version.revision_id]
                 if done and current is None:
                     current = list(done.values())[-1].object_id
-            self._attempts += 1
+            attempts[0] += 1
             try:
                 if current is None:
                     return self.filer.create(spec, version)
                 return self.filer.add_version(current, spec, version, acl_changed)
             except AlreadyFiled as found:
-                self._adopt(spec, found.versions)
+                if recovered is None:
+                    self._adopt(spec, found.versions)
+                else:
+                    recovered.extend(found.versions)
                 match = [v for v in found.versions if v.revision_id == version.revision_id]
                 if match:
                     return match[0]
                 return self.filer.add_version(found.versions[-1].object_id, spec, version, acl_changed)
-        self._attempts = 0
         return retrying(attempt, attempts=5)
 
     def _filed(self, spec: DocumentSpec) -> dict[str, str]:
@@ -283,22 +449,45 @@ class Archive:
         self.ledger.commit_version(filed, source=source, kind=kind, native_id=native_id,
                                    folder="/".join(spec.folder), visibility=visibility, run_id=self.run_id)
 
-    def _file_tombstone(self, tomb: Tombstone, summary: Summary) -> None:
-        spec = self.mapper.tombstone(tomb)
-        if self._filed(spec):
-            summary.unchanged += 1
-            return
-        summary.tombstones += 1
-        if self.dry_run:
-            return
-        self.ledger.begin_intent(spec.key, "tombstone", self.run_id)
-        filed = self._write(spec, spec.versions[0], None, False)
-        self._record(filed, tomb.source, "tombstone", spec.properties["sa:nativeId"], spec, "restricted", "tombstone")
-        self.ledger.mark_deleted(tomb.key)
-
 
 def _acl_label(item: Item) -> str:
     return item.visibility.label + ":" + ",".join(sorted(item.visibility.readers))
+
+
+def _keys(obj: Item | Tombstone) -> set[str]:
+    """The records an object writes: jobs that share one are never in flight together."""
+    if isinstance(obj, Tombstone):
+        return {obj.key}
+    return {obj.key, *(a.key for a in obj.attachments)}
+
+
+@dataclass
+class _Unit:
+    """One record of a job: its spec, the versions still to file, and (from the worker) the results."""
+
+    spec: DocumentSpec
+    pending: list[VersionSpec]
+    source: str
+    kind: str
+    native_id: str
+    visibility: str
+    role: str                         # item, file (an attachment) or tombstone
+    deleted_key: str | None = None    # tombstone: the record it marks deleted
+    object_id: str | None = None      # the document's latest version, if it exists
+    acl_changed: bool = False
+    filed: list[tuple[FiledVersion, str]] = field(default_factory=list)   # (version, audit event)
+    recovered: list[FiledVersion] = field(default_factory=list)
+    error: Exception | None = None
+
+
+@dataclass
+class _Work:
+    """A job's payload: the object's key (the resume marker) and its units."""
+
+    key: str
+    units: list[_Unit] = field(default_factory=list)
+    failure: Exception | None = None   # an error that stops the run (Retriable, Fatal, a bug)
+    recorded: bool = False
 
 
 def _take_lock(path: str) -> int:

@@ -172,7 +172,37 @@ def _quote_header(value: str) -> str:
 
 def multipart_body(fields: Sequence[tuple[str, str]], upload: Upload | None, boundary: str,
                    property_index: int) -> Iterator[bytes]:
-    """A multipart/form-data body as a generator, so a 1 GiB file never sits in memory."""
+    """A multipart/form-data body as a generator, so a 1 GiB file never sits in memory.
+
+    Parts are coalesced into writes of ``WRITE_SIZE`` (64 KiB): one small document is one write,
+    not one per form field (each generator item becomes an HTTP chunk, and many tiny chunks
+    cost the server more than the document itself). At most ~2 x 64 KiB are held at a time.
+    """
+    return _coalesced(_multipart_parts(fields, upload, boundary, property_index))
+
+
+WRITE_SIZE = 1 << 16
+
+
+def _coalesced(parts: Iterable[bytes], size: int = WRITE_SIZE) -> Iterator[bytes]:
+    buffer = bytearray()
+    for piece in parts:
+        if len(piece) >= size:
+            if buffer:
+                yield bytes(buffer)
+                buffer.clear()
+            yield piece
+            continue
+        buffer += piece
+        if len(buffer) >= size:
+            yield bytes(buffer)
+            buffer.clear()
+    if buffer:
+        yield bytes(buffer)
+
+
+def _multipart_parts(fields: Sequence[tuple[str, str]], upload: Upload | None, boundary: str,
+                     property_index: int) -> Iterator[bytes]:
     dash = f"--{boundary}\r\n".encode()
 
     def part(name: str, value: str) -> bytes:
@@ -216,10 +246,11 @@ class CmisRepository:
 
     def __init__(self, browser_url: str, repository_id: str, username: str, password: str, *,
                  verify: bool | str = True, timeout: tuple[float, float] = (10.0, 300.0),
-                 user_agent: str = "socialarchive", session: Session | None = None):
+                 user_agent: str = "socialarchive", session: Session | None = None, pool_size: int = 0):
         self.browser_url = browser_url.rstrip("/")
         self.session = session or make_session(user_agent, verify=verify, timeout=timeout,
-                                               auth=(username, password))
+                                               auth=(username, password), pool_size=pool_size)
+        self._types: dict[str, dict] = {}   # type definitions found (they do not change under us)
         self._cmislib = CmisClient(self.browser_url, username, password)  # no kwargs: bug 1
         self._cmislib.binding = BrowserBinding()
         self._cmislib.extArgs = {}
@@ -292,17 +323,25 @@ class CmisRepository:
         return f"{self.repository_url}/root"
 
     def get_type(self, type_id: str) -> dict | None:
-        """The type definition as JSON, or None if the repository does not know it."""
+        """The type definition as JSON, or None if the repository does not know it (found ones are
+        cached for the life of this object; a missing one is asked again)."""
+        if type_id in self._types:
+            return self._types[type_id]
         response = self.session.get(self.repository_url,
                                     params={"cmisselector": "typeDefinition", "typeId": type_id})
         if response.status_code == 404:
             return None
-        return raise_for_cmis(response).json()
+        definition = raise_for_cmis(response).json()
+        self._types[type_id] = definition
+        return definition
 
     def create_type(self, definition: dict) -> dict:
         response = self.session.post(self.repository_url,
                                      data={"cmisaction": "createType", "type": json.dumps(definition)})
-        return raise_for_cmis(response).json()
+        created = raise_for_cmis(response).json()
+        if isinstance(created, dict) and created.get("id"):
+            self._types[created["id"]] = created
+        return created
 
     # --- objects -----------------------------------------------------------------------
     def get_object(self, object_id: str) -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
@@ -66,7 +67,8 @@ class Filer:
         self.repo = repo
         self.profile = profile
         self.base_path = "/" + base_path.strip("/") if base_path.strip("/") else ""
-        self._folders: dict[str, str] = {}
+        self._folders: dict[str, str] = {}   # path -> folder id, for the life of this filer
+        self._folder_lock = threading.RLock()
 
     # --- types --------------------------------------------------------------------------
     def ensure_types(self) -> list[str]:
@@ -93,16 +95,22 @@ class Filer:
 
     # --- folders ------------------------------------------------------------------------
     def folder_id(self, segments: Sequence[str]) -> str:
-        path = self.base_path
-        parent = self._root_id()
-        for segment in segments:
-            path = f"{path}/{segment}"
-            cached = self._folders.get(path)
-            if cached is None:
-                cached = self._ensure_folder(parent, path, segment)
-                self._folders[path] = cached
-            parent = cached
-        return parent
+        """The folder's id: from the cache (no request), else looked up or created once per path.
+        Safe from several threads: one of them looks up or creates a missing folder."""
+        cached = self._folders.get(self.base_path + "".join(f"/{s}" for s in segments))
+        if cached is not None:
+            return cached
+        with self._folder_lock:
+            path = self.base_path
+            parent = self._root_id()
+            for segment in segments:
+                path = f"{path}/{segment}"
+                cached = self._folders.get(path)
+                if cached is None:
+                    cached = self._ensure_folder(parent, path, segment)
+                    self._folders[path] = cached
+                parent = cached
+            return parent
 
     def _root_id(self) -> str:
         if not self.base_path:

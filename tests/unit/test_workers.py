@@ -1,0 +1,155 @@
+"""The filing window (connector.workers): order, one writer per key, intents before writes, group
+commits, bounds, stop and abort. Plain threads and events; no server."""
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import pytest
+
+from connector.workers import Job, Window
+
+
+class Recorder:
+    """The pipeline's side: commit (retire + intents), run (the 'repository write'), notify."""
+
+    def __init__(self, delay=lambda job: 0.0):
+        self.delay = delay
+        self.lock = threading.Lock()
+        self.synced: set[str] = set()
+        self.started: list[str] = []
+        self.retired: list[str] = []
+        self.notified: list[str] = []
+        self.commits = 0
+        self.running = 0
+        self.max_running = 0
+        self.violations: list[str] = []
+
+    def commit(self, finished, starting):
+        self.commits += 1
+        self.retired += [j.payload for j in finished]
+        self.synced |= {j.payload for j in starting}
+
+    def run(self, job):
+        with self.lock:
+            if job.payload not in self.synced:
+                self.violations.append(f"{job.payload} started before its intent was committed")
+            if any(job.keys & set(other.split("#")[0] for other in self.active)):
+                self.violations.append(f"{job.payload} overlaps a job with the same key")
+            self.active.add(job.payload)
+            self.started.append(job.payload)
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        time.sleep(self.delay(job))
+        with self.lock:
+            self.running -= 1
+            self.active.discard(job.payload)
+
+    active: set = set()
+
+    def notify(self, finished):
+        self.notified += [j.payload for j in finished]
+
+
+def job(name: str, key: str | None = None, write: bool = True, size: int = 0) -> Job:
+    return Job(name, [key or name.split("#")[0]], needs_write=write, size=size)
+
+
+def test_retired_in_order_even_when_later_jobs_finish_first():
+    rec = Recorder(delay=lambda j: random.uniform(0, 0.01))
+    rec.active = set()
+    window = Window(4, commit=rec.commit, run=rec.run, notify=rec.notify)
+    names = [f"k{n}" for n in range(60)]
+    for n in names:
+        window.add(job(n, write=n != "k7"))   # one job with nothing to write rides along in order
+    window.drain()
+    window.close()
+    assert rec.retired == names and rec.notified == names
+    assert rec.violations == []
+    assert 1 < rec.max_running <= 4
+    assert rec.commits < len(names) / 2, "intents and results are committed in groups"
+
+
+def test_jobs_sharing_a_key_never_overlap():
+    rec = Recorder(delay=lambda j: 0.005)
+    rec.active = set()
+    window = Window(4, commit=rec.commit, run=rec.run, notify=rec.notify)
+    for n in range(30):
+        window.add(job(f"k{n % 3}#{n}"))   # three keys, each ten times
+    window.drain()
+    window.close()
+    assert rec.violations == []
+    assert rec.retired == [f"k{n % 3}#{n}" for n in range(30)]
+
+
+def test_window_bounds_jobs_held():
+    rec = Recorder(delay=lambda j: 0.002)
+    rec.active = set()
+    window = Window(2, commit=rec.commit, run=rec.run, notify=rec.notify, limit=6)
+    most = 0
+    for n in range(40):
+        window.add(job(f"k{n}"))
+        most = max(most, len(window))
+    window.drain()
+    window.close()
+    assert most <= 6 and rec.retired == [f"k{n}" for n in range(40)]
+
+
+def test_byte_budget_keeps_big_jobs_from_piling_up():
+    rec = Recorder(delay=lambda j: 0.002)
+    rec.active = set()
+    window = Window(2, commit=rec.commit, run=rec.run, notify=rec.notify, byte_budget=100)
+    most = 0
+    for n in range(20):
+        window.add(job(f"k{n}", size=60))
+        most = max(most, len(window))
+    window.drain()
+    window.close()
+    assert most <= 3   # workers + 1 always fit; beyond that the budget says no
+
+
+def test_stop_finishes_running_jobs_and_returns_the_rest():
+    rec = Recorder(delay=lambda j: 0.01)
+    rec.active = set()
+    stop = threading.Event()
+    window = Window(2, commit=rec.commit, run=rec.run, notify=rec.notify, stopping=stop.is_set)
+    for n in range(6):
+        window.add(job(f"k{n}"))
+    stop.set()
+    assert window.add(job("late")) is False
+    finished, never = window.close()
+    assert [j.payload for j in finished] == rec.started[: len(finished)]
+    assert all(j.future is None for j in never) and "late" not in rec.started
+    assert sorted(rec.retired + [j.payload for j in finished] + [j.payload for j in never]) == sorted(f"k{n}" for n in range(6))
+
+
+def test_abort_does_not_wait_for_a_write_in_flight():
+    release, running = threading.Event(), threading.Event()
+    rec = Recorder()
+    rec.active = set()
+    window = Window(1, commit=rec.commit, run=lambda j: (running.set(), release.wait(5)), notify=rec.notify)
+    window.add(job("slow"))
+    assert running.wait(5)
+    started = time.monotonic()
+    finished, never = window.close(wait=False)
+    assert time.monotonic() - started < 1 and finished == [] and never == []
+    release.set()
+
+
+def test_a_notify_failure_stops_and_keeps_later_jobs_for_close():
+    rec = Recorder()
+    rec.active = set()
+
+    def notify(finished):
+        for j in finished:
+            if j.payload == "k3":
+                raise RuntimeError("k3 failed the run")
+            rec.notified.append(j.payload)
+    window = Window(1, commit=rec.commit, run=rec.run, notify=notify)
+    with pytest.raises(RuntimeError):
+        for n in range(10):
+            window.add(job(f"k{n}"))
+        window.drain()
+    finished, never = window.close()
+    assert rec.notified[:3] == ["k0", "k1", "k2"] and "k3" in rec.retired
