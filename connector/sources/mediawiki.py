@@ -87,6 +87,9 @@ LOG_ACTIONS = {
     "contentmodel": "window", "pagelang": "window", "import": "full", "merge": "full",
 }
 MAX_GET_URL = 6000               # longer queries go by POST
+MAX_SEEN_IDS = 20000             # ids of the overlap kept in the state (rc_seen, log_seen)
+SITE_PARAMS = {"action": "query", "meta": "siteinfo|userinfo",
+               "siprop": "general|namespaces|usergroups|statistics", "uiprop": "rights|groups"}
 ITEM_BYTES_BUDGET = 64 << 20     # a page with a larger history is yielded in slices
 MAX_RETRY_PAGES = 1000
 FATAL_CODES = {
@@ -126,12 +129,22 @@ class _Run:
     server_time: datetime
     namespaces: dict[int, str]
     script_url: str
-    private: bool
+    star_reads: bool   # the "*" group has the read right
     cap: int           # revisions with content per request
     list_cap: int      # list items per request
     rights: frozenset[str]
     general: dict
     statistics: dict
+    anonymous_can_read: Callable[[], bool] = lambda: False
+    _private: bool | None = None
+
+    @property
+    def private(self) -> bool:
+        """Anonymous users cannot read the wiki. Asked (one anonymous request) on first use, so a
+        run that yields nothing never asks; fails closed like before."""
+        if self._private is None:
+            self._private = not self.star_reads or not self.anonymous_can_read()
+        return self._private
 
 
 @dataclass
@@ -158,6 +171,45 @@ class _Buffer:
     @property
     def complete(self) -> bool:
         return self.done >= len(self.plan.revids)
+
+
+class _Seen:
+    """recentchanges rows and log events read in this run, for the next run's overlap."""
+
+    def __init__(self):
+        self.rows: dict[int, str] = {}
+        self.events: dict[int, str] = {}
+        self.anchored: tuple[int, str] | None = None
+
+    def rc(self, rcid: int, timestamp: str) -> None:
+        if rcid:
+            self.rows[rcid] = timestamp
+
+    def log(self, logid: int, timestamp: str) -> None:
+        if logid:
+            self.events[logid] = timestamp
+
+    def anchor(self, rcid: int, timestamp: str) -> None:
+        if rcid and (self.anchored is None or rcid > self.anchored[0]):
+            self.anchored = (rcid, timestamp)
+
+    def save(self, state: dict, checkpoint: str) -> None:
+        """Keep the ids the next run will read again: recentchanges from the older of its checkpoint
+        and the anchor, logevents from its checkpoint. Too many (a very busy overlap): keep none,
+        the next run then re-reads the overlap like before."""
+        if self.rows:
+            newest = max(self.rows)
+            self.anchor(newest, self.rows[newest])
+        if self.anchored is not None:
+            state["rc_anchor"] = [self.anchored[0], self.anchored[1]]
+        rc_from = min(checkpoint, self.anchored[1]) if self.anchored else checkpoint
+        rc_seen = sorted(i for i, ts in self.rows.items() if ts >= rc_from)
+        log_seen = sorted(i for i, ts in self.events.items() if ts >= checkpoint)
+        for key, ids in (("rc_seen", rc_seen), ("log_seen", log_seen)):
+            if ids and len(ids) <= MAX_SEEN_IDS:
+                state[key] = ids
+            else:
+                state.pop(key, None)
 
 
 class MediaWikiSource:
@@ -235,19 +287,30 @@ class MediaWikiSource:
 
     def changes(self, state: dict) -> Iterator[Item | Tombstone]:
         """Full crawl when ``state`` has no checkpoint, else everything since it. See the module doc."""
-        run = self._begin()
         self._failed = set()
+        self._seen = _Seen()
         if state.get("checkpoint"):
             since = parse_ts(state["checkpoint"])
             retry = [int(p) for p in state.get("retry_pages", []) if str(p).isdigit()]
-            tombstones, plans = self._window(run, since, None, use_rc=True, retry=retry)
+            run, rows, events = self._begin_window(since, state)
+            tombstones, plans = self._window(run, since, None, use_rc=True, retry=retry,
+                                             prefetched=(rows, events), state=state)
             yield from tombstones
             yield from self._execute(plans, run)
         else:
+            # siteinfo, and the newest recentchanges row (the next run's anchor) in the same request
+            self._ensure_login()
+            newest = {**self._rc_params(datetime.now(timezone.utc)), "rcdir": "older", "rclimit": "1"}
+            newest.pop("rcstart")
+            body = self._api({**SITE_PARAMS, **newest})
+            run = self._run_facts(body)
+            for row in body.get("query", {}).get("recentchanges", [])[:1]:
+                self._seen.anchor(int(row.get("rcid") or 0), row.get("timestamp", ""))
             yield from self._execute(self._full_plan(run), run)
         # only reached when the consumer took everything
         state["checkpoint"] = format_ts(run.server_time - self.overlap)
         state["server_time"] = format_ts(run.server_time)
+        self._seen.save(state, state["checkpoint"])
         if self._failed:
             state["retry_pages"] = sorted(self._failed, key=int)[:MAX_RETRY_PAGES]
         else:
@@ -510,8 +573,10 @@ class MediaWikiSource:
 
     def _begin(self) -> _Run:
         self._ensure_login()
-        body = self._api({"action": "query", "meta": "siteinfo|userinfo",
-                          "siprop": "general|namespaces|usergroups|statistics", "uiprop": "rights|groups"})
+        body = self._api(dict(SITE_PARAMS))
+        return self._run_facts(body)
+
+    def _run_facts(self, body: dict) -> _Run:
         q = body.get("query", {})
         general = q.get("general", {})
         rights = frozenset(q.get("userinfo", {}).get("rights", []))
@@ -524,7 +589,6 @@ class MediaWikiSource:
             names[int(key)] = ns.get("name") or ("Main" if int(key) == 0 else ns.get("canonical", key))
         star = next((g for g in q.get("usergroups", []) if g.get("name") == "*"), None)
         star_reads = star is not None and "read" in star.get("rights", [])
-        private = not star_reads or not self._anonymous_can_read()
         server = general.get("server", "")
         if server.startswith("//"):
             server = f"{urlsplit(self.api_url).scheme}:{server}"
@@ -533,8 +597,51 @@ class MediaWikiSource:
         if not time_str:
             raise Fatal(f"no server time in meta=siteinfo from {safe_url(self.api_url)}")
         return _Run(server_time=parse_ts(time_str), namespaces=names, script_url=server + script,
-                    private=private, cap=cap, list_cap=5000 if high else 500, rights=rights,
-                    general=general, statistics=q.get("statistics", {}))
+                    star_reads=star_reads, cap=cap, list_cap=5000 if high else 500, rights=rights,
+                    general=general, statistics=q.get("statistics", {}),
+                    anonymous_can_read=self._anonymous_can_read)
+
+    def _begin_window(self, since: datetime, state: dict) -> tuple[_Run, list[dict], list[dict]]:
+        """An incremental run's first request after the login: siteinfo, userinfo, recentchanges and
+        logevents since the checkpoint, all in one query (continued to the end when it is long).
+
+        recentchanges starts at the older of the checkpoint and the ``rc_anchor`` kept in the state
+        (the newest row the last run knew), so that finding the anchor again proves that
+        recentchanges still reaches back (no extra request)."""
+        self._ensure_login()
+        rcstart = since
+        anchor = state.get("rc_anchor")
+        if isinstance(anchor, list) and len(anchor) == 2 and isinstance(anchor[1], str):
+            try:
+                rcstart = min(since, parse_ts(anchor[1]))
+            except ValueError:
+                pass
+        params = {**SITE_PARAMS, **self._rc_params(rcstart), **self._log_params(since, None),
+                  "list": "recentchanges|logevents"}
+        run: _Run | None = None
+        rows: list[dict] = []
+        events: list[dict] = []
+        for body in self._query(params):
+            if run is None:
+                run = self._run_facts(body)
+            rows.extend(body.get("query", {}).get("recentchanges", []))
+            events.extend(body.get("query", {}).get("logevents", []))
+        assert run is not None
+        return run, rows, events
+
+    def _rc_params(self, rcstart: datetime) -> dict:
+        return {"list": "recentchanges", "rcdir": "newer", "rcstart": format_ts(rcstart), "rctype": "edit|new",
+                "rcnamespace": "|".join(map(str, self.namespaces)), "rcprop": "ids|timestamp|title",
+                "rclimit": "max"}
+
+    def _log_params(self, since: datetime | None, until: datetime | None) -> dict:
+        params = {"list": "logevents", "ledir": "newer", "lelimit": "max",
+                  "leprop": "ids|title|type|user|userid|timestamp|comment|details"}
+        if since is not None:
+            params["lestart"] = format_ts(since)
+        if until is not None:
+            params["leend"] = format_ts(until)
+        return params
 
     def _anonymous_can_read(self) -> bool:
         """Ask as nobody: a private wiki answers HTTP 200 with readapidenied (or 401/403 at a proxy)."""
@@ -574,8 +681,19 @@ class MediaWikiSource:
         return [_Plan(pageid=pid, revids=ids) for pid, ids in revids.items()]
 
     def _window(self, run: _Run, since: datetime | None, until: datetime | None, *, use_rc: bool,
-                retry: Iterable[int]) -> tuple[list[Tombstone], list[_Plan]]:
-        """What changed in [since, until]: tombstones, and a plan of pages with the revisions to fetch."""
+                retry: Iterable[int], prefetched: tuple[list[dict], list[dict]] | None = None,
+                state: dict | None = None) -> tuple[list[Tombstone], list[_Plan]]:
+        """What changed in [since, until]: tombstones, and a plan of pages with the revisions to fetch.
+
+        ``prefetched``: the recentchanges rows and log events already read with siteinfo
+        (``_begin_window``). ``state``: the incremental state; recentchanges rows and log events
+        that the last complete run already handled (``rc_seen``, ``log_seen``: the ids it saw inside
+        the overlap it re-reads now) are skipped, so an overlap re-read costs no page request.
+        """
+        state = state or {}
+        seen_before_rc = {int(i) for i in state.get("rc_seen", []) if str(i).isdigit()}
+        seen_before_log = {int(i) for i in state.get("log_seen", []) if str(i).isdigit()}
+        seen = (getattr(self, "_seen", None) if state else None) or _Seen()
         ns_set = set(self.namespaces)
         # pageid -> {revid: (timestamp, parentid)} of edits seen in the window
         edits: dict[int, dict[int, tuple[str, int]]] = {}
@@ -589,20 +707,27 @@ class MediaWikiSource:
             if mode is not None and log_touched.get(pid) != "full":
                 log_touched[pid] = mode
 
-        if use_rc and since is not None and self._rc_covers(since):
+        if prefetched is not None:
+            rc_rows = prefetched[0]
+        elif use_rc and since is not None:
+            rc_rows = [row for body in self._query({"action": "query", **self._rc_params(since)})
+                       for row in body.get("query", {}).get("recentchanges", [])]
+        else:
+            rc_rows = []
+        if use_rc and since is not None and self._rc_reaches(since, rc_rows, state, seen):
             seen_rcids: set[int] = set()
-            for body in self._query({"action": "query", "list": "recentchanges", "rcdir": "newer",
-                                     "rcstart": format_ts(since), "rctype": "edit|new",
-                                     "rcnamespace": "|".join(map(str, self.namespaces)),
-                                     "rcprop": "ids|timestamp|title", "rclimit": "max"}):
-                for row in body.get("query", {}).get("recentchanges", []):
-                    if row.get("rcid") in seen_rcids:   # rcstart is inclusive; runs overlap
-                        continue
-                    seen_rcids.add(row.get("rcid"))
-                    pid, revid = int(row.get("pageid") or 0), int(row.get("revid") or 0)
-                    if pid and revid:
-                        edits.setdefault(pid, {})[revid] = (row.get("timestamp", ""), int(row.get("old_revid") or 0))
-                        touch(pid, row.get("timestamp", ""))
+            for row in rc_rows:
+                rcid = int(row.get("rcid") or 0)
+                if rcid in seen_rcids:   # rcstart is inclusive; pages of a listing may overlap
+                    continue
+                seen_rcids.add(rcid)
+                seen.rc(rcid, row.get("timestamp", ""))
+                if rcid in seen_before_rc:
+                    continue   # handled by the last complete run (it read this row in its window)
+                pid, revid = int(row.get("pageid") or 0), int(row.get("revid") or 0)
+                if pid and revid:
+                    edits.setdefault(pid, {})[revid] = (row.get("timestamp", ""), int(row.get("old_revid") or 0))
+                    touch(pid, row.get("timestamp", ""))
         else:
             params = {"action": "query", "list": "allrevisions", "arvprop": "ids|timestamp",
                       "arvlimit": "max", "arvdir": "newer",
@@ -622,18 +747,19 @@ class MediaWikiSource:
         tombstones: list[Tombstone] = []
         resolve_titles: dict[str, tuple[str, str]] = {}   # title -> (first event ts, mode)
         now = datetime.now(timezone.utc)
-        params = {"action": "query", "list": "logevents", "ledir": "newer", "lelimit": "max",
-                  "leprop": "ids|title|type|user|userid|timestamp|comment|details"}
-        if since is not None:
-            params["lestart"] = format_ts(since)
-        if until is not None:
-            params["leend"] = format_ts(until)
+        if prefetched is not None:
+            log_bodies: Iterable[dict] = [{"query": {"logevents": prefetched[1]}}]
+        else:
+            log_bodies = self._query({"action": "query", **self._log_params(since, until)})
         seen_logids: set[int] = set()
-        for body in self._query(params):
+        for body in log_bodies:
             for event in body.get("query", {}).get("logevents", []):
                 if event.get("logid") in seen_logids or "title" not in event:
                     continue
                 seen_logids.add(event.get("logid"))
+                seen.log(int(event.get("logid") or 0), event.get("timestamp", ""))
+                if int(event.get("logid") or 0) in seen_before_log:
+                    continue   # handled by the last complete run
                 ltype, action = event.get("type", ""), event.get("action", "")
                 ev_params = event.get("params") or {}
                 namespaces = {event.get("ns")}
@@ -709,14 +835,29 @@ class MediaWikiSource:
         tombstones.sort(key=lambda t: (t.deleted_at or now, t.native_id))
         return tombstones, plans
 
-    def _rc_covers(self, since: datetime) -> bool:
+    def _rc_reaches(self, since: datetime, rows: list[dict], state: dict, seen: "_Seen") -> bool:
+        """Does recentchanges still reach back to ``since`` (its rows expire after $wgRCMaxAge)?
+
+        Yes if the listing holds the anchor, the newest row the last run knew (the listing starts
+        at or before it; rows expire oldest first): no request. Else one request asks for the newest
+        row at or before ``since`` (it becomes the anchor); none means rows were purged."""
+        anchor = state.get("rc_anchor")
+        if isinstance(anchor, list) and len(anchor) == 2:
+            if any(int(row.get("rcid") or 0) == anchor[0] for row in rows):
+                seen.anchor(anchor[0], anchor[1])
+                return True
+        return self._rc_covers(since, seen)
+
+    def _rc_covers(self, since: datetime, seen: "_Seen | None" = None) -> bool:
         """True if recentchanges still has a row at or before ``since`` (older rows expire)."""
-        body = self._api({"action": "query", "list": "recentchanges", "rcdir": "older",
-                          "rcstart": format_ts(since), "rclimit": "1", "rcprop": "timestamp"})
-        covered = bool(body.get("query", {}).get("recentchanges"))
-        if not covered:
+        body = self._api({"action": "query", **self._rc_params(since), "rcdir": "older", "rclimit": "1"})
+        found = body.get("query", {}).get("recentchanges") or []
+        if not found:
             log.info("recentchanges does not reach back to %s; using allrevisions", format_ts(since))
-        return covered
+            return False
+        if seen is not None:
+            seen.anchor(int(found[0].get("rcid") or 0), found[0].get("timestamp", ""))
+        return True
 
     def _history(self, pageid: int) -> list[dict] | None:
         """All revisions of one page, metadata only, oldest first; None if the page is gone."""
