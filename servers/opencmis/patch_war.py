@@ -2,7 +2,10 @@
 """Adapt the unpacked OpenCMIS InMemory 1.1.0 WAR for a test server on Java 17.
 
 - WEB-INF/classes/repository.properties: RepositoryFiller.Enable=false, so the repository starts
-  empty (the shipped file fills the root with a 3-level tree of lorem-ipsum documents).
+  empty (the shipped file fills the root with a 3-level tree of lorem-ipsum documents);
+  InMemoryServer.EncryptTempFiles=false: a request body above the memory threshold (4 MiB) is
+  spooled to an encrypted temp file with AES/CTR/PKCS5Padding, which Java 17 refuses, so every
+  content stream larger than 4 MiB failed with HTTP 500 ("Cannot initialize encryption cipher").
 - WEB-INF/web.xml: drop the SOAP servlets cmisws10/cmisws11 with their <servlet> and
   <servlet-mapping> blocks. They need JAX-WS/JAXB, which left the JDK in Java 11; with them the
   whole context answers 503. AtomPub and the Browser binding do not use them.
@@ -21,6 +24,9 @@ text = open(props, encoding='iso-8859-1').read()
 text, n = re.subn(r'(?m)^(\s*RepositoryFiller\.Enable\s*[=:]).*$', r'\1false', text)
 if n != 1:
     raise SystemExit(f'{props}: expected one RepositoryFiller.Enable line, found {n}')
+text, n = re.subn(r'(?m)^(\s*InMemoryServer\.EncryptTempFiles\s*[=:]).*$', r'\1false', text)
+if n == 0:
+    text += '\nInMemoryServer.EncryptTempFiles=false\n'
 open(props, 'w', encoding='iso-8859-1').write(text)
 
 xml = open(webxml, encoding='utf-8').read()
@@ -34,4 +40,4 @@ if re.search(r'<servlet-name>cmisws1[01]</servlet-name>\s*<servlet-class>', xml)
 if 'CmisBrowserBindingServlet' not in xml:
     raise SystemExit(f'{webxml}: Browser binding servlet missing')
 open(webxml, 'w', encoding='utf-8').write(xml)
-print(f'patched {war}: RepositoryFiller off, {removed} SOAP blocks removed')
+print(f'patched {war}: RepositoryFiller off, temp files unencrypted, {removed} SOAP blocks removed')

@@ -12,13 +12,15 @@
 # The repository lives in memory: every restart empties it. Repository id A1.
 # Browser binding: http://127.0.0.1:PORT/inmemory/browser (AtomPub: .../inmemory/atom11).
 # Any Basic-auth user/password is accepted (e.g. admin / admin); without a Basic header it answers 401.
-# Env: CMIS_PORT, CMIS_STATE. <state root> is $REPO/.state/servers unless SOCIALARCHIVE_STATE is set.
+# Env: CMIS_PORT, CMIS_STATE, CMIS_HEAP (JVM -Xmx, default 1g; InMemory keeps every content stream in
+# the heap, so a 1 GiB document needs about 4g: bench/memory.py starts its own server with that). <state root> is $REPO/.state/servers unless SOCIALARCHIVE_STATE is set.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../lib/common.sh"
 PKGS=(openjdk-17-jre-headless maven curl python3)
 WAR_GAV=org.apache.chemistry.opencmis:chemistry-opencmis-server-inmemory:1.1.0:war
 WAR_FILE=chemistry-opencmis-server-inmemory-1.1.0.war
+PATCH_ID="$WAR_FILE patch 2"   # bump when patch_war.py changes: existing state dirs are re-patched
 JETTY_GAV=org.eclipse.jetty:jetty-runner:9.4.57.v20241219
 JETTY_FILE=jetty-runner-9.4.57.v20241219.jar
 CTX=/inmemory
@@ -72,12 +74,12 @@ fi
 
 # 3. unpacked, patched web application (once per state dir)
 T=$(now)
-if [[ $(cat "$STATE/war/.patched" 2>/dev/null) != "$WAR_FILE" ]]; then
+if [[ $(cat "$STATE/war/.patched" 2>/dev/null) != "$PATCH_ID" ]]; then
   stop_group "$PIDF" "$OWN"
   rm -rf "$STATE/war" "$STATE/war.new"
   python3 -m zipfile -e "$DL/$WAR_FILE" "$STATE/war.new" || die "cannot unpack $DL/$WAR_FILE"
   python3 "$HERE/patch_war.py" "$STATE/war.new" >>"$STATE/install.log" || die "patching the WAR failed"
-  echo "$WAR_FILE" >"$STATE/war.new/.patched"
+  echo "$PATCH_ID" >"$STATE/war.new/.patched"
   mv "$STATE/war.new" "$STATE/war"
   log_time war_unpack_s "$(el "$T")"
 fi
@@ -91,7 +93,7 @@ if owned "$PIDF" "$OWN" && [[ $(cat "$STATE/port" 2>/dev/null) == "$PORT" ]] && 
 else
   stop_group "$PIDF" "$OWN"
   port_busy "$PORT" && die "127.0.0.1:$PORT is already in use by another process"
-  setsid nohup java -Xmx1g -Djava.io.tmpdir="$STATE/tmp" -jar "$DL/$JETTY_FILE" \
+  setsid nohup java -Xmx"${CMIS_HEAP:-1g}" -Djava.io.tmpdir="$STATE/tmp" -jar "$DL/$JETTY_FILE" \
     --host 127.0.0.1 --port "$PORT" --path "$CTX" "$STATE/war" >"$STATE/server.log" 2>&1 </dev/null &
   echo $! >"$PIDF"; echo "$PORT" >"$STATE/port"
   WAIT_S=120 wait_for up || { tail -n 30 "$STATE/server.log"; die "OpenCMIS did not come up"; }
