@@ -8,18 +8,33 @@ Example::
     log = AuditLog(".state/audit.jsonl")
     log.append("file", key="wiki/page/42", object_id="123", sha256="ab..", revision="1001")
     assert verify_chain(".state/audit.jsonl") == []
+
+A run killed while it appends (SIGKILL, power loss) can leave a torn last line: bytes after the
+last newline, never a complete entry. Opening the log repairs that: the torn bytes are moved to
+``<log>.torn-<UTC time>`` (kept as evidence), the file is cut back to its last complete line, and
+an ``audit_repaired`` entry (length and SHA-256 of the torn bytes, where they went) continues the
+chain. A complete last line that is not JSON is not a torn write but damage: opening refuses
+(``AuditLogDamaged``) and ``verify_chain`` says where.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
+from .errors import Fatal
+
 GENESIS = "0" * 64
+log = logging.getLogger(__name__)
+
+
+class AuditLogDamaged(Fatal):
+    """The audit log's last complete line is not an entry: not a torn write, so not repaired."""
 
 
 def _digest(entry: dict) -> str:
@@ -34,7 +49,42 @@ class AuditLog:
         self._lock = threading.Lock()
         self._batch = None   # the open file while a batch() is running
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        torn = self._cut_torn_tail()
         self._seq, self._prev = self._tail()
+        if torn is not None:
+            self.append("audit_repaired", reason="torn last line (a run was killed while appending)", **torn)
+
+    def _cut_torn_tail(self) -> dict | None:
+        """Cut bytes after the last newline (a torn append) off the log; keep them in a side file."""
+        if not os.path.exists(self.path):
+            return None
+        with open(self.path, "rb+") as fh:
+            size = fh.seek(0, os.SEEK_END)
+            tail_start = size
+            while tail_start > 0:
+                step = min(65536, tail_start)
+                fh.seek(tail_start - step)
+                cut = fh.read(step).rfind(b"\n")
+                if cut >= 0:
+                    tail_start = tail_start - step + cut + 1
+                    break
+                tail_start -= step
+            if tail_start == size:
+                return None
+            fh.seek(tail_start)
+            torn = fh.read()
+            side = f"{self.path}.torn-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S.%fZ')}"
+            with open(side, "wb") as out:
+                out.write(torn)
+                out.flush()
+                os.fsync(out.fileno())
+            fh.truncate(tail_start)
+            fh.flush()
+            os.fsync(fh.fileno())
+        log.warning("audit log %s ended in a torn line (%d bytes, kept in %s): cut back to its last "
+                    "complete entry", self.path, len(torn), side)
+        return {"torn_bytes": len(torn), "torn_sha256": hashlib.sha256(torn).hexdigest(),
+                "torn_kept_in": os.path.basename(side)}
 
     def _tail(self) -> tuple[int, str]:
         if not os.path.exists(self.path):
@@ -46,8 +96,12 @@ class AuditLog:
                     last = line
         if last is None:
             return 0, GENESIS
-        entry = json.loads(last)
-        return entry["seq"], entry["hash"]
+        try:
+            entry = json.loads(last)
+            return entry["seq"], entry["hash"]
+        except (ValueError, KeyError, TypeError):
+            raise AuditLogDamaged(f"audit log {self.path}: the last line is not an audit entry; not appending "
+                                  "to a damaged chain (see verify_chain)") from None
 
     def append(self, event: str, **fields) -> dict:
         """Write one entry; durable (fsync) on return, or at the end of the enclosing ``batch()``."""

@@ -23,6 +23,10 @@ Example ``socialarchive.toml``::
     username = "Admin@connector"
     password_file = "botpassword"
 
+An optional ``[http]`` table tunes retries, backoff, timeouts and the response-size cap for the
+whole process (``connector.http.Settings``; e.g. ``max_response_mb = 64``, ``backoff_max = 60``);
+loading the config applies it.
+
 Relative paths are read relative to the config file. A key named like a secret (password,
 api_key, app_password, token, secret) with a literal value is refused: use ``<key>_env`` or
 ``<key>_file``.
@@ -36,6 +40,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError
+from .http import configure as configure_http
 
 SECRET_KEYS = {"password", "api_key", "app_password", "token", "secret"}
 DEFAULT_CONFIG = "socialarchive.toml"
@@ -117,6 +122,7 @@ def load(path: str | None = None) -> Config:
         options = resolve.options({k: v for k, v in table.items() if k != "type"}, f"sources.{name}")
         sources[name] = SourceConfig(name=name, type=table["type"], options=options)
 
+    configure_http(data.get("http", {}))
     state = data.get("state", {})
     ledger_path = resolve.path(state.get("ledger", ".state/ledger.sqlite"))
     return Config(

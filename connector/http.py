@@ -10,38 +10,140 @@ Example::
   (MediaWiki ``maxlag``) on top by raising the same classes.
 - ``retrying`` composes tenacity: bounded attempts, exponential backoff with jitter, and the
   server's ``Retry-After`` when it gave one (capped, so a hostile header cannot stall a run).
+- Every answer read whole (``stream=False``: API JSON, CMIS JSON) is read in chunks and refused
+  past ``max_response_bytes`` (``ResponseTooLarge``), so a hostile or broken server cannot make us
+  hold an unbounded body in memory. Streamed downloads (files) are not capped: they flow through.
+- A connection that breaks while the body is read (reset, truncated chunked body) is a
+  ``requests.ConnectionError`` like one that breaks before: transient, retried.
+- The numbers (backoff, Retry-After cap, response cap, default timeouts, write attempts) are
+  ``SETTINGS``; ``configure(**table)`` sets them from the config file's ``[http]`` table.
 - Error messages carry the URL without its query string: queries may hold tokens.
 """
 from __future__ import annotations
 
 import email.utils
 import logging
+import random
 import threading
 import time
 from datetime import datetime, timezone
-from typing import Callable, TypeVar
+from dataclasses import dataclass, fields
+from typing import Any, Callable, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
-from tenacity import (RetryCallState, retry, retry_if_exception_type, stop_after_attempt,
-                      wait_exponential_jitter)
+from requests.adapters import HTTPAdapter
+from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
 
-from .errors import Fatal, Retriable, Skippable
+from .errors import ConfigError, Fatal, Retriable, Skippable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_TIMEOUT = (10.0, 120.0)
-MAX_RETRY_AFTER = 300.0
+MAX_RETRY_AFTER = 300.0   # the hard ceiling; SETTINGS.max_retry_after is the one in force
+
+
+@dataclass
+class Settings:
+    """Process-wide HTTP numbers; ``configure`` sets them from the ``[http]`` config table."""
+
+    backoff_initial: float = 1.0        # first backoff (s); doubles per attempt
+    backoff_max: float = 60.0           # no single backoff is longer
+    backoff_jitter: float = 1.0         # + uniform(0, jitter) s
+    max_retry_after: float = 120.0      # a server's Retry-After is honoured up to this (s)
+    max_response_mb: float = 64.0       # answers read whole (JSON) are refused past this
+    connect_timeout: float = DEFAULT_TIMEOUT[0]
+    read_timeout: float = DEFAULT_TIMEOUT[1]
+    write_attempts: int = 8             # attempts of one repository write (each looks up first)
+
+    @property
+    def max_response_bytes(self) -> int:
+        return int(self.max_response_mb * 1024 * 1024)
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.read_timeout)
+
+
+SETTINGS = Settings()
+
+
+def configure(table: dict[str, Any] | None = None, **values: Any) -> Settings:
+    """Set ``SETTINGS`` from a ``[http]`` table (unknown keys and bad values are config errors).
+
+    Only what is given changes; ``configure()`` with nothing resets nothing. Sessions made
+    afterwards get the new timeouts; retries and the response cap read SETTINGS on every use.
+    """
+    given = {**(table or {}), **values}
+    known = {f.name: f.type for f in fields(Settings)}
+    for key, value in given.items():
+        if key not in known:
+            raise ConfigError(f"[http] {key}: unknown setting (known: {', '.join(sorted(known))})")
+        try:
+            number = int(value) if key == "write_attempts" else float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"[http] {key}: {value!r} is not a number") from None
+        if number <= 0 and key not in ("backoff_jitter", "backoff_initial"):
+            raise ConfigError(f"[http] {key}: must be greater than 0")
+        if number < 0:
+            raise ConfigError(f"[http] {key}: must not be negative")
+        if key == "max_retry_after":
+            number = min(number, MAX_RETRY_AFTER)
+        setattr(SETTINGS, key, number)
+    return SETTINGS
+
+
+class ResponseTooLarge(Skippable):
+    """An answer that should be small (API JSON) is larger than ``SETTINGS.max_response_mb``."""
+
+
+class _BoundedAdapter(HTTPAdapter):
+    """Reads every non-streamed body itself, in chunks, up to ``SETTINGS.max_response_bytes``.
+
+    requests would read it whole (``Response.content``) with no limit. Streamed responses
+    (``stream=True``: file downloads) are handed back untouched.
+    """
+
+    def send(self, request, stream=False, **kwargs):  # type: ignore[override]
+        response = super().send(request, stream=True, **kwargs)
+        if not stream:
+            _read_bounded(response, SETTINGS.max_response_bytes)
+        return response
+
+
+def _read_bounded(response: requests.Response, limit: int) -> None:
+    where = f"{response.request.method} {safe_url(response.url)}" if response.request else safe_url(response.url)
+    announced = response.headers.get("Content-Length", "")
+    if announced.isdigit() and int(announced) > limit:
+        response.close()
+        raise ResponseTooLarge(f"answer of {where} announces {int(announced)} bytes, more than the "
+                               f"{limit} byte limit ([http] max_response_mb)")
+    parts, total = [], 0
+    try:
+        for chunk in response.iter_content(1 << 16):
+            total += len(chunk)
+            if total > limit:
+                response.close()
+                raise ResponseTooLarge(f"answer of {where} is larger than the {limit} byte limit "
+                                       "([http] max_response_mb); stopped reading")
+            parts.append(chunk)
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+        response.close()
+        raise requests.ConnectionError(f"{type(exc).__name__} while reading the answer of {where}") from None
+    response._content = b"".join(parts)  # what requests itself sets when it reads the body whole
 
 
 class Session(requests.Session):
-    """A requests session with a default timeout and a request counter (for run summaries)."""
+    """A requests session with a default timeout, a request counter (for run summaries) and a
+    bounded body size for answers read whole."""
 
-    def __init__(self, timeout: tuple[float, float] = DEFAULT_TIMEOUT):
+    def __init__(self, timeout: tuple[float, float] | None = None):
         super().__init__()
-        self.default_timeout = timeout
+        self.default_timeout = timeout or SETTINGS.timeout
         self.request_count = 0
         self._lock = threading.Lock()
+        for prefix in ("https://", "http://"):
+            self.mount(prefix, _BoundedAdapter())
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
@@ -51,14 +153,14 @@ class Session(requests.Session):
 
 
 def make_session(user_agent: str, *, verify: bool | str = True,
-                 timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 timeout: tuple[float, float] | None = None,
                  auth: tuple[str, str] | None = None, pool_size: int = 0) -> Session:
     """One pooled session per host. ``pool_size``: keep-alive connections kept per host (give it the
     number of threads sharing the session; requests keeps 10 by default)."""
     session = Session(timeout)
     if pool_size > 10:
         for prefix in ("https://", "http://"):
-            session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=pool_size))
+            session.mount(prefix, _BoundedAdapter(pool_maxsize=pool_size))
     session.headers["User-Agent"] = user_agent
     session.verify = verify
     if auth is not None:
@@ -83,14 +185,14 @@ def parse_retry_after(value: str | None) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER)
+        return min(float(value), SETTINGS.max_retry_after)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, min((when - datetime.now(timezone.utc)).total_seconds(), MAX_RETRY_AFTER))
+    return max(0.0, min((when - datetime.now(timezone.utc)).total_seconds(), SETTINGS.max_retry_after))
 
 
 def check(response: requests.Response) -> requests.Response:
@@ -109,9 +211,11 @@ def check(response: requests.Response) -> requests.Response:
 
 def _wait(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
-    backoff = wait_exponential_jitter(initial=1, max=60, jitter=1)(state)
+    # exponential with jitter, capped (tenacity's wait_exponential_jitter, without its renamed argument)
+    backoff = min(SETTINGS.backoff_initial * 2 ** (state.attempt_number - 1)
+                  + random.uniform(0, SETTINGS.backoff_jitter), SETTINGS.backoff_max)
     if isinstance(exc, Retriable) and exc.retry_after is not None:
-        return max(exc.retry_after, 0.0)
+        return min(max(exc.retry_after, 0.0), SETTINGS.max_retry_after)
     return backoff
 
 
@@ -120,7 +224,7 @@ def _log_retry(state: RetryCallState) -> None:
     log.warning("retry %d after %s", state.attempt_number, exc)
 
 
-TRANSIENT = (Retriable, requests.ConnectionError, requests.Timeout)
+TRANSIENT = (Retriable, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 def retrying(fn: Callable[[], T], attempts: int = 6, sleep: Callable[[float], None] = time.sleep) -> T:
@@ -133,5 +237,5 @@ def retrying(fn: Callable[[], T], attempts: int = 6, sleep: Callable[[float], No
                     wait=_wait, sleep=sleep, before_sleep=_log_retry, reraise=True)(fn)
     try:
         return wrapped()
-    except (requests.ConnectionError, requests.Timeout) as exc:
+    except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
         raise Retriable(f"{type(exc).__name__} after {attempts} attempts") from None

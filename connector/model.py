@@ -16,7 +16,10 @@ Example::
 Edge cases the classes encode:
 - ``revisions`` are oldest first; an incremental run may carry only the newest ones.
 - ``Content`` is a factory of chunk iterators, so a large file is never held in memory and can
-  be re-read on a retry (``chunks()`` is called once per attempt).
+  be re-read on a retry (``chunks()`` is called once per attempt). Whatever the source's
+  iterator raises on a transient failure (``Retriable``, a ``requests``/socket error) reaches the
+  reader as ``errors.SourceUnavailable``: read inside a repository upload, a socket error of the
+  *source* must not pass for one of the repository.
 - ``Visibility`` fails closed: only ``Visibility.public()`` is public; anything else restricts.
 """
 from __future__ import annotations
@@ -25,6 +28,8 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
+
+from .errors import Retriable, SourceUnavailable
 
 CHUNK_SIZE = 1 << 16
 
@@ -42,6 +47,12 @@ class Content:
     size: int | None = None
     filename: str | None = None
     source_digest: tuple[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        # Whoever reads the bytes (the upload, a content scan, a report) gets SourceUnavailable
+        # when the source fails, never a requests/socket error that passes for someone else's.
+        if not getattr(self.chunks, "_source_guarded", False):
+            object.__setattr__(self, "chunks", _guarded(self.chunks))
 
     @classmethod
     def from_bytes(cls, data: bytes, media_type: str, filename: str | None = None,
@@ -105,6 +116,30 @@ class HashingReader:
     @property
     def sha256(self) -> str:
         return self._sha256.hexdigest()
+
+
+def _guarded(chunks: Callable[[], Iterable[bytes]]) -> Callable[[], Iterator[bytes]]:
+    def read() -> Iterator[bytes]:
+        return _from_source(chunks)
+    read._source_guarded = True  # type: ignore[attr-defined]
+    return read
+
+
+def _from_source(chunks: Callable[[], Iterable[bytes]]) -> Iterator[bytes]:
+    """The source's chunks; a transient failure of the source becomes ``SourceUnavailable``.
+
+    The chunks are read inside the repository upload, where a ``requests``/socket error (an
+    ``OSError``) would pass for a failure of the repository connection.
+    """
+    try:
+        yield from chunks()
+    except SourceUnavailable:
+        raise
+    except Retriable as exc:
+        raise SourceUnavailable(f"the source failed while its content was read: {exc}",
+                                retry_after=exc.retry_after) from None
+    except OSError as exc:   # requests.RequestException is an OSError too
+        raise SourceUnavailable(f"the source failed while its content was read: {type(exc).__name__}") from None
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ from .cmis.filer import AlreadyFiled, DocumentSpec, FiledVersion, Filer, Version
 from .cmis.profiles import profile as load_profile
 from .compliance.classify import audit_fields as classification_audit, build as build_classifier
 from .config import Config
-from .errors import Fatal, Retriable, Skippable
-from .http import retrying
+from .errors import Fatal, Retriable, Skippable, SourceUnavailable
+from .http import SETTINGS as HTTP_SETTINGS, retrying
 from .ledger import Ledger
 from .mapping import Mapper, Rules
 from .model import DigestMismatch, Item, Tombstone
@@ -55,6 +55,14 @@ log = logging.getLogger(__name__)
 
 class RunLocked(Fatal):
     """Another sync or backfill holds this ledger."""
+
+
+class _RepositoryDown(Exception):
+    """Not transient on purpose: ends a write's retries at once once the repository is known down."""
+
+    def __init__(self, outage: Retriable):
+        super().__init__(str(outage))
+        self.outage = outage
 
 
 @dataclass
@@ -162,6 +170,7 @@ class Archive:
         self._cmis_before = self.repo.request_count
         self._runs += 1
         self._run_key = f"{self.run_id}-{source.name}-{self._runs}"
+        self._outage: Retriable | None = None   # set by _gave_up: the repository is down, stop writing
         if not self.dry_run:
             self.ledger.start_run(self._run_key, f"{command} {source.name}")
         self._consume(objects, summary, on_object)
@@ -211,8 +220,8 @@ class Archive:
             summary.outcome = "unavailable"
             summary.errors.append(str(exc))
             log.error("stopping the run, the checkpoint stays where it was: %s", exc)
-        except Fatal as exc:
-            self._commit(finished, [], summary)
+        except (Fatal, Skippable) as exc:   # Skippable here came out of the source itself, not an item:
+            self._commit(finished, [], summary)   # (an oversized listing) nothing after it can be trusted
             summary.outcome = "fatal"
             summary.errors.append(str(exc))
             log.error("stopping the run: %s", exc)
@@ -267,7 +276,9 @@ class Archive:
     def _guarded(self, key: str, source: str, work: Callable[[], None], summary: Summary) -> None:
         try:
             work()
-        except (Skippable, DigestMismatch, ValueError) as exc:
+        except (Skippable, DigestMismatch, ValueError, SourceUnavailable) as exc:
+            # SourceUnavailable here: the source's own retries were spent reading this item's bytes
+            # while it was mapped (a content scan); the item waits, the run goes on
             self._quarantine(key, source, exc, summary)
 
     def _quarantine(self, key: str, source: str, exc: BaseException, summary: Summary) -> None:
@@ -398,11 +409,16 @@ class Archive:
         attempts = [0]
 
         def attempt() -> FiledVersion:
+            outage = getattr(self, "_outage", None)
+            if outage is not None:   # another write found the repository down: stop now, not after retries
+                raise _RepositoryDown(outage)
             current = object_id
             if attempts[0]:
                 # A failed attempt may have reached the repository: look before writing again.
                 done = {v.revision_id: v for v in self.filer.find(spec.key)}
                 if version.revision_id in done:
+                    if acl_changed:   # the version landed, its ACL change may not have
+                        self.filer.replace_acl(done[version.revision_id].object_id, spec.acl_add)
                     return done[version.revision_id]
                 if done and current is None:
                     current = list(done.values())[-1].object_id
@@ -420,7 +436,30 @@ class Archive:
                 if match:
                     return match[0]
                 return self.filer.add_version(found.versions[-1].object_id, spec, version, acl_changed)
-        return retrying(attempt, attempts=5)
+        try:
+            return retrying(attempt, attempts=HTTP_SETTINGS.write_attempts)
+        except _RepositoryDown as down:
+            raise down.outage from None
+        except Retriable as exc:
+            raise self._gave_up(spec, exc) from None
+
+    def _gave_up(self, spec: DocumentSpec, exc: Retriable) -> Exception:
+        """Every attempt to write ``spec`` failed: quarantine the item, or stop the run?
+
+        If the source failed while the content streamed, or the repository answers other requests
+        (a probe) but kept failing on this record, the record is the problem: it is quarantined
+        with the reason (``Skippable``) and the run goes on. If the repository does not answer
+        either, it is an outage: ``Retriable`` stops the run and nothing is marked done.
+        """
+        attempts = HTTP_SETTINGS.write_attempts
+        if isinstance(exc, SourceUnavailable):
+            return Skippable(f"gave up after {attempts} attempts: {exc}")
+        try:
+            retrying(self.repo.ping, attempts=3)
+        except Retriable:
+            self._outage = exc
+            return exc
+        return Skippable(f"the repository answers, but refused {spec.key} on all {attempts} attempts: {exc}")
 
     def _filed(self, spec: DocumentSpec) -> dict[str, str]:
         """Revisions already archived; after an interrupted run, asks the repository."""

@@ -38,7 +38,7 @@ from cmislib import exceptions as cmislib_errors
 from cmislib.browser.binding import BrowserBinding
 
 from ..errors import ConnectorError, Fatal, Retriable, Skippable
-from ..http import Session, make_session, parse_retry_after, safe_url
+from ..http import Session, make_session, parse_retry_after, retrying, safe_url
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,7 @@ class RepositoryRefused(CmisError, Fatal):
     """permissionDenied / unauthorized / notSupported: nothing will work until config changes."""
 
 
+READ_ATTEMPTS = 4   # per read request; a write's attempts are the pipeline's ([http] write_attempts)
 _NAME_CONFLICTS = {"nameConstraintViolation", "contentAlreadyExists"}
 _UPDATE_CONFLICTS = {"updateConflict", "versioning"}
 _REJECTED = {"invalidArgument", "constraint", "streamNotSupported", "filterNotValid"}
@@ -285,9 +286,30 @@ class CmisRepository:
         except cmislib_errors.RuntimeException as exc:
             raise RepositoryUnavailable(f"CMIS runtime error: {exc}", "runtime", 500) from None
         except cmislib_errors.CmisException as exc:
-            raise CmisError(f"CMIS error: {exc}") from None
+            status = exc.status if isinstance(exc.status, int) else 0
+            where = safe_url(str(exc.url or self.browser_url))
+            text = f"CMIS error (HTTP {status or '?'}) on {where}: {str(exc.details or '')[:200]}"
+            if status == 429 or status >= 500:   # cmislib names only 500: 502, 503, 429 are transient too
+                raise RepositoryUnavailable(text, "runtime", status) from None
+            raise CmisError(text, "", status) from None
         except requests.ConnectionError as exc:
             raise RepositoryUnavailable(f"cannot reach {safe_url(self.browser_url)}: {type(exc).__name__}") from None
+
+    def _get(self, url: str, params: Mapping[str, str]) -> requests.Response:
+        """An idempotent read, asked again on a transient failure (lost answer, reset, 429, 5xx):
+        reads cannot duplicate anything, so they are retried right here, and a write attempt in the
+        pipeline is not lost for a read that failed. Other statuses are returned to the caller."""
+        def once() -> requests.Response:
+            response = self.session.get(url, params=params)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise_for_cmis(response)
+            return response
+        return retrying(once, attempts=READ_ATTEMPTS)
+
+    def ping(self) -> None:
+        """Ask the repository for its info, uncached: raises ``RepositoryUnavailable`` if it does not answer."""
+        raise_for_cmis(self.session.get(self.browser_url, params={"cmisselector": "repositoryInfo",
+                                                                  "repositoryId": self.repository_id}))
 
     @property
     def repository(self):
@@ -299,7 +321,7 @@ class CmisRepository:
         if self._info is None:
             # cmislib's getRepositoryInfo drops the capabilities; the service document has them all.
             try:
-                response = self.session.get(self.browser_url, params={"cmisselector": "repositoryInfo",
+                response = self._get(self.browser_url, params={"cmisselector": "repositoryInfo",
                                                                       "repositoryId": self.repository_id})
             except requests.ConnectionError as exc:
                 raise RepositoryUnavailable(f"cannot reach {safe_url(self.browser_url)}: {type(exc).__name__}") from None
@@ -327,7 +349,7 @@ class CmisRepository:
         cached for the life of this object; a missing one is asked again)."""
         if type_id in self._types:
             return self._types[type_id]
-        response = self.session.get(self.repository_url,
+        response = self._get(self.repository_url,
                                     params={"cmisselector": "typeDefinition", "typeId": type_id})
         if response.status_code == 404:
             return None
@@ -345,19 +367,19 @@ class CmisRepository:
 
     # --- objects -----------------------------------------------------------------------
     def get_object(self, object_id: str) -> dict:
-        response = self.session.get(self.root_url, params={
+        response = self._get(self.root_url, params={
             "objectId": object_id, "cmisselector": "object", "succinct": "true"})
         return raise_for_cmis(response).json()["succinctProperties"]
 
     def latest(self, object_id: str) -> dict:
         """Properties of the latest version of the series ``object_id`` belongs to."""
-        response = self.session.get(self.root_url, params={
+        response = self._get(self.root_url, params={
             "objectId": object_id, "cmisselector": "object", "succinct": "true", "returnVersion": "latest"})
         return raise_for_cmis(response).json()["succinctProperties"]
 
     def parents(self, object_id: str) -> list[str]:
         """Paths of the folders an object is filed in."""
-        response = self.session.get(self.root_url, params={
+        response = self._get(self.root_url, params={
             "objectId": object_id, "cmisselector": "parents", "succinct": "true"})
         return [p["object"]["succinctProperties"].get("cmis:path", "") for p in raise_for_cmis(response).json()]
 
@@ -428,12 +450,12 @@ class CmisRepository:
 
     def acl(self, object_id: str) -> dict[str, set[str]]:
         """Direct and inherited ACEs as {principal: {permission, ...}}."""
-        response = self.session.get(self.root_url, params={"objectId": object_id, "cmisselector": "acl"})
+        response = self._get(self.root_url, params={"objectId": object_id, "cmisselector": "acl"})
         return _parse_acl(raise_for_cmis(response).json())
 
     def versions(self, object_id: str) -> list[dict]:
         """All versions of the series ``object_id`` belongs to, oldest first."""
-        response = self.session.get(self.root_url, params={
+        response = self._get(self.root_url, params={
             "objectId": object_id, "cmisselector": "versions", "succinct": "true"})
         found = [v["succinctProperties"] for v in raise_for_cmis(response).json()]
         return sorted(found, key=lambda p: (p.get("cmis:creationDate") or 0, _label_key(p)))
@@ -449,7 +471,7 @@ class CmisRepository:
         """Run a CMIS query and page through every result by hand (cmislib bug 10)."""
         skip = 0
         while True:
-            response = self.session.get(self.repository_url, params={
+            response = self._get(self.repository_url, params={
                 "cmisselector": "query", "q": statement, "succinct": "true", "maxItems": str(page_size),
                 "skipCount": str(skip), "searchAllVersions": "true" if all_versions else "false"})
             body = raise_for_cmis(response).json()
@@ -463,7 +485,7 @@ class CmisRepository:
     def children(self, folder_id: str, page_size: int = 500) -> Iterator[dict]:
         skip = 0
         while True:
-            response = self.session.get(self.root_url, params={
+            response = self._get(self.root_url, params={
                 "objectId": folder_id, "cmisselector": "children", "succinct": "true",
                 "maxItems": str(page_size), "skipCount": str(skip)})
             body = raise_for_cmis(response).json()

@@ -12,11 +12,15 @@ Edge cases:
   repository's ack) or another record's sanitised name collides: the first is recovered by key,
   the second gets a suffix made from the key;
 - folders are created on demand and cached by path; a concurrent creator is handled by reading
-  the path back after a conflict.
+  the path back after a conflict;
+- property values go through ``storable``: characters no repository can store (NUL, other C0
+  controls, lone surrogates) become U+FFFD and the original values are noted, losslessly, in
+  ``sa:extra`` under ``"_sanitised"``; the record key is looked up in the same storable form.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -26,9 +30,11 @@ from ..errors import Fatal, Retriable
 from ..model import Content, HashingReader
 from . import schema
 from .client import CmisRepository, NameConflict, PropertyValue, Upload, UpdateConflict
+from .names import storable_text
 from .profiles import Profile
 
 log = logging.getLogger(__name__)
+_ROOT_LOCK = threading.Lock()   # base-path folders are made by one thread at a time (see _root_id)
 
 
 @dataclass
@@ -117,12 +123,19 @@ class Filer:
             return self.repo.info().root_id
         cached = self._folders.get(self.base_path)
         if cached is None:
-            parent, path = self.repo.info().root_id, ""
-            for segment in self.base_path.strip("/").split("/"):
-                path = f"{path}/{segment}"
-                parent = self._folders.get(path) or self._ensure_folder(parent, path, segment)
-                self._folders[path] = parent
-            cached = parent
+            # One thread at a time: find() asks for the root outside folder_id's lock, and OpenCMIS
+            # InMemory lets two concurrent createFolder calls make two folders of the same name
+            # (seen under injected faults: the documents went to one, IN_TREE looked in the other).
+            with _ROOT_LOCK:
+                cached = self._folders.get(self.base_path)
+                if cached is not None:
+                    return cached
+                parent, path = self.repo.info().root_id, ""
+                for segment in self.base_path.strip("/").split("/"):
+                    path = f"{path}/{segment}"
+                    parent = self._folders.get(path) or self._ensure_folder(parent, path, segment)
+                    self._folders[path] = parent
+                cached = parent
         return cached
 
     def _ensure_folder(self, parent_id: str, path: str, name: str) -> str:
@@ -144,6 +157,7 @@ class Filer:
         properties = {"cmis:objectTypeId": self.profile.document_type, "cmis:name": spec.name,
                       "cmis:secondaryObjectTypeIds": [self.profile.secondary_type],
                       schema.KEY_PROPERTY: spec.key, **spec.properties, **version.properties}
+        properties = storable(properties)
         reader = HashingReader(version.content)
         try:
             acked = self.repo.create_document(folder, properties, self._upload(version, reader),
@@ -171,13 +185,13 @@ class Filer:
         reader = HashingReader(version.content)
         # The secondary type id goes with every check-in: OpenCMIS checks properties against the
         # types named in the request, and refuses ours as unknown without it.
-        properties = {"cmis:secondaryObjectTypeIds": [self.profile.secondary_type],
-                      **spec.properties, **version.properties}
+        properties = storable({"cmis:secondaryObjectTypeIds": [self.profile.secondary_type],
+                               **spec.properties, **version.properties})
         try:
             acked = self.repo.check_in(pwc["cmis:objectId"], properties, self._upload(version, reader),
-                                       comment=version.comment[:1000])
+                                       comment=storable_text(version.comment[:1000]))
         except Exception:
-            self.repo.cancel_check_out(pwc["cmis:objectId"])
+            self._cancel_quietly(pwc["cmis:objectId"])
             raise
         if acl_changed:
             self.replace_acl(acked["cmis:objectId"], spec.acl_add)
@@ -193,6 +207,18 @@ class Filer:
         if add or remove:
             self.repo.apply_acl(object_id, add, remove)
 
+    def _cancel_quietly(self, pwc_id: str) -> None:
+        """Cancel our check-out after a failed check-in, without hiding why the check-in failed.
+
+        The check-in may have reached the repository (its answer lost): then the working copy is
+        gone and the cancel fails, which is fine. If the cancel itself fails otherwise, the stale
+        check-out is cancelled by the next ``add_version`` (see ``_cancel_stale_checkout``).
+        """
+        try:
+            self.repo.cancel_check_out(pwc_id)
+        except Exception as exc:  # noqa: BLE001 - best effort; the check-in's own error is raised
+            log.info("could not cancel check-out %s after a failed check-in: %s", pwc_id, type(exc).__name__)
+
     def _cancel_stale_checkout(self, object_id: str) -> None:
         current = self.repo.get_object(object_id)
         pwc_id = current.get("cmis:versionSeriesCheckedOutId")
@@ -203,8 +229,8 @@ class Filer:
     def _upload(self, version: VersionSpec, reader: HashingReader) -> Upload:
         def trailing() -> Mapping[str, PropertyValue]:
             return {"sa:sha256": reader.sha256, "sa:contentLength": reader.length}
-        filename = version.content.filename or "content"
-        return Upload(filename, version.content.media_type, reader, trailing)
+        filename = storable_text(version.content.filename or "content")
+        return Upload(filename, storable_text(version.content.media_type), reader, trailing)
 
     def _filed(self, key: str, revision_id: str, acked: dict, reader: HashingReader) -> FiledVersion:
         length = acked.get("cmis:contentStreamLength")
@@ -227,7 +253,7 @@ class Filer:
     def find(self, key: str) -> list[FiledVersion]:
         """Every version already filed for ``key``, found by our properties (oldest first)."""
         statement = (f"SELECT cmis:objectId, cmis:versionSeriesId FROM {self.profile.document_type} "
-                     f"WHERE {schema.KEY_PROPERTY} = {quote(key)} AND {self.in_archive()}")
+                     f"WHERE {schema.KEY_PROPERTY} = {quote(storable_text(key))} AND {self.in_archive()}")
         rows = list(self.repo.query(statement, all_versions=self.profile.query_all_versions))
         if not rows:
             return []
@@ -252,6 +278,42 @@ def version_from_properties(key: str, props: dict) -> FiledVersion:
                         sha256=str(_single(props.get("sa:sha256")) or ""),
                         length=int(_single(props.get("sa:contentLength")) or props.get("cmis:contentStreamLength") or 0),
                         name=props.get("cmis:name", ""))
+
+
+def storable(properties: Mapping[str, PropertyValue]) -> dict[str, PropertyValue]:
+    """The properties with unstorable characters replaced (``names.storable_text``), and a note.
+
+    Nothing is changed silently: every value that had to change is kept, as it was, in ``sa:extra``
+    (JSON, ASCII-escaped, so NUL and lone surrogates survive as ``\\u0000``/``\\ud800``) under
+    ``"_sanitised": {property id: original value}``.
+
+    >>> out = storable({"sa:title": "a\\x00b", "sa:tags": ["ok"]})
+    >>> out["sa:title"] == "a\\ufffdb", json.loads(out["sa:extra"])
+    (True, {'_sanitised': {'sa:title': 'a\\x00b'}})
+    """
+    out: dict[str, PropertyValue] = {}
+    notes: dict[str, PropertyValue] = {}
+    for prop, value in properties.items():
+        clean: PropertyValue = value
+        if isinstance(value, str):
+            clean = storable_text(value)
+        elif isinstance(value, (list, tuple)):
+            clean = [storable_text(v) if isinstance(v, str) else v for v in value]
+            if clean == list(value):
+                clean = value
+        if clean is not value and clean != value:
+            notes[prop] = list(value) if isinstance(value, tuple) else value
+        out[prop] = clean
+    if notes:
+        extra = properties.get("sa:extra")
+        try:
+            body = json.loads(extra) if isinstance(extra, str) and extra else {}
+            body = body if isinstance(body, dict) else {"_extra": body}
+        except ValueError:
+            body = {"_extra": extra}
+        body["_sanitised"] = {p: v for p, v in notes.items() if p != "sa:extra"}
+        out["sa:extra"] = json.dumps(body, sort_keys=True, ensure_ascii=True)
+    return out
 
 
 def quote(value: str) -> str:

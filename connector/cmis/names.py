@@ -19,6 +19,14 @@ Rules (the strictest of OpenCMIS, Alfresco, Nuxeo and Windows-backed stores):
   two items with the same title never collide.
 
 The original title is kept in a property; the name is only for people browsing folders.
+
+Property values are not names: they keep what the source said, except the characters no
+repository can store in a string property (``storable_text``: those XML 1.0 forbids, i.e. C0
+controls other than TAB/LF/CR, lone surrogates, U+FFFE, U+FFFF), which become U+FFFD. The filer
+notes every value it changed this way, losslessly, in ``sa:extra`` (see ``filer.storable``).
+
+>>> storable_text("a\\x00b\\ud800c\\tok") == "a\\ufffdb\\ufffdc\\tok"
+True
 """
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ import unicodedata
 
 MAX_NAME = 200
 _FORBIDDEN = re.compile(r'[/\\:*?"<>|\x00-\x1f\x7f]')
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f"))
 
 
@@ -51,3 +60,8 @@ def unique_name(title: str, native_id: str, suffix: str = "") -> str:
 def folder_segment(text: str) -> str:
     """A folder name from a template value (space, year, source)."""
     return safe_name(text, "_")[:MAX_NAME]
+
+
+def storable_text(text: str) -> str:
+    """``text`` with every character a CMIS string property cannot hold replaced by U+FFFD."""
+    return _UNSTORABLE.sub("\ufffd", text)

@@ -1066,11 +1066,20 @@ class MediaWikiSource:
 
     def _open_stream(self, url: str) -> Iterator[bytes]:
         """Stream one file version; never holds the whole file."""
-        self._own_requests += 1
-        try:
-            response = check_response(self.session.get(url, stream=True))
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            raise Retriable(f"{type(exc).__name__} fetching {safe_url(url)}") from None
+        def open_once() -> requests.Response:
+            self._own_requests += 1
+            try:
+                response = self.session.get(url, stream=True)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise Retriable(f"{type(exc).__name__} fetching {safe_url(url)}") from None
+            try:
+                return check_response(response)
+            except Exception:
+                response.close()
+                raise
+        # opening is retried here, like every other request of the source; a break in the
+        # middle of the body is Retriable for the reader (the upload is retried whole)
+        response = retrying(open_once, attempts=self.attempts, sleep=self._sleep)
         try:
             for chunk in response.iter_content(CHUNK_SIZE):
                 if chunk:
