@@ -23,7 +23,7 @@ export SA_TEST_WP_STATE ?= $(STATE_ROOT)/wordpress
 export SA_TEST_MISAGO_URL ?= http://127.0.0.1:$(MISAGO_PORT)
 export SA_TEST_MISAGO_STATE ?= $(STATE_ROOT)/misago
 
-.PHONY: venv servers servers-stop servers-status servers-reset test test-env demo
+.PHONY: venv servers servers-stop servers-status servers-reset test test-env demo bench
 
 venv: $(VENV)/.installed
 
@@ -54,3 +54,11 @@ test-env:
 # the demo starts the servers it needs itself (opencmis, mediawiki)
 demo: venv
 	servers/demo.sh
+
+# README "Performance": each bench/ script prints OURS vs a RAW baseline side by side, on servers of
+# its own (OpenCMIS 127.0.0.1:18190 and :18191 for the 1 GiB run, MediaWiki :18181), stopped after
+BENCH_SCRIPTS ?= throughput noop_sync round_trips mediawiki_requests memory
+bench: venv
+	@test -x /usr/bin/time || apt-get install -y -q time >/dev/null
+	@set -e; trap 'servers/opencmis/up.sh stop /tmp/cmis-bench >/dev/null; servers/mediawiki/up.sh stop /tmp/mw-bench >/dev/null' EXIT; \
+	for s in $(BENCH_SCRIPTS); do echo "== bench/$$s.py"; $(VENV)/bin/python bench/$$s.py; echo; done
