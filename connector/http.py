@@ -35,7 +35,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
 
-from .errors import ConfigError, Fatal, Retriable, Skippable
+from .errors import ConfigError, ConnectorError, Fatal, Retriable, Skippable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -219,9 +219,21 @@ def _wait(state: RetryCallState) -> float:
     return backoff
 
 
+def describe(exc: BaseException | None) -> str:
+    """An error, safe to log: ours say nothing secret by convention; a ``requests`` error's own text
+    holds the full URL (queries may hold tokens), so it is named by its type, method and safe URL."""
+    if exc is None or isinstance(exc, ConnectorError):
+        return str(exc)
+    request = getattr(exc, "request", None)
+    if isinstance(exc, requests.RequestException):
+        return type(exc).__name__ + (f" ({request.method} {safe_url(request.url)})" if request is not None
+                                     and request.url else "")
+    return type(exc).__name__
+
+
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
-    log.warning("retry %d after %s", state.attempt_number, exc)
+    log.warning("retry %d after %s", state.attempt_number, describe(exc))
 
 
 TRANSIENT = (Retriable, requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
@@ -238,4 +250,4 @@ def retrying(fn: Callable[[], T], attempts: int = 6, sleep: Callable[[float], No
     try:
         return wrapped()
     except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-        raise Retriable(f"{type(exc).__name__} after {attempts} attempts") from None
+        raise Retriable(f"{describe(exc)} after {attempts} attempts") from None

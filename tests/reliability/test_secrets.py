@@ -41,6 +41,20 @@ def _forms(secret: str) -> set[str]:
     return {f for f in forms if len(f) >= 6}
 
 
+def test_retry_logs_and_errors_never_carry_a_query_string(caplog):
+    """Found here: the retry warning logged the requests error's own text, whose URL keeps the query
+    (a token in a query string went to the log). Now errors are named by type, method, safe URL."""
+    from connector import http
+    session = http.make_session("test")
+    with caplog.at_level(logging.DEBUG):
+        with pytest.raises(ConnectorError) as caught:
+            http.retrying(lambda: session.get("http://127.0.0.1:9/api.php?action=x&token=SeCrEt-T0ken"),
+                          attempts=3, sleep=lambda s: None)
+    text = str(caught.value) + "\n".join(r.getMessage() for r in caplog.records)
+    assert "127.0.0.1:9/api.php" in text and "retry 2 after ConnectionError" in text
+    assert "SeCrEt" not in text and "token=" not in text
+
+
 def test_the_leak_detector_sees_every_form():
     secret = "p@ss word/+x"
     for blob in (secret, quote(secret, safe=""), quote_plus(secret), base64.b64encode(f"admin:{secret}".encode()),
