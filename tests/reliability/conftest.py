@@ -28,16 +28,19 @@ FIGURES = Path(os.environ.get("SA_RELIABILITY_FIGURES", ROOT / ".state" / "relia
 NS = 9                       # "MediaWiki talk": in no default namespace list, so no other test crawls it
 NS_PREFIX = "MediaWiki talk:"
 
-# [http] settings for tests that inject faults: small backoffs (Retry-After is honoured as sent:
-# the proxies send 1 s), short read timeouts so that injected hangs cost seconds, not minutes.
+# [http] settings for the tests: small backoffs (Retry-After is honoured as sent: the proxies send
+# 1 s). FAULT_HTTP adds a short read timeout, so that an injected hang costs seconds, not minutes
+# (the proxies hang 6 s); long enough for a loaded 2-core machine not to time out by itself.
 FAST_HTTP = """
 [http]
 backoff_initial = 0.05
 backoff_max = 0.4
 backoff_jitter = 0.05
-read_timeout = 3
 write_attempts = 10
 """
+FAULT_HTTP = FAST_HTTP + "read_timeout = 5\n"
+FAULT_TIMEOUT = 5      # the repository's read timeout in the fault tests ([repository] timeout)
+PROXY_HANG = 6.0
 
 
 # ---------------------------------------------------------------------------- figures

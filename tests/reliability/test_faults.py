@@ -30,8 +30,8 @@ from connector.ledger import Ledger
 from connector.pipeline import Archive
 from connector.sources import build
 
-from .conftest import reliability_config, seed_checkpoint, wiki_source
-from .faultproxy import FaultProxy
+from .conftest import FAULT_HTTP, FAULT_TIMEOUT, PROXY_HANG, reliability_config, seed_checkpoint, wiki_source
+from .faultproxy import DEFAULT_WEIGHTS, FaultProxy
 from .helpers import (STATE, assert_no_duplicates, ledger_versions, open_archive, page_ids, source_state,
                       wiki_keys)
 
@@ -66,7 +66,7 @@ def _quarantined(config_path: str) -> list:
 def _proxied_config(tmp_path, cmis_proxy: FaultProxy, wiki_proxy: FaultProxy, cmis_url: str, mw_api: str) -> str:
     return reliability_config(tmp_path, cmis_proxy.url(urlsplit(cmis_url).path),
                               sources=wiki_source(wiki_proxy.url(urlsplit(mw_api).path), STATE),
-                              repository_extra="timeout = 3")
+                              repository_extra=f"timeout = {FAULT_TIMEOUT}", http_table=FAULT_HTTP)
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +88,11 @@ def clean_run(corpora, cmis_url, mw_api, wiki, tmp_path_factory):
 @pytest.mark.integration
 def test_a_run_with_20_percent_of_requests_failing_completes_without_duplicates(
         corpora, clean_run, cmis_url, mw_api, tmp_path, figures):
-    with FaultProxy(_origin(cmis_url), seed=SEED, rate=0.2, slow_rate=0.05) as cmis_proxy, \
-            FaultProxy(_origin(mw_api), seed=SEED + 1, rate=0.2, slow_rate=0.05) as wiki_proxy:
+    weights = {**DEFAULT_WEIGHTS, "timeout": 0.5, "timeout_after": 0.5}    # each costs a read timeout
+    with FaultProxy(_origin(cmis_url), seed=SEED, rate=0.2, slow_rate=0.05, weights=weights,
+                    hang=PROXY_HANG) as cmis_proxy, \
+            FaultProxy(_origin(mw_api), seed=SEED + 1, rate=0.2, slow_rate=0.05, weights=weights,
+                       hang=PROXY_HANG) as wiki_proxy:
         path = _proxied_config(tmp_path, cmis_proxy, wiki_proxy, cmis_url, mw_api)
         started = time.monotonic()
         summary, cfg = _backfill(path, corpora.fault)

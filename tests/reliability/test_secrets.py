@@ -133,9 +133,13 @@ def test_no_secret_in_any_output_of_a_debug_run_or_its_failures(secrets_setup, f
     outputs: dict[str, bytes] = {}
     metrics = tmp / "metrics.prom"
 
-    def run(label: str, args: list[str], expect: set[int], run_env: dict | None = None) -> None:
+    def run(label: str, args: list[str], expect: set[int] | None, run_env: dict | None = None) -> None:
         done = _cli(args, run_env or env)
-        assert done.returncode in expect, (label, done.returncode, done.stderr.decode()[-3000:])
+        if expect is None:       # a command whose verdict is not the point here: it must not crash
+            assert done.returncode not in (1, 2) and b"Traceback" not in done.stderr, (label, done.returncode,
+                                                                                     done.stderr.decode()[-3000:])
+        else:
+            assert done.returncode in expect, (label, done.returncode, done.stderr.decode()[-3000:])
         outputs[f"{label} stdout"], outputs[f"{label} stderr"] = done.stdout, done.stderr
 
     run("sync", ["sync", "--config", path, "--source", "wiki", "--source", "blog", "-vv",
@@ -144,8 +148,8 @@ def test_no_secret_in_any_output_of_a_debug_run_or_its_failures(secrets_setup, f
     run("check", ["check", "--config", path, "-vv"], {0})
     run("status", ["status", "--config", path, "--json"], {0})
     run("report", ["report", "--config", path, "--source", "wiki", "--since", s["t0"].strftime("%Y-%m-%dT%H:%M:%SZ"),
-                   "--format", "html", "--out", str(tmp / "report.html"), "-vv"], {0, 3, 4, 5})
-    run("verify", ["verify", "--config", path, "-vv"], {0, 1, 3, 4, 5})
+                   "--format", "html", "--out", str(tmp / "report.html"), "-vv"], None)
+    run("verify", ["verify", "--config", path, "-vv"], None)
 
     # failures on purpose: wrong passwords everywhere, then an unreachable repository
     wrong = {"wrong bot password": f"Wrong-Bot-{uuid.uuid4().hex[:10]}",
