@@ -49,7 +49,9 @@ IBAN_LENGTHS = {
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])")
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})(\d{2})")
-_CARD = re.compile(r"(?<!\d)(?<!\d[ -])\d(?:[ -]?\d){12,18}(?![ -]?\d)")
+# a maximal run of 13 or more digits, single spaces or hyphens between: scanning left to right, a
+# match can only start where such a run starts, and the greedy repeat takes all of it
+_CARD_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
 _PHONE = re.compile(r"(?<![\w+/.-])(?:(?:\+|00)[1-9]\d{0,2}[ ./-]?(?:\(0\)[ ]?)?|\(?0\d{1,5}\)?[ ./-]?)"
                     r"\d[\d ./-]{4,16}\d(?![\w-])")
 _IBAN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")
@@ -125,8 +127,8 @@ def find_ibans(text: str) -> Iterable[tuple[str, int, int]]:
 
 def find_cards(text: str) -> Iterable[tuple[str, int, int]]:
     """Card numbers (13-19 digits, single spaces or hyphens between): (number, start, end)."""
-    for match in _CARD.finditer(text):
-        number = re.sub(r"[ -]", "", match.group(0))
+    for match in _CARD_RUN.finditer(text):
+        number = match.group(0).replace(" ", "").replace("-", "")
         if 13 <= len(number) <= 19 and _card_issuer(number) and luhn_valid(number):
             yield number, match.start(), match.end()
 
