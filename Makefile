@@ -28,6 +28,9 @@ export SA_TEST_MISAGO_STATE ?= $(STATE_ROOT)/misago
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@# Debian's python3 has no ensurepip (so no venv) until python3-venv is installed
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -e '.[test]'
 	touch $@
