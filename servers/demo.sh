@@ -16,6 +16,10 @@ echo "== seeding the demo wiki"
 .venv/bin/python servers/mediawiki/seed_demo.py "$API" "Admin@connector" "$(cat "$BOTPASS_FILE")"
 
 DEMO="$ROOT/demo"
+# A fresh ledger each time: the InMemory repository forgets everything when it restarts, and a
+# ledger that remembers a forgotten archive would file nothing. Documents that the repository
+# still holds are found by key and recorded ("recovered"), never filed twice.
+rm -rf "$DEMO/state"
 mkdir -p "$DEMO"
 echo admin >"$DEMO/cmis-password"
 cat >"$DEMO/socialarchive.toml" <<EOF
