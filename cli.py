@@ -177,7 +177,6 @@ def check(cfg, as_json) -> None:
     """Probe the repository and every configured source, and print what was found."""
     from connector.cmis.client import CmisRepository
     from connector.cmis.profiles import profile
-    from connector.cmis import schema
     rc = cfg.repository
     repo = CmisRepository(rc.url, rc.repository_id, rc.username, rc.password, verify=rc.verify_tls)
     info = repo.info()
@@ -308,11 +307,11 @@ def search(cfg, text, source, author, since, until, limit, as_json) -> None:
     from connector.search import search as run_search
     if not any((text, source, author, since, until)):
         raise click.UsageError("give TEXT or at least one of --source, --author, --since, --until")
+    from connector.compliance.commands import as_utc
     archive = Archive.open(cfg, lock=False, dry_run=True)
-    utc = lambda d: d.replace(tzinfo=timezone.utc) if d else None  # noqa: E731
     try:
         hits = run_search(archive.repo, archive.filer, text, source=source, author=author,
-                          since=utc(since), until=utc(until), limit=limit)
+                          since=as_utc(since), until=as_utc(until), limit=limit)
     finally:
         archive.close()
     if as_json:

@@ -20,9 +20,18 @@ EXIT_VERIFY = 7
 EXIT_FATAL = 5
 
 
-
-def _utc(value):
+def as_utc(value):
+    """A naive datetime from click as UTC (aware values pass unchanged)."""
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+
+
+def _print_report(report, as_json: bool) -> None:
+    """A verify or export report: one JSON document, or its human lines."""
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+        return
+    for line in report.lines():
+        click.echo(line)
 
 
 def _open(cfg, *, write: bool = True):
@@ -56,7 +65,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
             raise click.UsageError("give either --query or --source")
         if query and (since or until):
             raise click.UsageError("--since/--until go with --source")
-        criteria = Criteria(query=query, source=source, since=_utc(since), until=_utc(until))
+        criteria = Criteria(query=query, source=source, since=as_utc(since), until=as_utc(until))
         archive = _open(cfg)
         try:
             report = add_hold(archive, matter, criteria, note=note)
@@ -117,11 +126,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
             report = run_verify(archive, source=source, sample=sample)
         finally:
             archive.close()
-        if as_json:
-            click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
-        else:
-            for line in report.lines():
-                click.echo(line)
+        _print_report(report, as_json)
         sys.exit(0 if report.ok else EXIT_VERIFY)
 
     # --- export -----------------------------------------------------------------------------
@@ -145,17 +150,13 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
             raise click.UsageError("give either --matter or --source [--since D] [--until D]")
         if matter and (since or until):
             raise click.UsageError("--since/--until go with --source")
-        criteria = None if matter else Criteria(source=source, since=_utc(since), until=_utc(until))
+        criteria = None if matter else Criteria(source=source, since=as_utc(since), until=as_utc(until))
         archive = _open(cfg, write=False)
         try:
             report = run_export(archive, out, matter=matter, criteria=criteria)
         finally:
             archive.close()
-        if as_json:
-            click.echo(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
-        else:
-            for line in report.lines():
-                click.echo(line)
+        _print_report(report, as_json)
         sys.exit(EXIT_VERIFY if report.problems else 0)
 
     # --- audit log --------------------------------------------------------------------------
