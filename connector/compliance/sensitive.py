@@ -48,13 +48,19 @@ IBAN_LENGTHS = {
 
 _EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
                     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)*\.[A-Za-z]{2,24}(?![\w-])")
-_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})(\d{2})")
+# Each number pattern begins with the characters a match must start with (the "not after" test is a
+# lookbehind placed after that first character), so the regex engine skips every other position in
+# C instead of trying a match at each one: that keeps digit-dense text (hashes, logs) cheap.
+_IBAN_START = re.compile(r"([A-Z](?<![A-Za-z0-9][A-Z])[A-Z])(\d{2})")
 # a maximal run of 13 or more digits, single spaces or hyphens between: scanning left to right, a
 # match can only start where such a run starts, and the greedy repeat takes all of it
 _CARD_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
-_PHONE = re.compile(r"(?<![\w+/.-])(?:(?:\+|00)[1-9]\d{0,2}[ ./-]?(?:\(0\)[ ]?)?|\(?0\d{1,5}\)?[ ./-]?)"
+_PHONE = re.compile(r"(?:\+(?<![\w+/.-]\+)[1-9]\d{0,2}[ ./-]?(?:\(0\)[ ]?)?"   # +49 (0)30 ...
+                    r"|0(?<![\w+/.-]0)0[1-9]\d{0,2}[ ./-]?(?:\(0\)[ ]?)?"       # 0049 30 ...
+                    r"|\((?<![\w+/.-]\()0\d{1,5}\)?[ ./-]?"                     # (030) ...
+                    r"|0(?<![\w+/.-]0)\d{1,5}\)?[ ./-]?)"                         # 030/...
                     r"\d[\d ./-]{4,16}\d(?![\w-])")
-_IBAN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")
+_IBAN_SHAPE = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")
 _SEVEN_DIGITS = re.compile(r"\d(?:[ ./()-]?\d){6,}")
 _DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
@@ -125,9 +131,10 @@ def find_ibans(text: str) -> Iterable[tuple[str, int, int]]:
             yield candidate, match.start(), pos
 
 
-def find_cards(text: str) -> Iterable[tuple[str, int, int]]:
-    """Card numbers (13-19 digits, single spaces or hyphens between): (number, start, end)."""
-    for match in _CARD_RUN.finditer(text):
+def find_cards(text: str, start: int = 0, end: int | None = None) -> Iterable[tuple[str, int, int]]:
+    """Card numbers (13-19 digits, single spaces or hyphens between) in ``text[start:end]``:
+    (number, start, end)."""
+    for match in _CARD_RUN.finditer(text, start, len(text) if end is None else end):
         number = match.group(0).replace(" ", "").replace("-", "")
         if 13 <= len(number) <= 19 and _card_issuer(number) and luhn_valid(number):
             yield number, match.start(), match.end()
@@ -145,28 +152,36 @@ def find_phones(text: str) -> Iterable[str]:
 REGION_BEFORE, REGION_AFTER = 50, 40   # an IBAN's letters on either side, a phone's prefix
 
 
-def numeric_regions(text: str) -> str:
-    """The parts of ``text`` around runs of seven or more digits, joined by blank lines.
+def number_regions(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """(start, end, digit runs) of the parts of ``text`` around runs of seven or more digits.
 
     Every phone number, IBAN and card number contains such a run (single separators allowed), and
     what the detectors look at around it (an IBAN's country code and letters, a phone's prefix,
     the characters that end a number) lies within ``REGION_BEFORE`` characters before and
     ``REGION_AFTER`` after. So the number detectors scan these regions, not all of a long text:
-    on markup they are a small part or nothing.
+    on markup they are a small part or nothing. Regions that touch are merged.
 
-    >>> numeric_regions("no numbers here")
-    ''
-    >>> numeric_regions("call +49 30 1234567 now").strip()
-    'call +49 30 1234567 now'
+    >>> number_regions("no numbers here")
+    []
+    >>> number_regions("call +49 30 1234567 now")
+    [(0, 23, [(6, 19)])]
     """
-    regions: list[list[int]] = []
+    regions: list[tuple[int, int, list[tuple[int, int]]]] = []
     for match in _SEVEN_DIGITS.finditer(text):
-        start, end = max(0, match.start() - REGION_BEFORE), min(len(text), match.end() + REGION_AFTER)
+        run = match.span()
+        start, end = max(0, run[0] - REGION_BEFORE), min(len(text), run[1] + REGION_AFTER)
         if regions and start <= regions[-1][1]:
-            regions[-1][1] = max(regions[-1][1], end)
+            regions[-1][2].append(run)   # runs come in order, so ends only grow
+            regions[-1] = (regions[-1][0], end, regions[-1][2])
         else:
-            regions.append([start, end])
-    return "\n\n".join(text[start:end] for start, end in regions)
+            regions.append((start, end, [run]))
+    return regions
+
+
+def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    for start, end in spans:
+        text = text[:start] + " " * (end - start) + text[end:]
+    return text
 
 
 @dataclass
@@ -210,29 +225,39 @@ class Scanner:
 
         Cheap tests first: an e-mail address needs an ``@``; a phone number, an IBAN and a card
         number all need seven digits in a row (single separators allowed), so those detectors
-        run only on the regions around such runs (``numeric_regions``).
+        run only on the regions around such runs (``number_regions``), and stop once each has
+        matched.
         """
-        numbers = numeric_regions(text)
-        ibans = list(find_ibans(numbers)) if numbers else []
-        cards = list(find_cards(numbers)) if numbers else []
+        found = set(self._numbers(text))
+        if "email" in self.detectors and "@" in text and _EMAIL.search(text) is not None:
+            found.add("email")
+        names = [name for name in self.detectors if name in found]
+        names += [name for name, pattern in self.patterns.items() if pattern.search(text)]
+        return tuple(names)
 
-        def phone() -> bool:
-            if not numbers:
-                return False
-            masked = numbers
-            # the digits of an IBAN (valid or not: "DE89 3704 0044 ...") or a card are no phone number
-            spans = [m.span() for m in _IBAN_SHAPE.finditer(numbers)] + [(start, end) for _, start, end in cards]
-            for start, end in spans:
-                masked = masked[:start] + " " * (end - start) + masked[end:]
-            return next(iter(find_phones(masked)), None) is not None
-
-        checks = {"email": lambda: "@" in text and _EMAIL.search(text) is not None, "phone": phone,
-                  "iban": lambda: bool(ibans), "card": lambda: bool(cards)}
-        found = [name for name in self.detectors if checks[name]()]
-        for name, pattern in self.patterns.items():
-            if pattern.search(text):
-                found.append(name)
-        return tuple(found)
+    def _numbers(self, text: str) -> set[str]:
+        wanted = {"phone", "iban", "card"}.intersection(self.detectors)
+        found: set[str] = set()
+        if not wanted:
+            return found
+        for start, end, runs in number_regions(text):
+            region = text[start:end]
+            if "iban" in wanted and "iban" not in found and next(iter(find_ibans(region)), None):
+                found.add("iban")
+            # a card number lies inside one digit run (its separators are a subset), so only runs
+            # long enough to hold 13 digits are searched
+            cards = [(s - start, e - start) for run_start, run_end in runs if run_end - run_start >= 13
+                     for _, s, e in find_cards(text, run_start, run_end)]
+            if cards:
+                found.add("card")
+            if "phone" in wanted and "phone" not in found:
+                # the digits of an IBAN (valid or not: "DE89 3704 0044 ...") or a card are no phone number
+                shapes = [m.span() for m in _IBAN_SHAPE.finditer(region)]
+                if next(iter(find_phones(_blank(region, shapes + cards))), None):
+                    found.add("phone")
+            if found >= wanted:
+                break
+        return found & wanted
 
     def scan(self, content: Content) -> tuple[str, ...]:
         text = read_text(content, self.max_bytes)

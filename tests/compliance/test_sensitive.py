@@ -1,6 +1,11 @@
 """Sensitive-data detectors: what is flagged, what is not."""
+import hashlib
+import random
+import re
+
 import pytest
 
+from connector.compliance import sensitive
 from connector.compliance.sensitive import Scanner, find_ibans, iban_valid, luhn_valid, read_text
 from connector.errors import ConfigError
 from connector.model import Content
@@ -85,3 +90,64 @@ def test_config_errors():
         Scanner.from_config({"patterns": {"x": "("}})
     with pytest.raises(ConfigError, match="not enabled"):
         Scanner.from_config({"detectors": ["email"], "restrict": ["iban"]})
+
+
+# The detectors as first written: plain patterns (a lookbehind first, so the engine tries every
+# position) run over all the regions joined. The fast scanner must find exactly what they find.
+_REFERENCE_PHONE = re.compile(r"(?<![\w+/.-])(?:(?:\+|00)[1-9]\d{0,2}[ ./-]?(?:\(0\)[ ]?)?|\(?0\d{1,5}\)?[ ./-]?)"
+                              r"\d[\d ./-]{4,16}\d(?![\w-])")
+_REFERENCE_IBAN_SHAPE = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")
+_REFERENCE_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})\d{2}")
+
+
+def _reference_numbers(text: str) -> set[str]:
+    spans = []
+    for match in re.finditer(r"\d(?:[ ./()-]?\d){6,}", text):
+        start, end = max(0, match.start() - 50), min(len(text), match.end() + 40)
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        else:
+            spans.append([start, end])
+    numbers = "\n\n".join(text[s:e] for s, e in spans)
+    # an IBAN start the fast pattern finds must be one the plain pattern finds, and vice versa
+    assert [m.start() for m in _REFERENCE_IBAN_START.finditer(numbers)] == \
+        [m.start() for m in sensitive._IBAN_START.finditer(numbers)]
+    found = set()
+    if list(find_ibans(numbers)):
+        found.add("iban")
+    cards = [(s, e) for _, s, e in sensitive.find_cards(numbers)]
+    if cards:
+        found.add("card")
+    masked = numbers
+    for s, e in [m.span() for m in _REFERENCE_IBAN_SHAPE.finditer(numbers)] + cards:
+        masked = masked[:s] + " " * (e - s) + masked[e:]
+    for match in _REFERENCE_PHONE.finditer(masked):
+        value = match.group(0).strip()
+        digits = re.sub(r"\D", "", value)
+        if 7 <= len(digits) <= 15 and not re.match(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$", value) and len(set(digits)) > 1:
+            found.add("phone")
+    return found
+
+
+def test_fast_scanner_finds_what_the_plain_patterns_find():
+    rng = random.Random(20261129)
+    pieces = ["0", "00", "+", "(", ")", "(0)", " ", "-", ".", "/", "DE", "GB", "NL", "89", "WEST", "x", "ab",
+              "\n", "4111", "1111", "5555", "030", "+49", "0049", "3704 0044 0532 0130 00", "DE89 3704 0044 0532 0130 00", "1234567",
+              "4111 1111 1111 1111", "2024-03-01", "Ü", "é"] + list("0123456789")
+    scanner = Scanner(detectors=("phone", "iban", "card"))
+    flagged = set()
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 80)))
+        expected = _reference_numbers(text)
+        assert set(scanner.scan_text(text)) == expected, text
+        flagged |= expected
+    assert flagged == {"phone", "iban", "card"}     # the corpus exercises every detector
+
+
+def test_digit_dense_text_is_scanned_in_full():
+    """Hex digests on every line put digit runs everywhere; a number at the very end is still found."""
+    lines = "".join(f"sha256 {hashlib.sha256(str(n).encode()).hexdigest()} ok\n" for n in range(500))
+    scanner = Scanner(detectors=("phone", "iban", "card"))
+    assert set(scanner.scan_text(lines)) == _reference_numbers(lines) == {"card"}   # a digest held a Luhn-valid run
+    assert scanner.scan_text(lines + "Tel. 030/1234567") == ("phone", "card")
+    assert scanner.scan_text(lines + "IBAN DE89 3704 0044 0532 0130 00") == ("iban", "card")
