@@ -61,7 +61,11 @@ _PHONE = re.compile(r"(?:\+(?<![\w+/.-]\+)[1-9]\d{0,2}[ ./-]?(?:\(0\)[ ]?)?"   #
                     r"|0(?<![\w+/.-]0)\d{1,5}\)?[ ./-]?)"                         # 030/...
                     r"\d[\d ./-]{4,16}\d(?![\w-])")
 _IBAN_SHAPE = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")
-_SEVEN_DIGITS = re.compile(r"\d(?:[ ./()-]?\d){6,}")
+# possessive (nothing to give back: the run is maximal either way); the ASCII form for ASCII text
+# is twice as fast as ``\d``, which has to look up every character's Unicode category
+_SEVEN_DIGITS = re.compile(r"\d(?:[ ./()-]?+\d){6,}+")
+_SEVEN_ASCII_DIGITS = re.compile(r"[0-9](?:[ ./()-]?+[0-9]){6,}+")
+_CARD_SPAN = 13   # a card number's 13 or more digits span at least 13 characters
 _DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
 
@@ -152,30 +156,39 @@ def find_phones(text: str) -> Iterable[str]:
 REGION_BEFORE, REGION_AFTER = 50, 40   # an IBAN's letters on either side, a phone's prefix
 
 
-def number_regions(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
-    """(start, end, digit runs) of the parts of ``text`` around runs of seven or more digits.
+def numeric_regions(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """The parts of ``text`` around runs of seven or more digits, joined by blank lines; and where
+    in them the runs long enough to be a card number are.
 
     Every phone number, IBAN and card number contains such a run (single separators allowed), and
     what the detectors look at around it (an IBAN's country code and letters, a phone's prefix,
     the characters that end a number) lies within ``REGION_BEFORE`` characters before and
     ``REGION_AFTER`` after. So the number detectors scan these regions, not all of a long text:
-    on markup they are a small part or nothing. Regions that touch are merged.
+    on markup they are a small part or nothing.
 
-    >>> number_regions("no numbers here")
-    []
-    >>> number_regions("call +49 30 1234567 now")
-    [(0, 23, [(6, 19)])]
+    >>> numeric_regions("no numbers here")
+    ('', [])
+    >>> numeric_regions("call 030 1234567 or pay with 4111 1111 1111 1111")
+    ('call 030 1234567 or pay with 4111 1111 1111 1111', [(29, 48)])
     """
-    regions: list[tuple[int, int, list[tuple[int, int]]]] = []
-    for match in _SEVEN_DIGITS.finditer(text):
-        run = match.span()
-        start, end = max(0, run[0] - REGION_BEFORE), min(len(text), run[1] + REGION_AFTER)
-        if regions and start <= regions[-1][1]:
-            regions[-1][2].append(run)   # runs come in order, so ends only grow
-            regions[-1] = (regions[-1][0], end, regions[-1][2])
-        else:
-            regions.append((start, end, [run]))
-    return regions
+    runs = (_SEVEN_ASCII_DIGITS if text.isascii() else _SEVEN_DIGITS).finditer(text)
+    parts: list[str] = []
+    long_runs: list[tuple[int, int]] = []
+    start = end = -REGION_BEFORE - 1
+    offset = 0                         # where the current region starts in the joined text
+    for match in runs:
+        run_start, run_end = match.span()
+        if run_start - REGION_BEFORE > end:          # a new region
+            if parts or end > 0:
+                parts.append(text[start:end])
+                offset += end - start + 2
+            start = max(0, run_start - REGION_BEFORE)
+        end = min(len(text), run_end + REGION_AFTER)  # runs come in order: the region grows
+        if run_end - run_start >= _CARD_SPAN:
+            long_runs.append((offset + run_start - start, offset + run_end - start))
+    if end > 0:
+        parts.append(text[start:end])
+    return "\n\n".join(parts), long_runs
 
 
 def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -225,8 +238,7 @@ class Scanner:
 
         Cheap tests first: an e-mail address needs an ``@``; a phone number, an IBAN and a card
         number all need seven digits in a row (single separators allowed), so those detectors
-        run only on the regions around such runs (``number_regions``), and stop once each has
-        matched.
+        run only on the regions around such runs (``numeric_regions``).
         """
         found = set(self._numbers(text))
         if "email" in self.detectors and "@" in text and _EMAIL.search(text) is not None:
@@ -237,26 +249,21 @@ class Scanner:
 
     def _numbers(self, text: str) -> set[str]:
         wanted = {"phone", "iban", "card"}.intersection(self.detectors)
-        found: set[str] = set()
-        if not wanted:
-            return found
-        for start, end, runs in number_regions(text):
-            region = text[start:end]
-            if "iban" in wanted and "iban" not in found and next(iter(find_ibans(region)), None):
-                found.add("iban")
-            # a card number lies inside one digit run (its separators are a subset), so only runs
-            # long enough to hold 13 digits are searched
-            cards = [(s - start, e - start) for run_start, run_end in runs if run_end - run_start >= 13
-                     for _, s, e in find_cards(text, run_start, run_end)]
-            if cards:
-                found.add("card")
-            if "phone" in wanted and "phone" not in found:
-                # the digits of an IBAN (valid or not: "DE89 3704 0044 ...") or a card are no phone number
-                shapes = [m.span() for m in _IBAN_SHAPE.finditer(region)]
-                if next(iter(find_phones(_blank(region, shapes + cards))), None):
-                    found.add("phone")
-            if found >= wanted:
-                break
+        numbers, long_runs = numeric_regions(text) if wanted else ("", [])
+        if not numbers:
+            return set()
+        found = set()
+        if "iban" in wanted and next(iter(find_ibans(numbers)), None):
+            found.add("iban")
+        # a card number lies inside one digit run (its separators are a subset of the run's)
+        cards = [(start, end) for run_start, run_end in long_runs for _, start, end in find_cards(numbers, run_start, run_end)]
+        if cards:
+            found.add("card")
+        if "phone" in wanted:
+            # the digits of an IBAN (valid or not: "DE89 3704 0044 ...") or a card are no phone number
+            shapes = [m.span() for m in _IBAN_SHAPE.finditer(numbers)]
+            if next(iter(find_phones(_blank(numbers, shapes + cards))), None):
+                found.add("phone")
         return found & wanted
 
     def scan(self, content: Content) -> tuple[str, ...]:
