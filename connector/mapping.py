@@ -72,16 +72,19 @@ class Mapper:
                               "restricted content must never become world-readable")
 
     # --- items --------------------------------------------------------------------------
-    def document(self, item: Item) -> DocumentSpec:
+    def document(self, item: Item, settled: frozenset[str] = frozenset()) -> DocumentSpec:
+        """The document for ``item``, with a version spec for each revision not in ``settled``
+        (revisions archived and classified before: their content is not read again)."""
         if self.classifier is not None:
-            self.classifier.prepare(item)  # may narrow item.visibility (sensitive data, GDPR restriction)
+            # may narrow item.visibility (sensitive data, GDPR restriction)
+            self.classifier.prepare(item, settled)
         add, remove = self.acl(item.source, item.visibility)
         created = item.created or (item.revisions[0].created if item.revisions else None)
         spec = DocumentSpec(
             key=item.key, folder=self.folder(item.kind, item.source, item.system, item.space, created),
             name=self.name(item.title, item.native_id, item.revisions[-1].content if item.revisions else None),
             properties=self.item_properties(item), acl_add=add, acl_remove=remove)
-        spec.versions = [self.version(item, revision) for revision in item.revisions]
+        spec.versions = [self.version(item, revision) for revision in item.revisions if revision.id not in settled]
         return spec
 
     def item_properties(self, item: Item) -> dict:

@@ -290,7 +290,7 @@ class Archive:
             self.audit.append("quarantine", key=key, reason=reason, run_id=self.run_id)
 
     def _item_unit(self, item: Item, role: str) -> "_Unit":
-        spec = self.mapper.document(item)
+        spec = self.mapper.document(item, settled=self._settled(item))
         filed = self._filed(spec)
         unit = _Unit(spec, [v for v in spec.versions if v.revision_id not in filed], item.source, item.kind,
                      item.native_id, _acl_label(item), role)
@@ -460,6 +460,22 @@ class Archive:
             self._outage = exc
             return exc
         return Skippable(f"the repository answers, but refused {spec.key} on all {attempts} attempts: {exc}")
+
+    def _settled(self, item: Item) -> frozenset[str]:
+        """Revisions filed and classified on an earlier run, whose content need not be read again.
+
+        Their content was scanned when they were filed, and what the scan decided lives on in the
+        record's ACL: a sensitive old revision keeps its record restricted, because the ACL only
+        changes when visibility does. The one case that needs the old verdicts again is a record the
+        archive holds restricted while the source now says public: then every revision is decided
+        again (widen only if none restricts). After an interrupted run nothing is settled.
+        """
+        if self.ledger.has_intent(item.key):
+            return frozenset()
+        record = self.ledger.record(item.key)
+        if record is None or (item.visibility.is_public and not record["visibility"].startswith("public")):
+            return frozenset()
+        return frozenset(self.ledger.filed_revisions(item.key))
 
     def _filed(self, spec: DocumentSpec) -> dict[str, str]:
         """Revisions already archived; after an interrupted run, asks the repository."""

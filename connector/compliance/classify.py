@@ -30,7 +30,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Iterable, Protocol
+from typing import Collection, Iterable, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError
@@ -257,19 +257,24 @@ class Classifier:
         self.counts[record_class] = self.counts.get(record_class, 0) + 1
         return Decision(record_class, rule.name if rule else DEFAULT_RULE, until, start, sensitive, holds, restricted)
 
-    def prepare(self, item: Item) -> None:
-        """Decide every revision of ``item`` and narrow its visibility where the rules say so.
+    def prepare(self, item: Item, settled: Collection[str] = ()) -> None:
+        """Decide every revision of ``item`` not in ``settled`` and narrow its visibility where the
+        rules say so.
 
         The item's visibility becomes the *archive's* visibility (its reason says why it differs
         from the source); the pipeline then applies the restricted ACL, also to a series filed
-        earlier as public.
+        earlier as public. ``settled`` revisions were decided when they were filed (the pipeline
+        leaves none settled when their verdict could widen the ACL); their content is not read
+        again, only their authors are checked against processing restrictions, which can start
+        at any time.
         """
         self._decisions = {}
-        decisions = [self._decision(item, revision) for revision in item.revisions]
+        decisions = [self._decision(item, revision) for revision in item.revisions if revision.id not in settled]
         restricting = sorted({name for d in decisions for name in self.rules.scanner.restricting(d.sensitive)})
         if item.visibility.reason.startswith((RESTRICTED_REASON, "sensitive data")):
             return  # prepared before
-        if any(d.restricted for d in decisions):
+        people = {item.author, *(revision.author for revision in item.revisions)} - {None, ""}
+        if any(d.restricted for d in decisions) or (self.state and self.state.is_restricted(people)):
             item.visibility = Visibility.restricted(f"{RESTRICTED_REASON}; in the source: {item.visibility.reason}")
         elif restricting and item.visibility.is_public:
             item.visibility = Visibility.restricted(f"sensitive data ({', '.join(restricting)}); public in the source")

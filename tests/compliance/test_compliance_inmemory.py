@@ -155,6 +155,39 @@ def test_sensitive_data_is_flagged_and_restricts_where_configured(seeded):
         archive.close()
 
 
+def watch_reads(it: Item, reads: list[str]) -> Item:
+    """Record the id of each revision whose content is read."""
+    for rev in it.revisions:
+        data = b"".join(rev.content.chunks())
+        rev.content = Content(media_type=rev.content.media_type, size=len(data),
+                              chunks=lambda rid=rev.id, data=data: (reads.append(rid), iter([data]))[1])
+    return it
+
+
+def test_an_edit_reads_only_the_new_revision_and_a_restriction_holds(seeded):
+    """Revisions archived and classified before are not read again (their verdict lives on in the
+    record's ACL), except where the archive restricted a record the source calls public."""
+    cfg = config.load(seeded.path)
+    archive = Archive.open(cfg)
+    try:
+        reads: list[str] = []
+        seeded.record.revisions.append(revision(302, T2023 + timedelta(days=400), "Quarterly review, second quarter."))
+        clean = watch_reads(seeded.record, reads)
+        file(archive, clean)
+        assert set(reads) == {"302"}                             # scanned and sent; the filed 300 not read
+        reads.clear()
+        seeded.sensitive.revisions.append(revision(402, T2023 + timedelta(days=400), "Contact details removed."))
+        seeded.sensitive.visibility = Visibility.public()        # as the source gives it again
+        restricted = watch_reads(seeded.sensitive, reads)        # IBAN in revision 400: restricted by the archive
+        file(archive, restricted)
+        assert set(reads) == {"400", "402"}                      # 400 decided again: it must not widen
+        first, second = history(archive, restricted)
+        assert archive.repo.acl(second["cmis:objectId"]) == {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}}
+        assert one(second["sa:visibility"]) == "restricted" and not second.get("sa:sensitive")
+    finally:
+        archive.close()
+
+
 def test_hold_is_applied_listed_extended_and_removed_each_audited(seeded):
     cfg = config.load(seeded.path)
     result = cli("hold", "add", "M-2023-7", "--source", "wiki", "--since", "2023-01-01", "--until", "2024-01-01",
