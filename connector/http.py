@@ -18,6 +18,8 @@ Example::
 - The numbers (backoff, Retry-After cap, response cap, default timeouts, write attempts) are
   ``SETTINGS``; ``configure(**table)`` sets them from the config file's ``[http]`` table.
 - Error messages carry the URL without its query string: queries may hold tokens.
+- A source's ``rate_per_minute`` throttles its session per host (``Throttle``), from every thread
+  that shares it: workers download attachments while the main thread reads the API.
 """
 from __future__ import annotations
 
@@ -133,15 +135,52 @@ def _read_bounded(response: requests.Response, limit: int) -> None:
     response._content = b"".join(parts)  # what requests itself sets when it reads the body whole
 
 
-class Session(requests.Session):
-    """A requests session with a default timeout, a request counter (for run summaries) and a
-    bounded body size for answers read whole."""
+class Throttle:
+    """At most ``rate_per_minute`` requests a minute, from any number of threads: a caller takes the
+    next free slot under a lock and sleeps outside it until then, so requests are spaced evenly and
+    a thread that waits does not hold up the others' bookkeeping. ``0`` means no throttle.
 
-    def __init__(self, timeout: tuple[float, float] | None = None):
+    Example: ``Throttle(60)`` lets the first request go at once and each next one a second after
+    the one before; a caller that comes late (the slot has passed) goes at once.
+    """
+
+    def __init__(self, rate_per_minute: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        if rate_per_minute < 0:
+            raise ConfigError("rate_per_minute must be >= 0 (0 = no throttle)")
+        self.rate_per_minute = rate_per_minute
+        self.interval = 60.0 / rate_per_minute if rate_per_minute else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._next_at: float | None = None
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = self._clock()
+            slot = now if self._next_at is None or now >= self._next_at else self._next_at
+            self._next_at = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+class Session(requests.Session):
+    """A requests session with a default timeout, a request counter (for run summaries), a bounded
+    body size for answers read whole, and an optional throttle per host (``rate_per_minute``: each
+    host it talks to, say the API and a CDN, gets its own budget; shared by the threads using it)."""
+
+    def __init__(self, timeout: tuple[float, float] | None = None, rate_per_minute: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         super().__init__()
         self.default_timeout = timeout or SETTINGS.timeout
         self.request_count = 0
         self._lock = threading.Lock()
+        if rate_per_minute < 0:
+            raise ConfigError("rate_per_minute must be >= 0 (0 = no throttle)")
+        self.rate_per_minute = rate_per_minute
+        self.throttles: dict[str, Throttle] = {}
+        self._clock, self._sleep = clock, sleep
         for prefix in ("https://", "http://"):
             self.mount(prefix, _BoundedAdapter())
 
@@ -149,15 +188,26 @@ class Session(requests.Session):
         kwargs.setdefault("timeout", self.default_timeout)
         with self._lock:
             self.request_count += 1
+            throttle = None
+            if self.rate_per_minute:
+                host = urlsplit(url).netloc
+                throttle = self.throttles.get(host)
+                if throttle is None:
+                    throttle = self.throttles[host] = Throttle(self.rate_per_minute, self._clock, self._sleep)
+        if throttle is not None:
+            throttle.wait()
         return super().request(method, url, **kwargs)
 
 
 def make_session(user_agent: str, *, verify: bool | str = True,
                  timeout: tuple[float, float] | None = None,
-                 auth: tuple[str, str] | None = None, pool_size: int = 0) -> Session:
+                 auth: tuple[str, str] | None = None, pool_size: int = 0,
+                 rate_per_minute: float = 0.0, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> Session:
     """One pooled session per host. ``pool_size``: keep-alive connections kept per host (give it the
-    number of threads sharing the session; requests keeps 10 by default)."""
-    session = Session(timeout)
+    number of threads sharing the session; requests keeps 10 by default). ``rate_per_minute``:
+    the throttle per host (0: none); ``clock`` and ``sleep`` are injectable for tests."""
+    session = Session(timeout, rate_per_minute, clock, sleep)
     if pool_size > 10:
         for prefix in ("https://", "http://"):
             session.mount(prefix, _BoundedAdapter(pool_maxsize=pool_size))

@@ -21,7 +21,8 @@ Discourse specifics (from the API docs and source; no Discourse server was run h
 - **Auth**: headers ``Api-Key`` + ``Api-Username`` (an admin key sees every category), and
   ``Accept: application/json``. The key is never put in a URL, a log line or an exception.
 - **Rate limits**: a client-side throttle (``rate_per_minute``, default 60, the admin API's
-  shared budget) paces every request, uploads included; the clock and sleep are injectable. A 429
+  shared budget) paces every request to each host, uploads included, from every thread (workers
+  download uploads while the API is read); the clock and sleep are injectable. A 429
   is waited out: ``Retry-After`` (middleware limits) or the JSON ``extras.wait_seconds``
   (controller limits) becomes ``Retriable(retry_after=…)``, which ``retrying`` honours.
 - **Listing**: ``/categories.json?include_subcategories=true`` then ``/c/{id}/show.json`` per
@@ -155,6 +156,7 @@ class DiscourseSource:
             raise ConfigError(f"discourse source {name!r}: api_key and api_username are required")
         if rate_per_minute < 0:
             raise ConfigError(f"discourse source {name!r}: rate_per_minute must be >= 0 (0 = no throttle)")
+        self.rate_per_minute = rate_per_minute
         self.name = name
         self.base_url = base_url.rstrip("/")
         self.api_username = api_username
@@ -165,14 +167,12 @@ class DiscourseSource:
         self.rescan_window = rescan_window
         self.batch_size = max(1, batch_size)
         self.reconcile_max_ratio = reconcile_max_ratio
-        self.session = session if session is not None else make_session(user_agent, verify=verify)
+        self.session = session if session is not None else make_session(
+            user_agent, verify=verify, rate_per_minute=rate_per_minute, clock=clock, sleep=sleep)
         self.session.headers.update({"Api-Key": api_key, "Api-Username": api_username,
                                      "Accept": "application/json"})
         self._host = urlsplit(self.base_url).netloc
-        self._interval = 60.0 / rate_per_minute if rate_per_minute else 0.0
-        self._clock = clock
         self._sleep = sleep
-        self._next_at: float | None = None
         self._attempts = attempts
         self._requests = 0
         self._server_time: datetime | None = None
@@ -189,15 +189,6 @@ class DiscourseSource:
     def request_count(self) -> int:
         return self._requests
 
-    def _throttle(self) -> None:
-        if not self._interval:
-            return
-        now = self._clock()
-        if self._next_at is not None and now < self._next_at:
-            self._sleep(self._next_at - now)
-            now = self._next_at
-        self._next_at = now + self._interval
-
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else self.base_url + "/" + path.lstrip("/")
 
@@ -207,7 +198,6 @@ class DiscourseSource:
             kwargs["headers"] = {**kwargs.get("headers", {}), "Api-Key": None, "Api-Username": None}
 
         def once() -> requests.Response:
-            self._throttle()
             self._requests += 1
             response = self.session.request(method, url, **kwargs)
             if self._server_time is None and response.headers.get("Date"):
@@ -738,7 +728,7 @@ class DiscourseSource:
                 "objects": topics + posts, "items": topics + posts, "files": 0, "versions": topics + posts,
                 "bytes": posts * 1500 + topics * 6000,
                 "requests": topics + -(-posts // self.batch_size) + posts + 2,
-                "rate_limit_per_minute": 60.0 / self._interval if self._interval else None,
+                "rate_limit_per_minute": self.rate_per_minute or None,
                 "notes": [f"counts from /about.json stats ({window})"
                           + ("; an upper bound for this range" if (since or until) and window == "all time" else ""),
                           "revisions and uploads are not counted (one version per post assumed)"]}

@@ -222,7 +222,7 @@ class MediaWikiSource:
                  restricted_namespaces: tuple[int, ...] = (),
                  overlap: timedelta = timedelta(minutes=10),
                  user_agent: str = "socialarchive/0.1",
-                 verify: bool | str = True,
+                 verify: bool | str = True, rate_per_minute: float = 0.0,
                  session=None,
                  batch_size: int | None = None,
                  maxlag: int = 5,
@@ -237,7 +237,8 @@ class MediaWikiSource:
         self.overlap = overlap
         self.user_agent = user_agent
         self.verify = verify
-        self.session = session if session is not None else make_session(user_agent, verify=verify)
+        self.session = session if session is not None else make_session(user_agent, verify=verify,
+                                                                         rate_per_minute=rate_per_minute)
         self.batch_size = batch_size
         self.maxlag = maxlag
         self.attempts = attempts

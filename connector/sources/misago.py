@@ -136,7 +136,7 @@ class MisagoSource:
                  media_prefix: str = "/media/",
                  reconcile_max_ratio: float = 0.5,
                  user_agent: str = "socialarchive/0.1 (misago source)",
-                 verify: bool | str = True,
+                 verify: bool | str = True, rate_per_minute: float = 0.0,
                  session: requests.Session | None = None,
                  attempts: int = 6,
                  sleep: Callable[[float], None] = time.sleep):
@@ -156,7 +156,8 @@ class MisagoSource:
         self.rescan_window = rescan_window
         self.media_prefix = media_prefix
         self.reconcile_max_ratio = reconcile_max_ratio
-        self.session = session if session is not None else make_session(user_agent, verify=verify)
+        self.session = session if session is not None else make_session(user_agent, verify=verify,
+                                                                         rate_per_minute=rate_per_minute)
         self.session.headers.setdefault("Accept", "application/json")
         self._attempts = attempts
         self._sleep = sleep

@@ -151,7 +151,7 @@ class WordPressSource:
                  private_readers: Iterable[str] = ("role:editor", "role:administrator"),
                  post_types: Mapping[str, str] | None = None,
                  keep_commenter_pii: bool = False,
-                 user_agent: str = "socialarchive/0.1", verify: bool | str = True,
+                 user_agent: str = "socialarchive/0.1", verify: bool | str = True, rate_per_minute: float = 0.0,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  session: requests.Session | None = None,
                  attempts: int = 6, sleep: Callable[[float], None] = time.sleep):
@@ -174,7 +174,7 @@ class WordPressSource:
         self._sleep = sleep
         if session is None:
             session = make_session(user_agent, verify=verify, timeout=timeout,
-                                   auth=(username, app_password))
+                                   auth=(username, app_password), rate_per_minute=rate_per_minute)
         else:
             session.auth = (username, app_password)
             session.headers.setdefault("User-Agent", user_agent)
