@@ -160,6 +160,9 @@ class Ledger:
     def clear_intents(self, key: str) -> None:
         self.db.execute("DELETE FROM intents WHERE key=?", (key,))
 
+    def set_visibility(self, key: str, visibility: str) -> None:
+        self.db.execute("UPDATE records SET visibility=? WHERE key=?", (visibility, key))
+
     def mark_deleted(self, key: str) -> None:
         self.db.execute("UPDATE records SET deleted=1 WHERE key=?", (key,))
 

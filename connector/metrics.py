@@ -39,6 +39,8 @@ _COUNTERS = (
     ("run_files", "Files and attachments with new versions filed in the last run.", "files"),
     ("run_tombstones", "Deletions recorded as tombstones in the last run.", "tombstones"),
     ("run_unchanged", "Items seen in the last run that the archive already had.", "unchanged"),
+    ("run_acl_changes", "Records whose ACL followed the source in the last run without a new version.",
+     "acl_changes"),
     ("run_recovered", "Versions found in the repository after an interrupted run and recorded.", "recovered"),
     ("run_quarantined", "Items quarantined in the last run (reasons are in the ledger).", "quarantined"),
     ("run_errors", "Errors that stopped the last run.", lambda s: len(getattr(s, "errors", None) or [])),

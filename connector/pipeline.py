@@ -73,6 +73,7 @@ class Summary:
     files: int = 0
     tombstones: int = 0
     unchanged: int = 0
+    acl_changes: int = 0    # records whose ACL followed the source without a new version
     recovered: int = 0
     quarantined: int = 0
     source_requests: int = 0
@@ -83,7 +84,8 @@ class Summary:
 
     def line(self) -> str:
         return (f"{self.source}: {self.items} items, {self.versions} new versions, {self.files} files, "
-                f"{self.tombstones} tombstones, {self.unchanged} unchanged, {self.quarantined} quarantined, "
+                f"{self.tombstones} tombstones, {self.unchanged} unchanged, {self.acl_changes} ACL changes, "
+                f"{self.quarantined} quarantined, "
                 f"{self.recovered} recovered; {self.source_requests} source + {self.cmis_requests} CMIS "
                 f"requests in {self.seconds:.1f} s ({self.outcome})")
 
@@ -270,7 +272,8 @@ class Archive:
                 self._guarded(attachment.key, attachment.source,
                               lambda a=attachment: work.units.append(self._item_unit(a, "file")), summary)
         pending = [v for unit in work.units for v in unit.pending]
-        return Job(work, _keys(obj), needs_write=bool(pending) and not self.dry_run,
+        acl_only = any(unit.acl_only for unit in work.units)
+        return Job(work, _keys(obj), needs_write=bool(pending or acl_only) and not self.dry_run,
                    size=sum(v.content.size or 0 for v in pending))
 
     def _guarded(self, key: str, source: str, work: Callable[[], None], summary: Summary) -> None:
@@ -290,14 +293,17 @@ class Archive:
             self.audit.append("quarantine", key=key, reason=reason, run_id=self.run_id)
 
     def _item_unit(self, item: Item, role: str) -> "_Unit":
-        spec = self.mapper.document(item, settled=self._settled(item))
+        record = self.ledger.record(item.key)
+        spec = self.mapper.document(item, settled=self._settled(item, record))
         filed = self._filed(spec)
         unit = _Unit(spec, [v for v in spec.versions if v.revision_id not in filed], item.source, item.kind,
                      item.native_id, _acl_label(item), role)
-        if unit.pending and not self.dry_run:
-            record = self.ledger.record(spec.key)
-            unit.acl_changed = record is not None and record["visibility"] != unit.visibility
-            unit.object_id = record["object_id"] if record is not None else None
+        record = self.ledger.record(spec.key) if unit.pending else record   # _filed may have recovered it
+        if record is not None:
+            # who may read it changed in the source (or in the principal map): the ACL follows,
+            # with the next version or, when there is none, on its own (``acl_only``)
+            unit.acl_changed = record["visibility"] != unit.visibility
+            unit.object_id = record["object_id"]
         return unit
 
     def _tombstone_unit(self, tomb: Tombstone) -> "_Unit":
@@ -321,6 +327,17 @@ class Archive:
         """Worker thread: write each unit's pending versions in order. Touches neither ledger nor
         audit log; results and errors stay on the units for ``_commit``."""
         for unit in job.payload.units:
+            if unit.acl_only:
+                try:
+                    retrying(lambda: self.filer.replace_acl(unit.object_id, unit.spec.acl_add),
+                             attempts=HTTP_SETTINGS.write_attempts)
+                    unit.acl_applied = True
+                except Skippable as exc:
+                    unit.error = exc
+                except Exception as exc:   # Retriable after the retries, Fatal, a bug: the run stops
+                    unit.error = exc
+                    job.payload.failure = exc
+                    return
             if not unit.pending:
                 continue
             try:
@@ -380,6 +397,14 @@ class Archive:
         for unit in work.units:
             if not unit.pending:
                 summary.unchanged += 1
+                if unit.acl_only and (unit.acl_applied or self.dry_run):
+                    summary.acl_changes += 1
+                    if not self.dry_run:
+                        self.audit.append("acl", key=unit.spec.key, object_id=unit.object_id,
+                                          visibility=unit.visibility, acl=unit.spec.acl_add, run_id=self.run_id)
+                        self.ledger.set_visibility(unit.spec.key, unit.visibility)
+                if unit.error is not None and unit.error is not work.failure:
+                    self._quarantine(unit.spec.key, unit.source, unit.error, summary)
                 continue
             summary.tombstones += unit.role == "tombstone"
             summary.items += unit.role == "item"
@@ -461,7 +486,7 @@ class Archive:
             return exc
         return Skippable(f"the repository answers, but refused {spec.key} on all {attempts} attempts: {exc}")
 
-    def _settled(self, item: Item) -> frozenset[str]:
+    def _settled(self, item: Item, record) -> frozenset[str]:
         """Revisions filed and classified on an earlier run, whose content need not be read again.
 
         Their content was scanned when they were filed, and what the scan decided lives on in the
@@ -472,7 +497,6 @@ class Archive:
         """
         if self.ledger.has_intent(item.key):
             return frozenset()
-        record = self.ledger.record(item.key)
         if record is None or (item.visibility.is_public and not record["visibility"].startswith("public")):
             return frozenset()
         return frozenset(self.ledger.filed_revisions(item.key))
@@ -530,9 +554,15 @@ class _Unit:
     deleted_key: str | None = None    # tombstone: the record it marks deleted
     object_id: str | None = None      # the document's latest version, if it exists
     acl_changed: bool = False
+    acl_applied: bool = False         # acl_only: the worker made the repository's ACL the wanted one
     filed: list[tuple[FiledVersion, str]] = field(default_factory=list)   # (version, audit event)
     recovered: list[FiledVersion] = field(default_factory=list)
     error: Exception | None = None
+
+    @property
+    def acl_only(self) -> bool:
+        """Nothing new to file, but who may read the record changed: its ACL is replaced alone."""
+        return self.acl_changed and not self.pending and self.object_id is not None
 
 
 @dataclass

@@ -218,3 +218,28 @@ def test_public_item_that_becomes_restricted_loses_world_read(archive):
     assert file(archive, item).versions == 1
     acl = archive.repo.acl(archive.ledger.record(item.key)["object_id"])
     assert acl == {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}, "GROUP_wiki_admins": {"cmis:read"}}
+
+
+def test_visibility_change_without_a_new_revision_changes_the_acl_alone(archive):
+    """A page whose namespace becomes restricted (config) or whose wiki goes private has no new
+    revision: its ACL still follows, on every version, recorded in the audit log and the ledger;
+    the next run has nothing to do."""
+    item = page("78", revisions=2)
+    file(archive, item)
+    key, object_id = item.key, archive.ledger.record(item.key)["object_id"]
+    item.visibility = Visibility.restricted("restricted namespace", ["group:sysop"])
+    summary = file(archive, item)
+    assert (summary.versions, summary.unchanged, summary.acl_changes) == (0, 1, 1)
+    restricted = {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}, "GROUP_wiki_admins": {"cmis:read"}}
+    assert [archive.repo.acl(v["cmis:objectId"]) for v in archive.repo.versions(object_id)] == [restricted] * 2
+    assert archive.ledger.record(key)["visibility"] == "restricted:group:sysop"
+    with open(archive.config.audit_path, encoding="utf-8") as fh:
+        [event] = [e for e in map(json.loads, fh) if e["event"] == "acl"]
+    assert event["key"] == key and event["visibility"] == "restricted:group:sysop"
+    requests_before = archive.repo.request_count
+    again = file(archive, item)
+    assert (again.acl_changes, archive.repo.request_count - requests_before) == (0, 0)
+    item.visibility = Visibility.public()            # made public again in the source: it follows
+    assert file(archive, item).acl_changes == 1
+    assert archive.repo.acl(object_id) == {"admin": {"cmis:all"}, "anyone": {"cmis:read"}}
+    assert verify_chain(archive.config.audit_path) == []
