@@ -231,6 +231,16 @@ class Tombstone:
         return record_key(self.source, self.kind, self.native_id)
 
 
+@dataclass(frozen=True)
+class Skipped:
+    """A record the source could not read this run (an error answer, a broken record, no right to
+    read it). The source reads it again next run; the pipeline quarantines it meanwhile, so it is
+    reported like any record that could not be filed, and cleared once it is."""
+
+    key: str
+    reason: str
+
+
 def record_key(source: str, kind: str, native_id: str) -> str:
     """The identity of a record across runs: ``source/kind/native id``."""
     return f"{source}/{kind}/{native_id}"

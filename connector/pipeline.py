@@ -232,6 +232,8 @@ class Archive:
             raise
 
     def _finish(self, source: Source, summary: Summary) -> Summary:
+        for skipped in getattr(source, "skipped", None) or ():   # records the source could not read
+            self._quarantine(skipped.key, source.name, Skippable(skipped.reason), summary)
         summary.seconds = time.monotonic() - self._started
         summary.source_requests = source.request_count
         summary.cmis_requests = self.repo.request_count - self._cmis_before

@@ -77,7 +77,7 @@ import requests
 
 from ..errors import ConfigError, Fatal, Retriable, Skippable
 from ..http import MAX_RETRY_AFTER, check, make_session, parse_retry_after, retrying, safe_url
-from ..model import CHUNK_SIZE, Content, Item, Revision, Tombstone, Visibility
+from ..model import CHUNK_SIZE, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class DiscourseSource:
         self._raw_cache: dict[int, dict] = {}
         self._categories: dict[int, dict] | None = None
         self._latest_first_page: list[dict] = []
-        self.skipped: list[str] = []
+        self.skipped: list[Skipped] = []   # topics the last run could not read
 
     def __repr__(self) -> str:  # never show the key
         return f"DiscourseSource(name={self.name!r}, base_url={self.base_url!r}, api_username={self.api_username!r})"
@@ -235,6 +235,7 @@ class DiscourseSource:
             raise Skippable(f"non-JSON answer from GET {safe_url(response.url)}") from None
 
     def _run_start(self) -> datetime:
+        self.skipped = []
         self._server_time = None
         self._raw_cache.clear()
         self._categories = None
@@ -336,7 +337,8 @@ class DiscourseSource:
         if response.status_code == 404:
             return None
         if response.status_code == 403:
-            self.skipped.append(f"topic {topic_id}: HTTP 403 for {self.api_username}")
+            self.skipped.append(Skipped(record_key(self.name, "thread", f"thread:{topic_id}"),
+                                        f"topic {topic_id}: HTTP 403 for {self.api_username}"))
             log.warning("topic %s: HTTP 403 for %s, skipped", topic_id, self.api_username)
             raise _Unreadable()
         check(response)

@@ -64,7 +64,7 @@ import requests
 from ..errors import Fatal, Retriable, Skippable
 from ..http import check as check_response
 from ..http import make_session, parse_retry_after, retrying, safe_url
-from ..model import CHUNK_SIZE, Content, Item, Revision, Tombstone, Visibility
+from ..model import CHUNK_SIZE, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 
 log = logging.getLogger(__name__)
 
@@ -246,8 +246,7 @@ class MediaWikiSource:
         self._logged_in = False
         self._anon_requests = 0
         self._own_requests = 0
-        self._failed: set[str] = set()
-        self.skipped: list[str] = []   # pages skipped in the last run (ids), retried next run
+        self._failed: dict[str, str] = {}   # page id -> why it was skipped this run
 
     def __repr__(self) -> str:
         return f"MediaWikiSource(name={self.name!r}, api_url={self.api_url!r}, username={self.username!r})"
@@ -288,7 +287,7 @@ class MediaWikiSource:
 
     def changes(self, state: dict) -> Iterator[Item | Tombstone]:
         """Full crawl when ``state`` has no checkpoint, else everything since it. See the module doc."""
-        self._failed = set()
+        self._failed = {}
         self._seen = _Seen()
         if state.get("checkpoint"):
             since = parse_ts(state["checkpoint"])
@@ -316,7 +315,12 @@ class MediaWikiSource:
             state["retry_pages"] = sorted(self._failed, key=int)[:MAX_RETRY_PAGES]
         else:
             state.pop("retry_pages", None)
-        self.skipped = sorted(self._failed, key=int)
+
+    @property
+    def skipped(self) -> list[Skipped]:
+        """Pages the last run could not read (they are retried next run: ``retry_pages``)."""
+        return [Skipped(record_key(self.name, "page", pid), reason)
+                for pid, reason in sorted(self._failed.items(), key=lambda entry: int(entry[0]))]
 
     def backfill(self, since: datetime | None, until: datetime | None) -> Iterator[Item | Tombstone]:
         """Pages with the revisions created in [since, until] (inclusive), deletions in it as tombstones.
@@ -325,14 +329,13 @@ class MediaWikiSource:
         With neither bound this is a full crawl.
         """
         run = self._begin()
-        self._failed = set()
+        self._failed = {}
         if since is None and until is None:
             yield from self._execute(self._full_plan(run), run)
             return
         tombstones, plans = self._window(run, since, until, use_rc=False, retry=[])
         yield from tombstones
         yield from self._execute(plans, run)
-        self.skipped = sorted(self._failed, key=int)
 
     def reconcile(self, known_ids: set[str]) -> Iterator[Tombstone]:
         """Tombstones for archived ids ("N" pages, "file:N" files) whose page no longer exists.
@@ -374,7 +377,7 @@ class MediaWikiSource:
         whole history, read again by page id (``socialarchive quarantine retry``). A page that no
         longer exists yields nothing."""
         run = self._begin()
-        self._failed = set()
+        self._failed = {}
         plans: list[_Plan] = []
         for pid in sorted({int(str(n).removeprefix("file:")) for n in native_ids
                            if str(n).removeprefix("file:").isdigit()}):
@@ -820,7 +823,7 @@ class MediaWikiSource:
                 history = self._history(pid)
             except Skippable as exc:
                 log.warning("page %s skipped: %s", pid, exc)
-                self._failed.add(str(pid))
+                self._failed[str(pid)] = str(exc)
                 continue
             if history is None:
                 continue   # gone (a tombstone comes from the delete log or from reconcile)
@@ -914,7 +917,7 @@ class MediaWikiSource:
         except Skippable as exc:
             for buf in {id(b): b for b in owner.values()}.values():
                 log.warning("page %s skipped: %s", buf.plan.pageid, exc)
-                self._failed.add(str(buf.plan.pageid))
+                self._failed[str(buf.plan.pageid)] = str(exc)
                 buf.done = len(buf.plan.revids)
                 buf.page = None
             return

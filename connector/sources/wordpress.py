@@ -84,7 +84,7 @@ import requests
 
 from ..errors import Fatal, Retriable, Skippable
 from ..http import DEFAULT_TIMEOUT, check as check_response, make_session, retrying, safe_url
-from ..model import CHUNK_SIZE, Content, Item, Revision, Tombstone, Visibility
+from ..model import CHUNK_SIZE, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class WordPressSource:
             session.headers.setdefault("User-Agent", user_agent)
         self.session = session
         self._requests = 0
-        self.skipped: list[dict[str, str]] = []
+        self.skipped: list[Skipped] = []   # records the last run could not build
         self._tz: ZoneInfo | None = None
         self._tz_unknown = False
         self._users: dict[int, dict] | None = None
@@ -303,6 +303,7 @@ class WordPressSource:
     # ------------------------------------------------------------ clock, time zone
     def _preflight(self) -> datetime:
         """First request of a run: site facts and the server clock (HTTP Date)."""
+        self.skipped = []
         data, response = self._get("/", {"_fields": "name,url,home,gmt_offset,timezone_string"})
         data = data or {}
         tz_name = data.get("timezone_string") or ""
@@ -596,8 +597,9 @@ class WordPressSource:
             return build()
         except (Skippable, KeyError, TypeError, ValueError, AttributeError) as exc:
             log.warning("skipping %s %s: %s", rest_base, obj_id, exc)
-            self.skipped.append({"rest_base": rest_base, "id": str(obj_id),
-                                 "error": f"{type(exc).__name__}: {exc}"})
+            kind = self.post_types.get(rest_base) or {"media": "media", "comments": "comment"}.get(rest_base, rest_base)
+            self.skipped.append(Skipped(record_key(self.name, kind, f"{kind}:{obj_id}"),
+                                        f"{rest_base} {obj_id}: {type(exc).__name__}: {exc}"))
             if isinstance(obj_id, int):
                 recheck.setdefault(rest_base, set()).add(obj_id)
             return None

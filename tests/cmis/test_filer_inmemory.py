@@ -14,7 +14,7 @@ import pytest
 from connector import config
 from connector.audit import verify_chain
 from connector.cmis.names import MAX_NAME
-from connector.model import Content, Item, Revision, Visibility
+from connector.model import Content, Item, Revision, Skipped, Visibility
 from connector.pipeline import Archive, Summary
 
 from ..conftest import write_config
@@ -243,3 +243,25 @@ def test_visibility_change_without_a_new_revision_changes_the_acl_alone(archive)
     assert file(archive, item).acl_changes == 1
     assert archive.repo.acl(object_id) == {"admin": {"cmis:all"}, "anyone": {"cmis:read"}}
     assert verify_chain(archive.config.audit_path) == []
+
+
+class SkippingSource:
+    """Yields the given items and reports records it could not read, as the real sources do."""
+
+    system, request_count = "mediawiki", 0
+
+    def __init__(self, items: list[Item], skipped: list[Skipped]):
+        self.name, self._items, self.skipped = "wiki", items, skipped
+
+    def changes(self, state: dict):
+        yield from self._items
+
+
+def test_records_a_source_could_not_read_are_quarantined_until_filed(archive):
+    good, broken = page("90", revisions=1), page("91", revisions=1)
+    summary = archive.sync(SkippingSource([good], [Skipped(broken.key, "HTTP 500 for revids")]))
+    assert (summary.versions, summary.quarantined, summary.outcome) == (1, 1, "quarantined")
+    [(key, source, error, reason, attempts, *_)] = archive.ledger.quarantined()
+    assert (key, source, error, reason, attempts) == (broken.key, "wiki", "Skippable", "HTTP 500 for revids", 1)
+    summary = archive.sync(SkippingSource([broken], []))              # readable again: filed, cleared
+    assert (summary.versions, summary.outcome, archive.ledger.quarantined()) == (1, "ok", [])

@@ -547,3 +547,13 @@ def test_dst_fall_back_widens_the_window():
     assert source._after(datetime(2026, 11, 29, 10, 0, tzinfo=UTC)) == "2026-11-29T09:59:59Z"
     assert source._before(datetime(2026, 10, 25, 1, 30, tzinfo=UTC)) == "2026-10-25T02:30:01Z"
     assert source._before(datetime(2026, 11, 29, 10, 0, tzinfo=UTC)) == "2026-11-29T10:00:01Z"
+
+
+def test_a_record_that_cannot_be_built_is_listed_with_its_record_key():
+    source, _ = mock_source(post_types={"posts": "post", "docs": "doc"})
+    recheck: dict = {}
+    for rest_base, obj_id in (("docs", 12), ("media", 5), ("comments", 7)):
+        assert source._build(lambda: {}["title"], rest_base, obj_id, recheck) is None
+    assert [s.key for s in source.skipped] == ["blog/doc/doc:12", "blog/media/media:5", "blog/comment/comment:7"]
+    assert source.skipped[0].reason == "docs 12: KeyError: 'title'"
+    assert recheck == {"docs": {12}, "media": {5}, "comments": {7}}   # and read again next run
