@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -129,12 +130,16 @@ def load(path: str | None = None) -> Config:
         path=os.path.abspath(path), repository=repository, permissions=permissions, sources=sources,
         ledger_path=ledger_path,
         audit_path=resolve.path(state.get("audit_log", os.path.join(os.path.dirname(ledger_path), "audit.jsonl"))),
-        mapping_path=resolve.path(data.get("mapping", {}).get("file", _default_mapping())),
+        mapping_path=resolve.path(data.get("mapping", {}).get("file", shipped_mapping("default.toml"))),
         fingerprint=hashlib.sha256(raw).hexdigest(), compliance=dict(data.get("compliance", {})))
 
 
-def _default_mapping() -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mappings", "default.toml")
+def shipped_mapping(name: str) -> str:
+    """A rules file shipped with the connector: ``mappings/`` of the checkout (or an editable
+    install), else ``<prefix>/share/socialarchive/mappings`` (where ``pip install .`` puts it)."""
+    checkout = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mappings", name)
+    installed = os.path.join(sys.prefix, "share", "socialarchive", "mappings", name)
+    return checkout if os.path.exists(checkout) or not os.path.exists(installed) else installed
 
 
 def _table(data: dict, name: str, path: str) -> dict:

@@ -18,7 +18,7 @@ import getpass
 import os
 from dataclasses import dataclass
 
-from ..config import Config
+from ..config import Config, shipped_mapping
 from ..errors import ConfigError
 
 KNOWN = {"classification", "cmis_rm", "file_audit_log", "tsa_url", "tsa_ca_file", "tsa_username",
@@ -26,8 +26,7 @@ KNOWN = {"classification", "cmis_rm", "file_audit_log", "tsa_url", "tsa_ca_file"
 
 
 def default_classification() -> str:
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                        "mappings", "classification.toml")
+    return shipped_mapping("classification.toml")
 
 
 @dataclass(frozen=True)

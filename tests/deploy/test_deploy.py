@@ -27,7 +27,9 @@ import shutil
 import subprocess
 import textwrap
 import tomllib
+import sys
 import warnings
+import zipfile
 from pathlib import Path
 
 import click
@@ -220,18 +222,25 @@ def test_worker_image_runs_the_cli_as_a_non_root_user():
     assert scripts["socialarchive"] == "cli:main"
 
 
-def test_worker_image_ships_the_mapping_the_configs_name():
+def test_a_plain_install_ships_the_mappings_and_the_image_relies_on_it(tmp_path):
+    """``pip install .`` (what the image runs) carries mappings/ as data files; the configs the
+    image and the CronJob use name no other mapping file, so the shipped one is in force."""
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                    "-w", str(tmp_path), str(ROOT)], check=True, cwd=tmp_path)
+    [wheel] = tmp_path.glob("socialarchive-*.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        shipped = {n.split("/data/", 1)[1]: zf.read(n) for n in zf.namelist() if "/data/share/" in n}
+    assert shipped == {f"share/socialarchive/mappings/{name}": (ROOT / "mappings" / name).read_bytes()
+                       for name in ("default.toml", "classification.toml")}
     path = DOCKER / "Dockerfile"
     copies = {c.value[0]: c.value[-1] for c in instructions(path, "COPY") if len(c.value) == 2}
-    assert (ROOT / "mappings" / "default.toml").exists()
-    shipped = copies["mappings"].rstrip("/") + "/default.toml"
-    configs = [config_mount(s) for s in workers(compose()).values()]
-    configs += [K8S / "configmap.yaml"]
+    assert copies["mappings"] == "./mappings"                    # into the build context of pip install
+    configs = [config_mount(s) for s in workers(compose()).values()] + [K8S / "configmap.yaml"]
     for path in configs:
         text = path.read_text()
         if path.suffix == ".yaml":
             text = yaml.safe_load(text)["data"]["socialarchive.toml"]
-        assert tomllib.loads(text)["mapping"]["file"] == shipped, path
+        assert "mapping" not in tomllib.loads(text), path
 
 
 def test_opencmis_image_is_the_server_and_patches_of_servers_opencmis():

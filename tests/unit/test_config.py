@@ -50,3 +50,15 @@ def test_source_secret_literal_refused(tmp_path):
 def test_bad_toml_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="not valid TOML"):
         config.load(write(tmp_path, "[repository\n"))
+
+
+def test_shipped_mapping_is_the_checkouts_else_the_installed_copy(tmp_path, monkeypatch):
+    from connector import config as config_module
+    assert config_module.shipped_mapping("default.toml").endswith("/mappings/default.toml")
+    installed = tmp_path / "share" / "socialarchive" / "mappings"
+    installed.mkdir(parents=True)
+    (installed / "default.toml").write_text("")
+    monkeypatch.setattr(config_module.sys, "prefix", str(tmp_path))
+    monkeypatch.setattr(config_module.os.path, "abspath", lambda p: str(tmp_path / "site-packages/connector/config.py")
+                        if p == config_module.__file__ else p)
+    assert config_module.shipped_mapping("default.toml") == str(installed / "default.toml")
