@@ -2,7 +2,8 @@
 
 A record is quarantined (ledger table ``quarantine``) when the source gave something that cannot be
 filed as it is (a digest mismatch, a media type the repository refuses, a file that vanished
-mid-download ...); the run goes on without it.
+mid-download ...), or could not give it at all (``Source.skipped``: an error answer for one page,
+a record that cannot be built, a topic the key may not read); the run goes on without it.
 
 Retry reads the records again *from the source* and files them through the normal pipeline:
 
