@@ -5,7 +5,8 @@ session counters) vs the minimum a RAW Browser-binding client needs for the same
 OURS   ``Archive.archive_object`` on the real InMemory server: a new document (properties, content,
        ACL and versioning state), a new version (check-out, check-in), a public page that becomes
        restricted (its new version plus the ACL read and diff), a page with 5 revisions, a
-       tombstone, the same page again (nothing new). Folder creation on first use is counted on
+       tombstone, the same page again (nothing new), a page restricted without a new revision
+       (the ACL alone). Folder creation on first use is counted on
        its own line: the first document into a new folder tree pays for it, once per run and path.
 RAW    the same results with plain ``requests``: createDocument with everything in the form;
        checkOut + checkIn for a version; the count is what it sent.
@@ -98,6 +99,9 @@ def main() -> None:
                      raw_count(lambda: raw.version(object_id, b"w" * 2048)) + 2,
                      "+ getACL + applyACL (Browser applyACL is a diff)"))
         rows.append(("the same item again, nothing new", ours(second), 0, "the ledger answers"))
+        five.visibility = Visibility.restricted("namespace restricted in the config", ["group:sysop"])
+        rows.append(("ACL changed, no new revision (public -> restricted)", ours(five), 2,
+                     "getACL + applyACL, on the whole series"))
         tomb = Tombstone(source="bench", system="synthetic", native_id=str(n0 + 2), kind="page",
                          detected_at=datetime.now(timezone.utc), detected_by="bench", title="Bench page")
         rows.append(("tombstone (the first: + 2 new folders _deletions/<year>)", ours(tomb),
