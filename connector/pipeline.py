@@ -407,6 +407,9 @@ class Archive:
                         self.ledger.set_visibility(unit.spec.key, unit.visibility)
                 if unit.error is not None and unit.error is not work.failure:
                     self._quarantine(unit.spec.key, unit.source, unit.error, summary)
+                elif unit.object_id is not None and not self.dry_run:
+                    # archived, and read fine this time: a quarantine from an earlier run is over
+                    self.ledger.unquarantine(unit.spec.key)
                 continue
             summary.tombstones += unit.role == "tombstone"
             summary.items += unit.role == "item"

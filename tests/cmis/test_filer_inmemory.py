@@ -265,3 +265,7 @@ def test_records_a_source_could_not_read_are_quarantined_until_filed(archive):
     assert (key, source, error, reason, attempts) == (broken.key, "wiki", "Skippable", "HTTP 500 for revids", 1)
     summary = archive.sync(SkippingSource([broken], []))              # readable again: filed, cleared
     assert (summary.versions, summary.outcome, archive.ledger.quarantined()) == (1, "ok", [])
+    archive.sync(SkippingSource([], [Skipped(good.key, "HTTP 502")]))   # an archived record, unreadable once
+    assert [row[0] for row in archive.ledger.quarantined()] == [good.key]
+    summary = archive.sync(SkippingSource([good], []))                # read fine, nothing new: released
+    assert (summary.versions, summary.unchanged, archive.ledger.quarantined()) == (0, 1, [])
