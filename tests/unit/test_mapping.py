@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from connector.cmis.profiles import profile
-from connector.config import PermissionsConfig, _default_mapping
+from connector.config import PermissionsConfig, shipped_mapping
 from connector.errors import ConfigError
 from connector.mapping import Mapper, Rules
 from connector.model import Content, Item, Revision, Tombstone, Visibility
@@ -12,7 +12,7 @@ from connector.model import Content, Item, Revision, Tombstone, Visibility
 def mapper(**perms):
     permissions = PermissionsConfig(archive_admins=["admin"], restricted_readers=["GROUP_records"],
                                     principals={"group:sysop": "GROUP_admins"}, **perms)
-    return Mapper(Rules.load(_default_mapping()), permissions, profile("opencmis-inmemory"), "anyone", "run-1")
+    return Mapper(Rules.load(shipped_mapping("default.toml")), permissions, profile("opencmis-inmemory"), "anyone", "run-1")
 
 
 def item(visibility, title="Page", kind="page"):
@@ -38,7 +38,7 @@ def test_restricted_fails_closed_on_unmapped_principals():
 
 def test_config_mapping_restricted_to_everyone_is_refused():
     with pytest.raises(ConfigError, match="never become world-readable"):
-        Mapper(Rules.load(_default_mapping()),
+        Mapper(Rules.load(shipped_mapping("default.toml")),
                PermissionsConfig(["admin"], ["anyone"]), profile("opencmis-inmemory"), "anyone", "r")
 
 
