@@ -50,6 +50,7 @@ def retry(archive: Archive, source: Source, keys: list[str]) -> dict:
     wanted = set(keys)
     seen: set[str] = set()
     attempts = {row["key"]: row["attempts"] for row in entries(archive.ledger, source.name)}
+    archived = {key: len(archive.ledger.filed_revisions(key)) for key in wanted}
 
     def objects() -> Iterator[Item | Tombstone]:
         if hasattr(source, "fetch"):
@@ -66,17 +67,15 @@ def retry(archive: Archive, source: Source, keys: list[str]) -> dict:
     still = {row["key"]: row for row in entries(archive.ledger, source.name)}
     results = []
     for key in sorted(wanted):
-        if key not in still:
-            outcome = "filed: released"
+        if key not in still:   # the pipeline released it: filed now, or archived already and read fine
+            newly = len(archive.ledger.filed_revisions(key)) > archived[key]
+            outcome = "filed: released" if newly else "already archived: released"
         elif still[key]["attempts"] > attempts.get(key, 0):
             outcome = f"failed again: {still[key]['reason']}"
         elif summary.outcome not in ("ok", "quarantined"):
             outcome = f"run stopped ({summary.outcome}): still quarantined"
         elif key not in seen:
             outcome = "not returned by the source (deleted there, or not readable): still quarantined"
-        elif archive.ledger.filed_revisions(key):
-            archive.ledger.unquarantine(key)   # every revision was archived already
-            outcome = "already archived: released"
         else:
             outcome = "returned without revisions to file: still quarantined"
         results.append({"key": key, "outcome": outcome})
