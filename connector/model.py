@@ -231,6 +231,12 @@ class Tombstone:
         return record_key(self.source, self.kind, self.native_id)
 
 
+def access_label(label: str, readers: Iterable[str]) -> str:
+    """Who may read a record, as the ledger keeps it (``public:`` or ``restricted:group:a,user:b``):
+    a change of it is what makes the pipeline replace the record's ACL."""
+    return f"{label}:{','.join(sorted(readers))}"
+
+
 @dataclass(frozen=True)
 class Skipped:
     """A record the source could not read this run (an error answer, a broken record, no right to

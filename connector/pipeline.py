@@ -46,7 +46,7 @@ from .errors import Fatal, Retriable, Skippable, SourceUnavailable
 from .http import SETTINGS as HTTP_SETTINGS, retrying
 from .ledger import Ledger
 from .mapping import Mapper, Rules
-from .model import DigestMismatch, Item, Tombstone
+from .model import DigestMismatch, Item, Tombstone, access_label
 from .sources import Source
 from .workers import DEFAULT_WORKERS, Job, Window
 
@@ -299,7 +299,7 @@ class Archive:
         spec = self.mapper.document(item, settled=self._settled(item, record))
         filed = self._filed(spec)
         unit = _Unit(spec, [v for v in spec.versions if v.revision_id not in filed], item.source, item.kind,
-                     item.native_id, _acl_label(item), role)
+                     item.native_id, access_label(item.visibility.label, item.visibility.readers), role)
         record = self.ledger.record(spec.key) if unit.pending else record   # _filed may have recovered it
         if record is not None:
             # who may read it changed in the source (or in the principal map): the ACL follows,
@@ -331,8 +331,8 @@ class Archive:
         for unit in job.payload.units:
             if unit.acl_only:
                 try:
-                    retrying(lambda: self.filer.replace_acl(unit.object_id, unit.spec.acl_add),
-                             attempts=HTTP_SETTINGS.write_attempts)
+                    unit.acl_replaced = retrying(lambda: self.filer.replace_acl(unit.object_id, unit.spec.acl_add),
+                                                 attempts=HTTP_SETTINGS.write_attempts)
                     unit.acl_applied = True
                 except Skippable as exc:
                     unit.error = exc
@@ -399,12 +399,13 @@ class Archive:
         for unit in work.units:
             if not unit.pending:
                 summary.unchanged += 1
-                if unit.acl_only and (unit.acl_applied or self.dry_run):
+                if unit.acl_only and (unit.acl_replaced or self.dry_run):
                     summary.acl_changes += 1
                     if not self.dry_run:
                         self.audit.append("acl", key=unit.spec.key, object_id=unit.object_id,
                                           visibility=unit.visibility, acl=unit.spec.acl_add, run_id=self.run_id)
-                        self.ledger.set_visibility(unit.spec.key, unit.visibility)
+                if unit.acl_applied:   # also when the repository had it already (a rebuilt ledger)
+                    self.ledger.set_visibility(unit.spec.key, unit.visibility)
                 if unit.error is not None and unit.error is not work.failure:
                     self._quarantine(unit.spec.key, unit.source, unit.error, summary)
                 elif unit.object_id is not None and not self.dry_run:
@@ -534,10 +535,6 @@ class Archive:
                                    folder="/".join(spec.folder), visibility=visibility, run_id=self.run_id)
 
 
-def _acl_label(item: Item) -> str:
-    return item.visibility.label + ":" + ",".join(sorted(item.visibility.readers))
-
-
 def _keys(obj: Item | Tombstone) -> set[str]:
     """The records an object writes: jobs that share one are never in flight together."""
     if isinstance(obj, Tombstone):
@@ -560,6 +557,7 @@ class _Unit:
     object_id: str | None = None      # the document's latest version, if it exists
     acl_changed: bool = False
     acl_applied: bool = False         # acl_only: the worker made the repository's ACL the wanted one
+    acl_replaced: bool = False        # ... and had to change it to get there
     filed: list[tuple[FiledVersion, str]] = field(default_factory=list)   # (version, audit event)
     recovered: list[FiledVersion] = field(default_factory=list)
     error: Exception | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .cmis import schema
 from .cmis.filer import version_from_properties
+from .model import access_label
 
 
 def rebuild_ledger(archive) -> tuple[int, int]:
@@ -29,6 +30,8 @@ def rebuild_ledger(archive) -> tuple[int, int]:
         latest = history[-1]
         source, kind, native_id = key.split("/", 2)
         known = ledger.filed_revisions(key)
+        label, readers = _first(latest.get("sa:visibility")), latest.get("sa:readers") or []
+        visibility = access_label(str(label), readers if isinstance(readers, list) else [readers]) if label else ""
         for props in history:
             filed = version_from_properties(key, props)
             if filed.revision_id in known:
@@ -36,7 +39,7 @@ def rebuild_ledger(archive) -> tuple[int, int]:
             paths = repo.parents(props["cmis:objectId"])
             ledger.commit_version(filed, source=source, kind=kind, native_id=native_id,
                                   folder=paths[0] if paths else "",
-                                  visibility=str(_first(latest.get("sa:visibility")) or ""),
+                                  visibility=visibility,
                                   run_id=archive.run_id)
             versions += 1
         records += 1

@@ -197,15 +197,17 @@ class Filer:
             self.replace_acl(acked["cmis:objectId"], spec.acl_add)
         return self._filed(spec.key, version.revision_id, acked, reader)
 
-    def replace_acl(self, object_id: str, wanted: Mapping[str, Sequence[str]]) -> None:
+    def replace_acl(self, object_id: str, wanted: Mapping[str, Sequence[str]]) -> bool:
         """Make the ACL exactly ``wanted``: the Browser binding only adds and removes, so an item
-        that became restricted needs its old grants (e.g. ``anyone: read``) removed explicitly."""
+        that became restricted needs its old grants (e.g. ``anyone: read``) removed explicitly.
+        True when it had to change something."""
         current = self.repo.acl(object_id)
         remove = {p: sorted(perms - set(wanted.get(p, ()))) for p, perms in current.items()
                   if perms - set(wanted.get(p, ()))}
         add = {p: list(perms) for p, perms in wanted.items() if set(perms) - current.get(p, set())}
         if add or remove:
             self.repo.apply_acl(object_id, add, remove)
+        return bool(add or remove)
 
     def _cancel_quietly(self, pwc_id: str) -> None:
         """Cancel our check-out after a failed check-in, without hiding why the check-in failed.

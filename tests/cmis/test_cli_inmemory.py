@@ -32,6 +32,7 @@ def test_ledger_rebuild_restores_every_version(tmp_path, cmis_url):
     for item in items:
         file(archive, item)
     before = {item.key: archive.ledger.filed_revisions(item.key) for item in items}
+    access = {item.key: archive.ledger.record(item.key)["visibility"] for item in items}
     archive.close()
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(cfg.ledger_path + suffix):
@@ -43,8 +44,11 @@ def test_ledger_rebuild_restores_every_version(tmp_path, cmis_url):
     archive = Archive.open(config.load(path))
     try:
         assert {item.key: archive.ledger.filed_revisions(item.key) for item in items} == before
+        assert {item.key: archive.ledger.record(item.key)["visibility"] for item in items} == access
+        requests = archive.repo.request_count
         again = file(archive, items[0])
-        assert again.versions == 0  # nothing re-filed after the rebuild
+        # nothing re-filed after the rebuild, and no ACL taken for changed: not one request
+        assert (again.versions, again.acl_changes, archive.repo.request_count - requests) == (0, 0, 0)
     finally:
         archive.close()
 
