@@ -326,23 +326,17 @@ class Archive:
                             self.ledger.clear_intents(unit.spec.key)
 
     def _execute(self, job: Job) -> None:
-        """Worker thread: write each unit's pending versions in order. Touches neither ledger nor
-        audit log; results and errors stay on the units for ``_commit``."""
+        """Worker thread: write each unit's pending versions in order (or, with none, its changed
+        ACL). Touches neither ledger nor audit log; results and errors stay on the units for
+        ``_commit``."""
         for unit in job.payload.units:
-            if unit.acl_only:
-                try:
+            if not unit.pending and not unit.acl_only:
+                continue
+            try:
+                if unit.acl_only:
                     unit.acl_replaced = retrying(lambda: self.filer.replace_acl(unit.object_id, unit.spec.acl_add),
                                                  attempts=HTTP_SETTINGS.write_attempts)
                     unit.acl_applied = True
-                except Skippable as exc:
-                    unit.error = exc
-                except Exception as exc:   # Retriable after the retries, Fatal, a bug: the run stops
-                    unit.error = exc
-                    job.payload.failure = exc
-                    return
-            if not unit.pending:
-                continue
-            try:
                 object_id, acl_changed = unit.object_id, unit.acl_changed
                 for version in unit.pending:
                     filed = self._write(unit.spec, version, object_id, acl_changed, unit.recovered)

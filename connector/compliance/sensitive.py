@@ -240,7 +240,7 @@ class Scanner:
         number all need seven digits in a row (single separators allowed), so those detectors
         run only on the regions around such runs (``numeric_regions``).
         """
-        found = set(self._numbers(text))
+        found = self._numbers(text)
         if "email" in self.detectors and "@" in text and _EMAIL.search(text) is not None:
             found.add("email")
         names = [name for name in self.detectors if name in found]

@@ -15,8 +15,8 @@ Every source class follows this protocol (dlt-style: a generator plus explicit s
 - ``backfill(since, until)`` yields exactly the items created or changed in the range.
 - ``check()`` probes the source and returns facts to print (version, rights, counts).
 - ``request_count`` counts HTTP requests made, for the run summary.
-- ``skipped`` lists the records (``model.Skipped``: key and reason) the last run could not read;
-  the pipeline quarantines them when the run ends.
+- ``skipped`` (where a source can skip records) lists those the last run could not read
+  (``model.Skipped``: key and reason); the pipeline quarantines them when the run ends.
 - An item may carry only its newest revisions (incremental); the pipeline files those not yet
   archived, in order.
 """
@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterator, Protocol
 
-from ..model import Item, Skipped, Tombstone
+from ..model import Item, Tombstone
 
 
 class Source(Protocol):
@@ -40,9 +40,6 @@ class Source(Protocol):
 
     @property
     def request_count(self) -> int: ...
-
-    @property
-    def skipped(self) -> list[Skipped]: ...
 
 
 def build(name: str, system: str, options: dict) -> Source:
