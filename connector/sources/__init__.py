@@ -1,4 +1,5 @@
 """Sources: one module per system. Each yields ``model`` objects and knows nothing of CMIS.
+(``mediawiki_api`` is the MediaWiki source's Action API client, kept apart from what it reads.)
 
 Every source class follows this protocol (dlt-style: a generator plus explicit state)::
 

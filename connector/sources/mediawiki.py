@@ -40,9 +40,8 @@ ensure_ascii=False, separators=(",", ":"))`` in UTF-8: a canonical re-serialisat
 API object, not the raw bytes (revisions arrive many to one response). File versions likewise
 record their ``imageinfo`` object.
 
-Pitfalls handled (seen on a real 1.39): the API answers errors with HTTP 200 (``maxlag``,
-``ratelimited`` without Retry-After, ``readonly``: in read-only mode reads work but a bot-password
-*login* fails with ``readonly``); deleting a page removes its recentchanges rows, only the log
+Requests, login and error classes are ``mediawiki_api.ActionApi``'s (errors come with HTTP 200).
+Pitfalls handled here (seen on a real 1.39): deleting a page removes its recentchanges rows, only the log
 row remains (``logpage`` = the deleted page id); a move keeps the page id (``logpage``) and leaves
 a redirect with a new id at the old title (the log row's ``pageid``), which has no recentchanges
 row; moves, protections and re-uploads add null revisions; privileged accounts see the content of
@@ -57,19 +56,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Iterable, Iterator
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
-import requests
-
-from ..errors import Fatal, Retriable, Skippable
-from ..http import check as check_response
-from ..http import make_session, parse_retry_after, retrying, safe_url
-from ..model import CHUNK_SIZE, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from ..errors import Fatal, Skippable
+from ..http import make_session, safe_url
+from ..model import Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from .mediawiki_api import ActionApi, format_ts, parse_ts
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "mediawiki"
-TS_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 WIKITEXT = "text/x-wiki"
 HIDDEN = "(hidden)"
 DEFAULT_NAMESPACES = (0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15)
@@ -86,40 +82,15 @@ LOG_ACTIONS = {
     "move": "window", "protect": "window", "upload": "window",
     "contentmodel": "window", "pagelang": "window", "import": "full", "merge": "full",
 }
-MAX_GET_URL = 6000               # longer queries go by POST
 MAX_SEEN_IDS = 20000             # ids of the overlap kept in the state (rc_seen, log_seen)
 SITE_PARAMS = {"action": "query", "meta": "siteinfo|userinfo",
                "siprop": "general|namespaces|usergroups|statistics", "uiprop": "rights|groups"}
 ITEM_BYTES_BUDGET = 64 << 20     # a page with a larger history is yielded in slices
 MAX_RETRY_PAGES = 1000
-FATAL_CODES = {
-    "readapidenied": "the account may not read this wiki (readapidenied): check the bot password grants",
-    "badtoken": "MediaWiki rejected the token (badtoken)",
-    "notoken": "MediaWiki wants a token (notoken)",
-    "assertbotfailed": "the account is not a bot (assertbotfailed)",
-    "mustbeloggedin": "MediaWiki says the account is not logged in (mustbeloggedin)",
-    "permissiondenied": "permission denied by MediaWiki (permissiondenied)",
-    "apierror-readapidenied": "the account may not read this wiki (readapidenied)",
-}
-
-
-def parse_ts(value: str) -> datetime:
-    """``2026-11-29T03:22:15Z`` -> aware UTC datetime."""
-    return datetime.strptime(value, TS_FORMAT).replace(tzinfo=timezone.utc)
-
-
-def format_ts(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime(TS_FORMAT)
 
 
 def canonical_json(obj: dict) -> bytes:
     return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-class _SessionLost(Fatal):
-    """assert=user failed: the login cookie is gone. Handled by logging in again once."""
 
 
 @dataclass
@@ -231,21 +202,14 @@ class MediaWikiSource:
         self.name = name
         self.api_url = api_url
         self.username = username
-        self._password = password
         self.namespaces = tuple(int(n) for n in namespaces)
         self.restricted_namespaces = frozenset(int(n) for n in restricted_namespaces)
         self.overlap = overlap
-        self.user_agent = user_agent
-        self.verify = verify
-        self.session = session if session is not None else make_session(user_agent, verify=verify,
-                                                                         rate_per_minute=rate_per_minute)
         self.batch_size = batch_size
-        self.maxlag = maxlag
-        self.attempts = attempts
-        self._sleep = sleep
-        self._logged_in = False
-        self._anon_requests = 0
-        self._own_requests = 0
+        if session is None:
+            session = make_session(user_agent, verify=verify, rate_per_minute=rate_per_minute)
+        self.api = ActionApi(api_url, username, password, session, user_agent=user_agent, verify=verify,
+                             maxlag=maxlag, attempts=attempts, sleep=sleep)
         self._failed: dict[str, str] = {}   # page id -> why it was skipped this run
 
     def __repr__(self) -> str:
@@ -255,9 +219,7 @@ class MediaWikiSource:
 
     @property
     def request_count(self) -> int:
-        counted = getattr(self.session, "request_count", None)
-        base = counted if counted is not None else self._own_requests
-        return base + self._anon_requests
+        return self.api.request_count
 
     def check(self) -> dict:
         """Log in and report what the wiki and the account allow."""
@@ -299,10 +261,10 @@ class MediaWikiSource:
             yield from self._execute(plans, run)
         else:
             # siteinfo, and the newest recentchanges row (the next run's anchor) in the same request
-            self._ensure_login()
+            self.api.ensure_login()
             newest = {**self._rc_params(datetime.now(timezone.utc)), "rcdir": "older", "rclimit": "1"}
             newest.pop("rcstart")
-            body = self._api({**SITE_PARAMS, **newest})
+            body = self.api.call({**SITE_PARAMS, **newest})
             run = self._run_facts(body)
             for row in body.get("query", {}).get("recentchanges", [])[:1]:
                 self._seen.anchor(int(row.get("rcid") or 0), row.get("timestamp", ""))
@@ -347,7 +309,7 @@ class MediaWikiSource:
         run = self._begin()
         existing: set[int] = set()
         for ns in self.namespaces:
-            for body in self._query({"action": "query", "list": "allpages", "apnamespace": str(ns),
+            for body in self.api.query({"action": "query", "list": "allpages", "apnamespace": str(ns),
                                      "aplimit": "max"}):
                 existing.update(p["pageid"] for p in body.get("query", {}).get("allpages", []))
         wanted: dict[int, list[str]] = {}
@@ -359,7 +321,7 @@ class MediaWikiSource:
         ids = sorted(wanted)
         for start in range(0, len(ids), run.cap):
             batch = ids[start:start + run.cap]
-            pages = self._query_pages({"action": "query", "pageids": "|".join(map(str, batch)),
+            pages = self.api.query_pages({"action": "query", "pageids": "|".join(map(str, batch)),
                                        "prop": "info"})
             for pid in batch:
                 page = pages.get(pid)
@@ -407,7 +369,7 @@ class MediaWikiSource:
         pages: set[int] = set()
         revisions = size = requests_made = 0
         last_ts, complete = "", False
-        for body in self._query(params):
+        for body in self.api.query(params):
             requests_made += 1
             for page in body.get("query", {}).get("allrevisions", []):
                 pages.add(int(page["pageid"]))
@@ -436,7 +398,7 @@ class MediaWikiSource:
             ai["aistart"] = format_ts(since)
         if until is not None:
             ai["aiend"] = format_ts(until)
-        for n, body in enumerate(self._query(ai)):
+        for n, body in enumerate(self.api.query(ai)):
             for image in body.get("query", {}).get("allimages", []):
                 files += 1
                 file_bytes += int(image.get("size") or 0)
@@ -452,132 +414,11 @@ class MediaWikiSource:
                 "rate_limit_per_minute": None, "exact": complete,
                 "notes": [] if complete else [f"listed the first {revisions} revisions, extrapolated x{scale:.1f}"]}
 
-    # ------------------------------------------------------------------ HTTP and API
-
-    def _ensure_login(self) -> None:
-        if not self._logged_in:
-            self._login()
-
-    def _login(self) -> None:
-        body = self._api({"action": "query", "meta": "tokens", "type": "login"}, auth=False)
-        token = body.get("query", {}).get("tokens", {}).get("logintoken")
-        if not token:
-            raise Fatal(f"no login token from {safe_url(self.api_url)}: is this a MediaWiki api.php?")
-        body = self._api({"action": "login", "lgname": self.username, "lgpassword": self._password,
-                          "lgtoken": token}, post=True, auth=False)
-        result = body.get("login", {})
-        if result.get("result") != "Success":
-            reason = result.get("reason") or result.get("result") or "no answer"
-            if isinstance(reason, dict):
-                reason = reason.get("text") or reason.get("code") or json.dumps(reason)
-            raise Fatal(f"MediaWiki login as {self.username!r} at {safe_url(self.api_url)} failed: "
-                        f"{reason} (use a bot password from Special:BotPasswords, user@appid)")
-        self._logged_in = True
-        log.info("logged in to %s as %s", safe_url(self.api_url), result.get("lgusername"))
-
-    def _api(self, params: dict, *, post: bool = False, auth: bool = True) -> dict:
-        """One API call with retries (connector.http.retrying); logs in again once if the session is lost."""
-        for attempt in (1, 2):
-            if auth:
-                self._ensure_login()
-            try:
-                return retrying(lambda: self._api_once(params, post, auth), attempts=self.attempts,
-                                sleep=self._sleep)
-            except _SessionLost:
-                self._logged_in = False
-                if attempt == 2:
-                    raise Fatal("MediaWiki dropped the session again right after a new login "
-                                "(assertuserfailed): check the bot password and session storage") from None
-                log.warning("MediaWiki session lost (assertuserfailed); logging in again")
-        raise AssertionError("unreachable")
-
-    def _api_once(self, params: dict, post: bool, auth: bool) -> dict:
-        full = dict(params)
-        full.update(format="json", formatversion="2", maxlag=str(self.maxlag))
-        if auth and self._logged_in:
-            full["assert"] = "user"
-        if not post and len(urlencode(full)) > MAX_GET_URL:
-            post = True
-        self._own_requests += 1
-        if post:
-            response = self.session.post(self.api_url, data=full)
-        else:
-            response = self.session.get(self.api_url, params=full)
-        check_response(response)
-        try:
-            body = response.json()
-        except ValueError:
-            raise Retriable(f"non-JSON answer (HTTP {response.status_code}, "
-                            f"{response.headers.get('Content-Type', '?')}) from {safe_url(self.api_url)}") from None
-        if not isinstance(body, dict):
-            raise Retriable(f"unexpected JSON from {safe_url(self.api_url)}")
-        if "error" in body:
-            self._raise_error(body["error"], response, params.get("action", "?"))
-        for module, warning in (body.get("warnings") or {}).items():
-            log.info("MediaWiki warning from %s: %s", module, warning)
-        return body
-
-    def _raise_error(self, error: dict, response: requests.Response, action: str) -> None:
-        code = str(error.get("code", "unknown"))
-        info = str(error.get("info", ""))[:300]
-        where = f"{action} at {safe_url(self.api_url)}"
-        header_wait = parse_retry_after(response.headers.get("Retry-After"))
-        if code == "maxlag":
-            lag = error.get("lag")
-            wait = header_wait if header_wait is not None else (float(lag) if lag is not None else 5.0)
-            raise Retriable(f"MediaWiki maxlag ({info}) on {where}", retry_after=wait)
-        if code == "ratelimited":
-            raise Retriable(f"MediaWiki rate limit (ratelimited) on {where}", retry_after=header_wait)
-        if code == "readonly":
-            reason = str(error.get("readonlyreason", "")).strip()[:200]
-            raise Retriable(f"MediaWiki is read-only ({reason or info}) on {where}", retry_after=header_wait)
-        if code.startswith("internal_api_error") or code in ("databaseerror", "internal"):
-            raise Retriable(f"MediaWiki internal error {code} on {where}: {info}", retry_after=header_wait)
-        if code in ("assertuserfailed", "assertnameduserfailed"):
-            if self._logged_in:
-                raise _SessionLost(f"session lost on {where}")
-            raise Fatal(f"MediaWiki says the account is not logged in ({code}) on {where}")
-        if code in FATAL_CODES or code.endswith("readapidenied"):
-            raise Fatal(f"{FATAL_CODES.get(code, code)} on {where}: {info}")
-        raise Skippable(f"MediaWiki error {code} on {where}: {info}")
-
-    def _query(self, params: dict) -> Iterator[dict]:
-        """Follow ``continue`` to the end: base parameters plus the latest continue block."""
-        cont: dict = {}
-        while True:
-            body = self._api({**params, **cont})
-            yield body
-            if "continue" not in body:
-                return
-            cont = body["continue"]
-
-    def _query_pages(self, params: dict) -> dict[int, dict]:
-        """``query.pages`` of every continuation merged by page id (lists are concatenated)."""
-        pages: dict[int, dict] = {}
-        seen: dict[tuple[int, str], set[str]] = {}
-        for body in self._query(params):
-            for page in body.get("query", {}).get("pages", []) or []:
-                key = page.get("pageid") or -abs(hash(page.get("title", "")))
-                target = pages.setdefault(key, {})
-                for k, v in page.items():
-                    if not (isinstance(v, list) and isinstance(target.get(k), list)):
-                        target.setdefault(k, v)
-                    elif k == "revisions":
-                        target[k].extend(v)   # unique by revid
-                    else:   # categories, protection, imageinfo: never twice, even if a server repeats them
-                        marks = seen.setdefault((key, k), {json.dumps(x, sort_keys=True) for x in target[k]})
-                        for entry in v:
-                            mark = json.dumps(entry, sort_keys=True)
-                            if mark not in marks:
-                                marks.add(mark)
-                                target[k].append(entry)
-        return pages
-
     # ------------------------------------------------------------------ runs
 
     def _begin(self) -> _Run:
-        self._ensure_login()
-        body = self._api(dict(SITE_PARAMS))
+        self.api.ensure_login()
+        body = self.api.call(dict(SITE_PARAMS))
         return self._run_facts(body)
 
     def _run_facts(self, body: dict) -> _Run:
@@ -603,7 +444,7 @@ class MediaWikiSource:
         return _Run(server_time=parse_ts(time_str), namespaces=names, script_url=server + script,
                     star_reads=star_reads, cap=cap, list_cap=5000 if high else 500, rights=rights,
                     general=general, statistics=q.get("statistics", {}),
-                    anonymous_can_read=self._anonymous_can_read)
+                    anonymous_can_read=self.api.anonymous_can_read)
 
     def _begin_window(self, since: datetime, state: dict) -> tuple[_Run, list[dict], list[dict]]:
         """An incremental run's first request after the login: siteinfo, userinfo, recentchanges and
@@ -612,7 +453,7 @@ class MediaWikiSource:
         recentchanges starts at the older of the checkpoint and the ``rc_anchor`` kept in the state
         (the newest row the last run knew), so that finding the anchor again proves that
         recentchanges still reaches back (no extra request)."""
-        self._ensure_login()
+        self.api.ensure_login()
         rcstart = since
         anchor = state.get("rc_anchor")
         if isinstance(anchor, list) and len(anchor) == 2 and isinstance(anchor[1], str):
@@ -625,7 +466,7 @@ class MediaWikiSource:
         run: _Run | None = None
         rows: list[dict] = []
         events: list[dict] = []
-        for body in self._query(params):
+        for body in self.api.query(params):
             if run is None:
                 run = self._run_facts(body)
             rows.extend(body.get("query", {}).get("recentchanges", []))
@@ -647,35 +488,10 @@ class MediaWikiSource:
             params["leend"] = format_ts(until)
         return params
 
-    def _anonymous_can_read(self) -> bool:
-        """Ask as nobody: a private wiki answers HTTP 200 with readapidenied (or 401/403 at a proxy)."""
-        anon = make_session(self.user_agent, verify=self.verify)
-        params = {"action": "query", "meta": "siteinfo", "siprop": "general", "format": "json",
-                  "formatversion": "2"}
-
-        def probe() -> bool:
-            self._anon_requests += 1
-            response = anon.get(self.api_url, params=params)
-            if response.status_code in (401, 403):
-                return False
-            check_response(response)
-            try:
-                body = response.json()
-            except ValueError:
-                raise Retriable(f"non-JSON answer to the anonymous probe of {safe_url(self.api_url)}") from None
-            code = (body.get("error") or {}).get("code")
-            if code in ("maxlag", "ratelimited"):
-                raise Retriable(f"anonymous probe: {code}")
-            return code is None
-        try:
-            return retrying(probe, attempts=self.attempts, sleep=self._sleep)
-        finally:
-            anon.close()
-
     def _full_plan(self, run: _Run) -> list[_Plan]:
         """Every revision id of every page in the namespaces, oldest first (allrevisions, ids only)."""
         revids: dict[int, list[int]] = {}
-        for body in self._query({"action": "query", "list": "allrevisions", "arvprop": "ids",
+        for body in self.api.query({"action": "query", "list": "allrevisions", "arvprop": "ids",
                                  "arvlimit": "max", "arvdir": "newer",
                                  "arvnamespace": "|".join(map(str, self.namespaces))}):
             for page in body.get("query", {}).get("allrevisions", []):
@@ -714,7 +530,7 @@ class MediaWikiSource:
         if prefetched is not None:
             rc_rows = prefetched[0]
         elif use_rc and since is not None:
-            rc_rows = [row for body in self._query({"action": "query", **self._rc_params(since)})
+            rc_rows = [row for body in self.api.query({"action": "query", **self._rc_params(since)})
                        for row in body.get("query", {}).get("recentchanges", [])]
         else:
             rc_rows = []
@@ -740,7 +556,7 @@ class MediaWikiSource:
                 params["arvstart"] = format_ts(since)
             if until is not None:
                 params["arvend"] = format_ts(until)
-            for body in self._query(params):
+            for body in self.api.query(params):
                 for page in body.get("query", {}).get("allrevisions", []):
                     pid = int(page["pageid"])
                     for rev in page.get("revisions", []):
@@ -754,7 +570,7 @@ class MediaWikiSource:
         if prefetched is not None:
             log_bodies: Iterable[dict] = [{"query": {"logevents": prefetched[1]}}]
         else:
-            log_bodies = self._query({"action": "query", **self._log_params(since, until)})
+            log_bodies = self.api.query({"action": "query", **self._log_params(since, until)})
         seen_logids: set[int] = set()
         for body in log_bodies:
             for event in body.get("query", {}).get("logevents", []):
@@ -799,7 +615,7 @@ class MediaWikiSource:
         if resolve_titles:
             titles = list(resolve_titles)
             for start in range(0, len(titles), 50):
-                pages = self._query_pages({"action": "query", "titles": "|".join(titles[start:start + 50]),
+                pages = self.api.query_pages({"action": "query", "titles": "|".join(titles[start:start + 50]),
                                            "prop": "info"})
                 for page in pages.values():
                     if page.get("pageid") and not page.get("missing"):
@@ -854,7 +670,7 @@ class MediaWikiSource:
 
     def _rc_covers(self, since: datetime, seen: "_Seen | None" = None) -> bool:
         """True if recentchanges still has a row at or before ``since`` (older rows expire)."""
-        body = self._api({"action": "query", **self._rc_params(since), "rcdir": "older", "rclimit": "1"})
+        body = self.api.call({"action": "query", **self._rc_params(since), "rcdir": "older", "rclimit": "1"})
         found = body.get("query", {}).get("recentchanges") or []
         if not found:
             log.info("recentchanges does not reach back to %s; using allrevisions", format_ts(since))
@@ -865,7 +681,7 @@ class MediaWikiSource:
 
     def _history(self, pageid: int) -> list[dict] | None:
         """All revisions of one page, metadata only, oldest first; None if the page is gone."""
-        pages = self._query_pages({"action": "query", "pageids": str(pageid), "prop": "revisions",
+        pages = self.api.query_pages({"action": "query", "pageids": str(pageid), "prop": "revisions",
                                    "rvprop": HISTORY_PROPS, "rvlimit": "max", "rvdir": "newer"})
         page = pages.get(pageid)
         if page is None or page.get("missing") or not page.get("revisions"):
@@ -909,7 +725,7 @@ class MediaWikiSource:
 
     def _fetch_chunk(self, chunk: list[int], owner: dict[int, _Buffer], run: _Run) -> None:
         try:
-            pages = self._query_pages({
+            pages = self.api.query_pages({
                 "action": "query", "revids": "|".join(map(str, chunk)),
                 "prop": "info|categories|imageinfo|revisions", "inprop": INFO_PROPS,
                 "rvprop": REV_PROPS, "rvslots": "main", "cllimit": "max",
@@ -1048,7 +864,7 @@ class MediaWikiSource:
                 comment=HIDDEN if info.get("commenthidden") else info.get("comment", ""),
                 title=page.get("title"),
                 content=Content(media_type=info.get("mime") or "application/octet-stream",
-                                chunks=_Stream(self, url), size=info.get("size"), filename=name,
+                                chunks=self.api.stream(url), size=info.get("size"), filename=name,
                                 source_digest=("sha1", sha1) if sha1 else None),
                 record=canonical_json(info)))
         ns = int(page.get("ns", FILE_NS))
@@ -1067,44 +883,6 @@ class MediaWikiSource:
                    "description_url": latest.get("descriptionurl", ""),
                    "mime": latest.get("mime", ""), "size": str(latest.get("size", "")),
                    "sha1": latest.get("sha1", ""), "versions": str(len(infos))})
-
-    def _open_stream(self, url: str) -> Iterator[bytes]:
-        """Stream one file version; never holds the whole file."""
-        def open_once() -> requests.Response:
-            self._own_requests += 1
-            try:
-                response = self.session.get(url, stream=True)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise Retriable(f"{type(exc).__name__} fetching {safe_url(url)}") from None
-            try:
-                return check_response(response)
-            except Exception:
-                response.close()
-                raise
-        # opening is retried here, like every other request of the source; a break in the
-        # middle of the body is Retriable for the reader (the upload is retried whole)
-        response = retrying(open_once, attempts=self.attempts, sleep=self._sleep)
-        try:
-            for chunk in response.iter_content(CHUNK_SIZE):
-                if chunk:
-                    yield chunk
-        except (requests.ConnectionError, requests.Timeout,
-                requests.exceptions.ChunkedEncodingError) as exc:
-            raise Retriable(f"{type(exc).__name__} while reading {safe_url(url)}") from None
-        finally:
-            response.close()
-
-
-class _Stream:
-    """A re-readable chunk factory for one file URL (``Content.chunks``)."""
-
-    def __init__(self, source: MediaWikiSource, url: str):
-        self.source = source
-        self.url = url
-
-    def __call__(self) -> Iterator[bytes]:
-        return self.source._open_stream(self.url)
-
 
 def _user(obj: dict) -> str | None:
     if obj.get("userhidden"):

@@ -304,7 +304,7 @@ def test_oversized_answers_are_refused_without_reading_them_whole(tmp_path):
         # a source: the oversized API answer is a Skippable error naming the limit, not a memory blow-up
         source = MediaWikiSource("wiki", base + "/chunked", "bot", "pw", attempts=1, sleep=lambda s: None)
         with pytest.raises(http.ResponseTooLarge) as caught:
-            source._api_once({"action": "query"}, False, False)
+            source.api.call({"action": "query"}, auth=False)
         assert "SECRET" not in str(caught.value) and "max_response_mb" in str(caught.value)
     finally:
         server.shutdown()
