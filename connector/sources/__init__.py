@@ -1,5 +1,6 @@
 """Sources: one module per system. Each yields ``model`` objects and knows nothing of CMIS.
-(``mediawiki_api`` is the MediaWiki source's Action API client, kept apart from what it reads.)
+(``mediawiki_api`` and ``wordpress_api`` are those sources' HTTP clients: requests, paging, login
+and error classes, kept apart from what the source reads and how it becomes items.)
 
 Every source class follows this protocol (dlt-style: a generator plus explicit state)::
 

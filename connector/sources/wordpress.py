@@ -61,9 +61,8 @@ other people's and private posts and moderate comments: a partial archive must n
 An administrator sees everything; an editor misses the privacy-policy page and, lacking
 ``list_users``, gets user slugs instead of logins.
 
-Errors: 401/403 -> ``Fatal`` naming the user and a hint (never the password); a query WordPress
-refuses (400) -> ``Fatal`` with its error code and message; 429/5xx/timeouts ->
-retried (``Retry-After`` honoured) then ``Retriable``; a record that cannot be read or built is
+Errors: requests, paging and error classes are ``wordpress_api.RestApi``'s (401/403 and refused
+queries are ``Fatal``; 429/5xx/timeouts are retried, then ``Retriable``); a record that cannot be read or built is
 logged, listed in ``skipped`` and re-read next run (the generator goes on); a media file that
 cannot be downloaded raises ``Skippable`` from ``Content.chunks()`` while it is filed.
 """
@@ -82,21 +81,19 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from ..errors import Fatal, Retriable, Skippable
-from ..http import DEFAULT_TIMEOUT, check as check_response, make_session, retrying, safe_url
-from ..model import CHUNK_SIZE, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from ..errors import Fatal, Skippable
+from ..http import DEFAULT_TIMEOUT, make_session
+from ..model import Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from .wordpress_api import PER_PAGE, RestApi
 
 log = logging.getLogger(__name__)
 
 UTC = timezone.utc
-PER_PAGE = 100
 POST_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
 MEDIA_STATUSES = ("inherit", "private", "trash")
 COMMENT_STATUSES = ("all", "spam", "trash")          # "all" = approved + hold
 DEFAULT_TYPES = {"posts": "post", "pages": "page"}
 COMMENT_PII = ("author_email", "author_ip", "author_user_agent")
-END_OF_PAGES = ("rest_post_invalid_page_number", "rest_revision_invalid_page_number",
-                "rest_comment_invalid_page_number", "rest_invalid_page_number")
 STATE_VERSION = 1
 NEEDED_CAPS = ("edit_others_posts", "read_private_posts", "edit_others_pages", "read_private_pages",
                "moderate_comments")
@@ -112,11 +109,6 @@ def _utc(value: str | None) -> datetime | None:
 
 def _z(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _shift_local(value: str, seconds: int) -> str:
-    """A site-local naive stamp moved by whole seconds, still naive (WordPress reads it as local)."""
-    return (datetime.fromisoformat(value) + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _sig(*parts: Any) -> str:
@@ -161,7 +153,6 @@ class WordPressSource:
             self.api_root = base
         else:
             self.api_root = base if base.endswith("/wp-json") else base + "/wp-json"
-        self._origin = urlsplit(self.api_root)[:2]
         self.username = username
         self.overlap = overlap
         # a number (from a config file) is hours
@@ -170,16 +161,13 @@ class WordPressSource:
         self.private_readers = tuple(private_readers)
         self.post_types = dict(post_types or DEFAULT_TYPES)
         self.keep_commenter_pii = keep_commenter_pii
-        self.attempts = attempts
-        self._sleep = sleep
         if session is None:
             session = make_session(user_agent, verify=verify, timeout=timeout,
                                    auth=(username, app_password), rate_per_minute=rate_per_minute)
         else:
             session.auth = (username, app_password)
             session.headers.setdefault("User-Agent", user_agent)
-        self.session = session
-        self._requests = 0
+        self.api = RestApi(self.api_root, username, session, attempts=attempts, sleep=sleep)
         self.skipped: list[Skipped] = []   # records the last run could not build
         self._tz: ZoneInfo | None = None
         self._tz_unknown = False
@@ -189,122 +177,15 @@ class WordPressSource:
         self._posts: dict[int, dict] = {}      # id -> summary used by media and comments
         self._me: dict | None = None
 
-    # ------------------------------------------------------------------ HTTP
     @property
     def request_count(self) -> int:
-        return self._requests
-
-    def _url(self, path: str) -> str:
-        return self.api_root + path
-
-    def _send(self, url: str, params: dict | None, soft: tuple[int, ...]) -> requests.Response | None:
-        self._requests += 1
-        response = self.session.get(url, params=params, headers={"Accept": "application/json"})
-        status = response.status_code
-        if status in soft:
-            return None
-        if status == 400 and _wp_code(response) in END_OF_PAGES:
-            return None
-        if status in (401, 403):
-            raise Fatal(self._auth_message(response))
-        if status == 400:      # a query WordPress refuses will not improve on retry or skip
-            raise Fatal(f"WordPress rejected GET {safe_url(response.url)} for user {self.username!r}: "
-                        f"{_wp_code(response) or 'HTTP 400'} {_wp_message(response)}; the archive needs "
-                        "an editor or administrator account and WordPress 5.7 or later")
-        return check_response(response)
-
-    def _auth_message(self, response: requests.Response) -> str:
-        code = _wp_code(response) or "no WordPress error code"
-        where = f"GET {safe_url(response.url)}"
-        if response.status_code == 401 or code in ("incorrect_password", "invalid_username",
-                                                     "rest_not_logged_in", "application_passwords_disabled"):
-            hint = ("check the user name and the application password; application passwords need "
-                    "https or WP_ENVIRONMENT_TYPE=local, and the web server must pass the "
-                    "Authorization header to PHP")
-        else:
-            hint = ("the account lacks a capability the archive needs (context=edit, private posts, "
-                    "comment moderation): use an editor or administrator account")
-        return (f"WordPress refused user {self.username!r}: HTTP {response.status_code} {code} "
-                f"from {where}: {hint}")
-
-    def _get(self, path: str, params: dict | None = None, *, soft: tuple[int, ...] = (),
-             url: str | None = None) -> tuple[Any, requests.Response | None]:
-        """GET JSON with retries. Returns (None, None) for ``soft`` statuses and end-of-pages."""
-        target = url or self._url(path)
-
-        def once():
-            response = self._send(target, params, soft)
-            if response is None:
-                return None, None
-            try:
-                return response.json(), response
-            except ValueError:
-                raise Retriable(f"invalid JSON from GET {safe_url(target)}") from None
-        return retrying(once, attempts=self.attempts, sleep=self._sleep)
-
-    def _list(self, path: str, params: dict) -> list[dict]:
-        data, _ = self._get(path, params)
-        if data is None:
-            return []
-        if not isinstance(data, list):
-            raise Retriable(f"expected a JSON list from GET {safe_url(self._url(path))}")
-        return data
-
-    def _paged(self, path: str, params: dict) -> Iterator[dict]:
-        """Offset paging, only for small and stable sets (users, terms, revisions by id, id lists)."""
-        page = 1
-        while True:
-            rows = self._list(path, {**params, "per_page": PER_PAGE, "page": page})
-            yield from rows
-            if len(rows) < PER_PAGE:
-                return
-            page += 1
-
-    def _keyset(self, path: str, params: dict, *, order: str, after_param: str,
-                before_param: str, stamp: str, after: str | None = None,
-                before: str | None = None) -> Iterator[dict]:
-        """Page ``orderby=<order> asc`` from page 1 each time, moving ``after`` to the last stamp - 1 s.
-
-        ``stamp`` is the site-local field the server orders and filters on (``modified``,
-        ``date``); cursors after the first are sent naive, which WordPress reads as site-local.
-        Dedupes on (id, stamp). A full page inside one second is walked by id.
-        """
-        seen: set[tuple[int, str]] = set()
-        cursor = after
-        while True:
-            query = {**params, "orderby": order, "order": "asc", "per_page": PER_PAGE, "page": 1}
-            if cursor:
-                query[after_param] = cursor
-            if before:
-                query[before_param] = before
-            rows = self._list(path, query)
-            fresh = [r for r in rows if (r.get("id"), r.get(stamp)) not in seen]
-            for row in fresh:
-                seen.add((row.get("id"), row.get(stamp)))
-                yield row
-            if not rows:
-                return
-            last = rows[-1][stamp]
-            if fresh:
-                cursor = _shift_local(last, -1)
-                continue
-            if len(rows) < PER_PAGE:
-                return
-            # a whole page shares one second: walk that second by id, then step past it
-            window = {**params, "orderby": "id", "order": "asc",
-                      after_param: _shift_local(last, -1), before_param: _shift_local(last, 1)}
-            for row in self._paged(path, window):
-                key = (row.get("id"), row.get(stamp))
-                if key not in seen:
-                    seen.add(key)
-                    yield row
-            cursor = last
+        return self.api.request_count
 
     # ------------------------------------------------------------ clock, time zone
     def _preflight(self) -> datetime:
         """First request of a run: site facts and the server clock (HTTP Date)."""
         self.skipped = []
-        data, response = self._get("/", {"_fields": "name,url,home,gmt_offset,timezone_string"})
+        data, response = self.api.get("/", {"_fields": "name,url,home,gmt_offset,timezone_string"})
         data = data or {}
         tz_name = data.get("timezone_string") or ""
         self._tz, self._tz_unknown = None, False
@@ -343,12 +224,12 @@ class WordPressSource:
         if self._users is None:
             users: dict[int, dict] = {}
             try:
-                rows = list(self._paged("/wp/v2/users", {"context": "edit", "orderby": "id"}))
+                rows = list(self.api.paged("/wp/v2/users", {"context": "edit", "orderby": "id"}))
             except Fatal:
                 # editors lack list_users: public fields only (slug instead of login)
                 log.warning("cannot list users with context=edit; using public user slugs")
                 self._users_view_only = True
-                rows = list(self._paged("/wp/v2/users", {"orderby": "id"}))
+                rows = list(self.api.paged("/wp/v2/users", {"orderby": "id"}))
             for row in rows:
                 users[row["id"]] = row
             self._users = users
@@ -360,7 +241,7 @@ class WordPressSource:
         users = self._load_users()
         if user_id not in users:
             params = {} if self._users_view_only else {"context": "edit"}
-            data, _ = self._get(f"/wp/v2/users/{int(user_id)}", params, soft=(401, 403, 404))
+            data, _ = self.api.get(f"/wp/v2/users/{int(user_id)}", params, soft=(401, 403, 404))
             users[user_id] = data or {"id": user_id, "username": f"user#{user_id}",
                                       "name": f"user#{user_id}"}
         return users[user_id]
@@ -375,10 +256,10 @@ class WordPressSource:
         terms = self._terms.get(taxonomy)
         if terms is None:
             terms = {row["id"]: row.get("name", "") for row in
-                     self._paged(f"/wp/v2/{taxonomy}", {"orderby": "id", "_fields": "id,name"})}
+                     self.api.paged(f"/wp/v2/{taxonomy}", {"orderby": "id", "_fields": "id,name"})}
             self._terms[taxonomy] = terms
         if term_id not in terms:
-            data, _ = self._get(f"/wp/v2/{taxonomy}/{int(term_id)}", {"_fields": "id,name"}, soft=(404,))
+            data, _ = self.api.get(f"/wp/v2/{taxonomy}/{int(term_id)}", {"_fields": "id,name"}, soft=(404,))
             terms[term_id] = (data or {}).get("name") or f"{taxonomy}#{term_id}"
         return terms[term_id]
 
@@ -409,7 +290,7 @@ class WordPressSource:
             if not missing:
                 return
             for chunk in _chunks(missing):
-                for raw in self._paged(f"/wp/v2/{rest_base}", {
+                for raw in self.api.paged(f"/wp/v2/{rest_base}", {
                         "context": "edit", "include": ",".join(map(str, chunk)),
                         "status": ",".join(POST_STATUSES), "_fields": fields, "orderby": "id"}):
                     self._summarise(raw, kind, self._space(raw, rest_base), self._login(raw.get("author")))
@@ -427,7 +308,7 @@ class WordPressSource:
 
     # --------------------------------------------------------------- builders
     def _revisions(self, rest_base: str, post_id: int) -> list[dict]:
-        rows = {r["id"]: r for r in self._paged(f"/wp/v2/{rest_base}/{post_id}/revisions",
+        rows = {r["id"]: r for r in self.api.paged(f"/wp/v2/{rest_base}/{post_id}/revisions",
                                                 {"context": "edit", "orderby": "id", "order": "asc"})}
         return sorted(rows.values(), key=lambda r: (r.get("date_gmt") or "", r["id"]))
 
@@ -510,7 +391,7 @@ class WordPressSource:
             size = None
         filename = posixpath.basename(urlsplit(url).path) or None
         content = Content(media_type=raw.get("mime_type") or "application/octet-stream",
-                          chunks=self._downloader(url), size=int(size) if size else None,
+                          chunks=self.api.downloader(url), size=int(size) if size else None,
                           filename=filename)
         sig = _sig(visibility, parent, url, size, status)
         revision = Revision(id=f"cur-{raw.get('modified_gmt')}-{sig}",
@@ -521,33 +402,6 @@ class WordPressSource:
                     visibility=visibility, revisions=[revision], author=author,
                     created=_utc(raw.get("date_gmt")), modified=_utc(raw.get("modified_gmt")),
                     space=space, parent_id=self._parent_ref(parent), extra=extra)
-
-    def _downloader(self, url: str) -> Callable[[], Iterator[bytes]]:
-        same_origin = urlsplit(url)[:2] == self._origin
-
-        def open_stream() -> requests.Response:
-            self._requests += 1
-            # never send the application password to another host (CDN, offloaded media)
-            response = self.session.get(url, stream=True, **({} if same_origin else {"auth": _no_auth}))
-            try:
-                return check_response(response)
-            except Exception:
-                response.close()
-                raise
-
-        def chunks() -> Iterator[bytes]:
-            if not url:
-                raise Skippable("media item has no source_url")
-            response = retrying(open_stream, attempts=self.attempts, sleep=self._sleep)
-            try:
-                for chunk in response.iter_content(CHUNK_SIZE):
-                    if chunk:
-                        yield chunk
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise Retriable(f"{type(exc).__name__} while reading {safe_url(url)}") from None
-            finally:
-                response.close()
-        return chunks
 
     def _comment_item(self, raw: dict) -> Item:
         comment_id = raw["id"]
@@ -606,7 +460,7 @@ class WordPressSource:
 
     # ---------------------------------------------------------------- listings
     def _posts_since(self, rest_base: str, after: str | None, before: str) -> Iterator[dict]:
-        return self._keyset(f"/wp/v2/{rest_base}", {"context": "edit", "status": ",".join(POST_STATUSES)},
+        return self.api.keyset(f"/wp/v2/{rest_base}", {"context": "edit", "status": ",".join(POST_STATUSES)},
                             order="modified", after_param="modified_after",
                             before_param="modified_before", stamp="modified", after=after, before=before)
 
@@ -616,16 +470,16 @@ class WordPressSource:
             params = {"context": "edit", "include": ",".join(map(str, chunk)), "orderby": "id", **(extra or {})}
             if statuses is not None:
                 params["status"] = ",".join(statuses)
-            yield from self._paged(f"/wp/v2/{rest_base}", params)
+            yield from self.api.paged(f"/wp/v2/{rest_base}", params)
 
     def _media(self, after: str | None, before: str | None, **filters: str) -> Iterator[dict]:
-        return self._keyset("/wp/v2/media", {"context": "edit", "status": ",".join(MEDIA_STATUSES), **filters},
+        return self.api.keyset("/wp/v2/media", {"context": "edit", "status": ",".join(MEDIA_STATUSES), **filters},
                             order="modified", after_param="modified_after",
                             before_param="modified_before", stamp="modified", after=after, before=before)
 
     def _comments(self, after: str | None, before: str | None, **filters: str) -> Iterator[dict]:
         for status in COMMENT_STATUSES:
-            yield from self._keyset("/wp/v2/comments", {"context": "edit", "status": status, "type": "", **filters},
+            yield from self.api.keyset("/wp/v2/comments", {"context": "edit", "status": status, "type": "", **filters},
                                     order="date", after_param="after", before_param="before",
                                     stamp="date", after=after, before=before)
 
@@ -633,7 +487,7 @@ class WordPressSource:
     def _require_rights(self) -> dict:
         """The account must read everything (fail loudly rather than archive a partial site)."""
         if self._me is None:
-            me, _ = self._get("/wp/v2/users/me", {"context": "edit"})
+            me, _ = self.api.get("/wp/v2/users/me", {"context": "edit"})
             caps = me.get("capabilities") or {}
             missing = [c for c in NEEDED_CAPS if not caps.get(c)]
             if missing:
@@ -656,7 +510,7 @@ class WordPressSource:
             probes[f"comments ({status})"] = ("/wp/v2/comments", {"status": status, "type": ""})
         probes["users"] = ("/wp/v2/users", {})
         for label, (path, params) in probes.items():
-            _, response = self._get(path, {**params, "context": "edit", "per_page": 1, "_fields": "id"},
+            _, response = self.api.get(path, {**params, "context": "edit", "per_page": 1, "_fields": "id"},
                                     soft=(403,))
             counts[label] = response.headers.get("X-WP-Total", "?") if response is not None else "no access"
         site = getattr(self, "_site", {})
@@ -689,7 +543,7 @@ class WordPressSource:
             seen: set[tuple[int, str]] = set()
             sources = [self._posts_since(rest_base, after, before),
                        # scheduled: modified in the future; cron publishes without touching it
-                       self._keyset(f"/wp/v2/{rest_base}", {"context": "edit", "status": "future"},
+                       self.api.keyset(f"/wp/v2/{rest_base}", {"context": "edit", "status": "future"},
                                     order="modified", after_param="modified_after",
                                     before_param="modified_before", stamp="modified")]
             if old_recheck.get(rest_base):
@@ -755,7 +609,7 @@ class WordPressSource:
             seen: set[int] = set()
             base = {"context": "edit", "status": ",".join(POST_STATUSES)}
             for rows in (self._posts_since(rest_base, after, before),
-                         self._keyset(f"/wp/v2/{rest_base}", base, order="date", after_param="after",
+                         self.api.keyset(f"/wp/v2/{rest_base}", base, order="date", after_param="after",
                                       before_param="before", stamp="date", after=after, before=before)):
                 for raw in rows:
                     if raw["id"] in seen or not inside(raw):
@@ -767,7 +621,7 @@ class WordPressSource:
         seen = set()
         media_base = {"context": "edit", "status": ",".join(MEDIA_STATUSES)}
         for rows in (self._media(after, before),
-                     self._keyset("/wp/v2/media", media_base, order="date", after_param="after",
+                     self.api.keyset("/wp/v2/media", media_base, order="date", after_param="after",
                                   before_param="before", stamp="date", after=after, before=before)):
             for raw in rows:
                 if raw["id"] in seen or not inside(raw):
@@ -810,19 +664,19 @@ class WordPressSource:
             wanted[key] = (kind, number)
         present: set[str] = set()
         for rest_base, kind in self.post_types.items():
-            present.update(f"{kind}:{r['id']}" for r in self._paged(
+            present.update(f"{kind}:{r['id']}" for r in self.api.paged(
                 f"/wp/v2/{rest_base}", {"context": "edit", "status": ",".join(POST_STATUSES),
                                         "_fields": "id", "orderby": "id"}))
-        present.update(f"media:{r['id']}" for r in self._paged(
+        present.update(f"media:{r['id']}" for r in self.api.paged(
             "/wp/v2/media", {"context": "edit", "status": ",".join(MEDIA_STATUSES), "_fields": "id",
                              "orderby": "id"}))
         for status in COMMENT_STATUSES:
-            present.update(f"comment:{r['id']}" for r in self._paged(
+            present.update(f"comment:{r['id']}" for r in self.api.paged(
                 "/wp/v2/comments", {"context": "edit", "status": status, "type": "", "_fields": "id",
                                     "orderby": "id"}))
         for native_id in sorted(set(wanted) - present, key=lambda k: (k.split(":")[0], int(k.split(":")[1]))):
             kind, number = wanted[native_id]
-            still, _ = self._get(f"/wp/v2/{rest_of[kind]}/{number}", {"context": "edit", "_fields": "id"},
+            still, _ = self.api.get(f"/wp/v2/{rest_of[kind]}/{number}", {"context": "edit", "_fields": "id"},
                                  soft=(404, 410))
             if still is not None:
                 log.info("reconcile: %s is not in the listings but still exists; no tombstone", native_id)
@@ -871,7 +725,7 @@ class WordPressSource:
         lo, hi = _aware(since), _aware(until)
 
         def total(path: str, params: dict) -> int:
-            _, response = self._get(path, {**params, "context": "edit", "per_page": 1, "_fields": "id"},
+            _, response = self.api.get(path, {**params, "context": "edit", "per_page": 1, "_fields": "id"},
                                     soft=(403,))
             return int(response.headers.get("X-WP-Total", 0)) if response is not None else 0
 
@@ -891,7 +745,7 @@ class WordPressSource:
         for rest_base, kind in self.post_types.items():
             params = {"status": ",".join(POST_STATUSES)}
             counts[kind] = n = in_range(f"/wp/v2/{rest_base}", params)
-            sample = self._list(f"/wp/v2/{rest_base}", {**params, "context": "edit", "per_page": 20,
+            sample = self.api.list(f"/wp/v2/{rest_base}", {**params, "context": "edit", "per_page": 20,
                                                          "_fields": "id,content,_links"}) if n else []
             revs = [max(1, int(((r.get("_links") or {}).get("version-history") or [{}])[0].get("count", 1)))
                     for r in sample]
@@ -903,7 +757,7 @@ class WordPressSource:
             size += round(n * sum(len(_raw(r.get("content")).encode()) for r in sample) / len(sample)) if sample else 0
         params = {"status": ",".join(MEDIA_STATUSES)}
         counts["media"] = n = in_range("/wp/v2/media", params)
-        sample = self._list("/wp/v2/media", {**params, "context": "edit", "per_page": 20,
+        sample = self.api.list("/wp/v2/media", {**params, "context": "edit", "per_page": 20,
                                              "_fields": "id,media_details"}) if n else []
         sizes = [int((r.get("media_details") or {}).get("filesize") or 0) for r in sample]
         size += round(n * sum(sizes) / len(sizes)) if sizes else 0
@@ -920,30 +774,6 @@ class WordPressSource:
                 "notes": ["X-WP-Total counts what this account may see: it under-counts for accounts "
                           "below editor (drafts, private posts, held comments)",
                           "versions and bytes are extrapolated from a sample of 20 per type"]}
-
-
-def _no_auth(request):
-    return request
-
-
-def _wp_code(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    return str(data.get("code", "")) if isinstance(data, dict) else ""
-
-
-def _wp_message(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    details = data.get("data", {}).get("params") if isinstance(data, dict) and isinstance(data.get("data"), dict) else None
-    message = str(data.get("message", "")) if isinstance(data, dict) else ""
-    if details:
-        message += " " + json.dumps(details, ensure_ascii=False)
-    return message[:300]
 
 
 def _aware(dt: datetime | None) -> datetime | None:

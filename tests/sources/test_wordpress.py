@@ -23,8 +23,9 @@ import requests
 import responses
 
 from connector.errors import Fatal, Retriable
-from connector.model import HashingReader, Item, Tombstone
+from connector.model import CHUNK_SIZE, HashingReader, Item, Tombstone
 from connector.sources import wordpress as wp_module
+from connector.sources import wordpress_api
 from connector.sources.wordpress import WordPressSource
 
 UTC = timezone.utc
@@ -212,7 +213,7 @@ def test_comments_threaded_pending_spam_and_on_private_posts(wp):
 def test_media_streamed_with_the_parent_visibility(wp):
     private = wp.post(status="private")
     data = ("".join(f"line {i} {uuid.uuid4().hex}\n" for i in range(4000))).encode()   # ~180 KB
-    assert len(data) > 2 * wp_module.CHUNK_SIZE
+    assert len(data) > 2 * CHUNK_SIZE
     attached = wp.upload(data, f"sa-{uuid.uuid4().hex[:8]}.txt", "text/plain", private["id"])
     loose = wp.upload(b"hello public\n", f"sa-{uuid.uuid4().hex[:8]}.txt", "text/plain")
     items = run(wp.source(), recent_state())
@@ -472,7 +473,7 @@ def _post(i: int, modified: str, **kw) -> dict:
 
 @responses.activate
 def test_keyset_walks_a_page_that_shares_one_second_and_sends_local_cursors(monkeypatch):
-    monkeypatch.setattr(wp_module, "PER_PAGE", 2)
+    monkeypatch.setattr(wordpress_api, "PER_PAGE", 2)
     same = "2026-11-29T10:00:05"
     pages = {None: [_post(1, same), _post(2, same)],
              "2026-11-29T10:00:04": [_post(1, same), _post(2, same)]}
