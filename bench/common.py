@@ -153,6 +153,17 @@ def raw_session() -> requests.Session:
     return session
 
 
+def raw_mediawiki_login(api: str, password: str) -> requests.Session:
+    """A plain ``requests`` session logged in as the bench bot (two requests: token, login)."""
+    session = requests.Session()
+    token = session.get(api, params={"action": "query", "meta": "tokens", "type": "login", "format": "json"},
+                        timeout=30).json()["query"]["tokens"]["logintoken"]
+    result = session.post(api, data={"action": "login", "lgname": "Admin@connector", "lgpassword": password,
+                                     "lgtoken": token, "format": "json"}, timeout=30).json()
+    assert result["login"]["result"] == "Success", result
+    return session
+
+
 def raw_folder(session: requests.Session, url: str, name: str) -> str:
     root = session.get(url, params={"cmisselector": "repositoryInfo"}, timeout=30).json()["A1"]["rootFolderId"]
     response = session.post(f"{url}/A1/root", data={

@@ -24,23 +24,13 @@ import time
 
 import requests
 
-from common import ROOT, arguments, machine, table
+from common import ROOT, arguments, machine, raw_mediawiki_login, table
 
 from connector.model import Item
 from connector.sources.mediawiki import MediaWikiSource
 
 MW_PORT, MW_STATE = 18181, "/tmp/mw-bench"
 NAMESPACE, PAGES, REVISIONS = 12, 50, 21
-
-
-def login(api: str, password: str) -> requests.Session:
-    session = requests.Session()
-    token = session.get(api, params={"action": "query", "meta": "tokens", "type": "login", "format": "json"},
-                        timeout=30).json()["query"]["tokens"]["logintoken"]
-    result = session.post(api, data={"action": "login", "lgname": "Admin@connector", "lgpassword": password,
-                                     "lgtoken": token, "format": "json"}, timeout=30).json()
-    assert result["login"]["result"] == "Success", result
-    return session
 
 
 def revisions_in_namespace(session: requests.Session, api: str) -> int:
@@ -57,7 +47,7 @@ def revisions_in_namespace(session: requests.Session, api: str) -> int:
 
 def seed(api: str, password: str) -> int:
     """Make sure the namespace holds PAGES x REVISIONS revisions (edits only what is missing)."""
-    session = login(api, password)
+    session = raw_mediawiki_login(api, password)
     have = revisions_in_namespace(session, api)
     if have >= PAGES * REVISIONS:
         return have
@@ -91,7 +81,7 @@ def ours(api: str, password: str, cap: int | None) -> tuple[int, int, float, int
 
 def raw(api: str, password: str) -> tuple[int, int, float]:
     started = time.perf_counter()
-    session = login(api, password)
+    session = raw_mediawiki_login(api, password)
     made, revisions, cont = 2, 0, {}
     while True:
         body = session.get(api, params={"action": "query", "list": "allrevisions",

@@ -20,9 +20,7 @@ import os
 import subprocess
 import time
 
-import requests
-
-from common import ROOT, arguments, cmis_url, machine, median, table, write_config
+from common import ROOT, arguments, cmis_url, machine, median, raw_mediawiki_login, table, write_config
 
 from connector.cmis.filer import FiledVersion
 from connector.pipeline import Archive
@@ -67,12 +65,7 @@ def ours_noop(cfg) -> tuple[float, int, int, str]:
 
 def raw_noop(api: str, password: str, since: str) -> tuple[float, int]:
     started = time.perf_counter()
-    session = requests.Session()
-    token = session.get(api, params={"action": "query", "meta": "tokens", "type": "login", "format": "json"},
-                        timeout=30).json()["query"]["tokens"]["logintoken"]
-    login = session.post(api, data={"action": "login", "lgname": "Admin@connector", "lgpassword": password,
-                                    "lgtoken": token, "format": "json"}, timeout=30).json()
-    assert login["login"]["result"] == "Success", login
+    session = raw_mediawiki_login(api, password)
     body = session.get(api, params={"action": "query", "list": "recentchanges", "rcdir": "newer", "rcstart": since,
                                     "rclimit": "max", "format": "json"}, timeout=30).json()
     assert "query" in body
