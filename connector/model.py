@@ -225,10 +225,24 @@ class Tombstone:
     deleted_by: str | None = None
     reason: str = ""
     record: bytes | None = None
+    # source principals who can still see the deleted content in the source (wiki sysops, forum
+    # staff, blog editors): the deleted record's ACL narrows to them (mapped), admins and
+    # restricted readers
+    readers: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
         return record_key(self.source, self.kind, self.native_id)
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a source's visibility sweep found about one archived record: who may read it in the
+    source *now*. The pipeline stores it and narrows (or, with no archive restriction, widens) the
+    record's ACL when the ACL it decides from it differs from the one last written."""
+
+    key: str
+    visibility: Visibility
 
 
 def access_label(label: str, readers: Iterable[str]) -> str:

@@ -21,13 +21,25 @@ Every source class follows this protocol (dlt-style: a generator plus explicit s
   (``model.Skipped``: key and reason); the pipeline quarantines them when the run ends.
 - An item may carry only its newest revisions (incremental); the pipeline files those not yet
   archived, in order.
+- ``sweep(archived)`` (the visibility sweep; every source has one) re-derives who may read the
+  records the archive holds, from cheap listings, because visibility changes without an edit (a
+  topic moved into a restricted category, a thread hidden, a namespace restricted in config, a
+  wiki turned private). ``archived`` maps each live record key of this source to the visibility
+  the archive last saw in the source; the sweep yields ``model.Access(key, visibility)`` for the
+  records whose visibility it can derive now. It must yield a narrower visibility whenever the
+  source narrowed; it yields a wider one only when it knows every fact that restricted the record
+  (otherwise it yields nothing for that key, and the stored visibility stands). Its requests count
+  in ``request_count``; it never reads content. The pipeline runs it after ``changes`` on every
+  sync.
+- ``Tombstone.readers``: the source principals who can still see deleted content in the source;
+  the deleted record's ACL narrows to them (mapped), the archive admins and restricted readers.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Iterator, Protocol
+from typing import Iterator, Mapping, Protocol
 
-from ..model import Item, Tombstone
+from ..model import Access, Item, Tombstone, Visibility
 
 
 class Source(Protocol):
@@ -35,6 +47,8 @@ class Source(Protocol):
     system: str
 
     def check(self) -> dict: ...
+
+    def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]: ...
 
     def changes(self, state: dict) -> Iterator[Item | Tombstone]: ...
 
