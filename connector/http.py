@@ -20,6 +20,11 @@ Example::
 - Error messages carry the URL without its query string: queries may hold tokens.
 - A source's ``rate_per_minute`` throttles its session per host (``Throttle``), from every thread
   that shares it: workers download attachments while the main thread reads the API.
+- Credentials stay on their origin: ``Session.bind_credentials(api_url, headers)`` names the
+  headers (API keys, a CSRF token) that go on requests to the API's origin (scheme, host and
+  port) and nowhere else, checked on every hop of a redirect chain; the session's cookies (a
+  login session) go to that origin only. requests itself keeps session headers on a redirect to
+  another host and sends cookies to the same host on any port or scheme.
 """
 from __future__ import annotations
 
@@ -165,10 +170,24 @@ class Throttle:
             self._sleep(slot - now)
 
 
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` with the scheme's default port filled in: what a browser calls an origin.
+
+    >>> origin("https://Forum.example.org/t/1.json") == origin("https://forum.example.org:443/")
+    True
+    >>> origin("http://forum.example.org/") == origin("https://forum.example.org/")
+    False
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}.get(scheme)
+
+
 class Session(requests.Session):
     """A requests session with a default timeout, a request counter (for run summaries), a bounded
-    body size for answers read whole, and an optional throttle per host (``rate_per_minute``: each
-    host it talks to, say the API and a CDN, gets its own budget; shared by the threads using it)."""
+    body size for answers read whole, an optional throttle per host (``rate_per_minute``: each
+    host it talks to, say the API and a CDN, gets its own budget; shared by the threads using it),
+    and credentials bound to one origin (``bind_credentials``)."""
 
     def __init__(self, timeout: tuple[float, float] | None = None, rate_per_minute: float = 0.0,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
@@ -181,8 +200,30 @@ class Session(requests.Session):
         self.rate_per_minute = rate_per_minute
         self.throttles: dict[str, Throttle] = {}
         self._clock, self._sleep = clock, sleep
+        self.credential_origin: tuple[str, str, int | None] | None = None
+        self.credential_headers: dict[str, str] = {}
         for prefix in ("https://", "http://"):
             self.mount(prefix, _BoundedAdapter())
+
+    def bind_credentials(self, api_url: str, headers: dict[str, str] | None = None) -> None:
+        """Send ``headers`` (added to or replacing those bound before) and the session's cookies to
+        ``api_url``'s origin only. A session serves one API: binding a second origin is a bug."""
+        wanted = origin(api_url)
+        if self.credential_origin not in (None, wanted):
+            raise ValueError("this session's credentials are bound to another origin")
+        self.credential_origin = wanted
+        self.credential_headers.update(headers or {})
+
+    def send(self, request, **kwargs):  # type: ignore[override]
+        # every hop passes here (requests sends each redirect through Session.send), so the
+        # origin is checked per hop, after requests rebuilt the hop's headers and cookies
+        if self.credential_origin is not None:
+            if origin(request.url) == self.credential_origin:
+                request.headers.update(self.credential_headers)
+            else:
+                for name in (*self.credential_headers, "Cookie"):
+                    request.headers.pop(name, None)
+        return super().send(request, **kwargs)
 
     def request(self, method, url, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
