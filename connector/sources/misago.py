@@ -20,8 +20,10 @@ Order: a thread, then its posts in position order, each post followed by its att
 Misago specifics (seen on a real 0.39.6 server):
 
 - **Login**: no API keys. ``GET /`` sets the ``csrftoken`` cookie, ``POST /api/auth/`` with
-  ``X-CSRFToken`` and ``Referer``; the token rotates on login. Crawl with an account that sees
-  everything (an admin *with* the moderator role where categories are moderator-only).
+  ``X-CSRFToken`` and ``Referer``; the token rotates on login. The token and the session cookie
+  go to Misago's own origin only, on every redirect hop (``http.Session.bind_credentials``).
+  Crawl with an account that sees everything (an admin *with* the moderator role where
+  categories are moderator-only).
 - **Categories**: there is no category API. The ids come from ``GET /api/auth/`` →
   ``acl.visible_categories``; threads are listed per category (``/api/threads/?category=ID``,
   keyset cursor ``next`` on ``last_post_id``, pinned threads first on the first page). The root
@@ -75,7 +77,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ..errors import ConfigError, Fatal, Skippable
-from ..http import check, make_session, retrying, safe_url
+from ..http import Session, check, make_session, retrying, safe_url
 from ..model import CHUNK_SIZE, Content, Item, Revision, Tombstone, Visibility
 
 log = logging.getLogger(__name__)
@@ -137,7 +139,7 @@ class MisagoSource:
                  reconcile_max_ratio: float = 0.5,
                  user_agent: str = "socialarchive/0.1 (misago source)",
                  verify: bool | str = True, rate_per_minute: float = 0.0,
-                 session: requests.Session | None = None,
+                 session: Session | None = None,
                  attempts: int = 6,
                  sleep: Callable[[float], None] = time.sleep):
         if not base_url.startswith(("http://", "https://")):
@@ -159,6 +161,7 @@ class MisagoSource:
         self.session = session if session is not None else make_session(user_agent, verify=verify,
                                                                          rate_per_minute=rate_per_minute)
         self.session.headers.setdefault("Accept", "application/json")
+        self.session.bind_credentials(self.base_url)   # the session cookie goes to Misago only
         self._attempts = attempts
         self._sleep = sleep
         self._requests = 0
@@ -213,9 +216,9 @@ class MisagoSource:
         token = self.session.cookies.get("csrftoken")
         if not token:
             raise Fatal(f"no csrftoken cookie from {safe_url(self.base_url)}/ (is this Misago?)")
-        headers = {"X-CSRFToken": token, "Referer": self.base_url + "/"}
+        self.session.bind_credentials(self.base_url, {"X-CSRFToken": token})
         response = self._send("POST", "/api/auth/", json={"username": self.username, "password": self._password},
-                              headers=headers)
+                              headers={"Referer": self.base_url + "/"})
         if response.status_code in (400, 401, 403):
             try:
                 detail = response.json().get("detail", "")
@@ -225,7 +228,7 @@ class MisagoSource:
         check(response)
         token = self.session.cookies.get("csrftoken")
         if token:  # it rotates on login
-            self.session.headers["X-CSRFToken"] = token
+            self.session.bind_credentials(self.base_url, {"X-CSRFToken": token})
         self.session.headers["Referer"] = self.base_url + "/"
         self._logged_in = True
 
