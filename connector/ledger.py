@@ -3,7 +3,12 @@ has acknowledged.
 
 Tables:
 - ``source_state``: each source's incremental state (checkpoint), saved after a complete run;
-- ``records``: one row per archived record (key → object/series id, folder, name, deleted flag);
+- ``records``: one row per archived record (key → object/series id, folder, name, deleted flag),
+  with who may read it in the source as last seen (``visibility``, ``model.access_label``) and the
+  digest of the ACL last written to the repository (``acl``, ``access.acl_digest``; empty when
+  unknown, e.g. after a rebuild), so a run compares ECM ACLs and writes only where they differ;
+- ``record_restrictions``: restrictions the archive placed on a record (sensitive data, a GDPR
+  processing restriction), with their reason: they never widen by themselves;
 - ``versions``: one row per filed revision, written only after the repository acknowledged it;
 - ``intents``: a revision about to be written. An intent left behind by a killed run tells the
   next run to look in the repository (by our key property) before writing again;
@@ -26,7 +31,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from .cmis.filer import FiledVersion
 
@@ -37,8 +42,10 @@ CREATE TABLE IF NOT EXISTS records (
     key TEXT PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, native_id TEXT NOT NULL,
     object_id TEXT NOT NULL, series_id TEXT NOT NULL, name TEXT NOT NULL, folder TEXT NOT NULL,
     visibility TEXT NOT NULL DEFAULT '', deleted INTEGER NOT NULL DEFAULT 0,
-    first_filed TEXT NOT NULL, last_filed TEXT NOT NULL);
+    first_filed TEXT NOT NULL, last_filed TEXT NOT NULL, acl TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS records_source ON records(source, kind);
+CREATE TABLE IF NOT EXISTS record_restrictions (
+    key TEXT NOT NULL, reason TEXT NOT NULL, placed_at TEXT NOT NULL, PRIMARY KEY (key, reason));
 CREATE TABLE IF NOT EXISTS versions (
     key TEXT NOT NULL, revision_id TEXT NOT NULL, object_id TEXT NOT NULL, version_label TEXT NOT NULL,
     sha256 TEXT NOT NULL, length INTEGER NOT NULL, filed_at TEXT NOT NULL, run_id TEXT NOT NULL,
@@ -59,6 +66,9 @@ CREATE TABLE IF NOT EXISTS backfills (
 """
 
 
+LEGACY_RESTRICTION = "restricted before the ledger kept the archive's reasons"
+
+
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -72,6 +82,19 @@ class Ledger:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Ledgers written before the ACL digest: add the column. Their records restricted then may
+        have been restricted by the archive (sensitive data) without the reason being kept; fail
+        closed: such a record keeps a restriction until an operator lifts it."""
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(records)")}
+        if "acl" in columns:
+            return
+        with self.transaction() as db:
+            db.execute("ALTER TABLE records ADD COLUMN acl TEXT NOT NULL DEFAULT ''")
+            db.execute("INSERT OR IGNORE INTO record_restrictions SELECT key, ?, ? FROM records "
+                       "WHERE visibility LIKE 'restricted%' AND kind != 'tombstone'", (LEGACY_RESTRICTION, now()))
 
     def close(self) -> None:
         self.db.close()
@@ -141,16 +164,19 @@ class Ledger:
         return self.db.execute("SELECT 1 FROM intents WHERE key=? LIMIT 1", (key,)).fetchone() is not None
 
     def commit_version(self, filed: FiledVersion, *, source: str, kind: str, native_id: str,
-                       folder: str, visibility: str, run_id: str) -> None:
-        """Record an acknowledged version (and its record) and clear the intent, atomically."""
+                       folder: str, visibility: str, run_id: str, acl: str = "") -> None:
+        """Record an acknowledged version (and its record) and clear the intent, atomically.
+        ``visibility`` is the source's as filed, ``acl`` the digest of the ACL the record has now
+        (empty: unknown, decided again next run)."""
         stamp = now()
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO records (key, source, kind, native_id, object_id, series_id, name, folder, "
-                "visibility, first_filed, last_filed) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE "
-                "SET object_id=excluded.object_id, last_filed=excluded.last_filed, visibility=excluded.visibility",
+                "visibility, first_filed, last_filed, acl) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE "
+                "SET object_id=excluded.object_id, last_filed=excluded.last_filed, visibility=excluded.visibility, "
+                "acl=excluded.acl",
                 (filed.key, source, kind, native_id, filed.object_id, filed.series_id, filed.name, folder,
-                 visibility, stamp, stamp))
+                 visibility, stamp, stamp, acl))
             db.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?)",
                        (filed.key, filed.revision_id, filed.object_id, filed.version_label, filed.sha256,
                         filed.length, stamp, run_id))
@@ -160,11 +186,42 @@ class Ledger:
     def clear_intents(self, key: str) -> None:
         self.db.execute("DELETE FROM intents WHERE key=?", (key,))
 
-    def set_visibility(self, key: str, visibility: str) -> None:
-        self.db.execute("UPDATE records SET visibility=? WHERE key=?", (visibility, key))
+    def set_access(self, key: str, visibility: str, acl: str, *, deleted: bool | None = None) -> None:
+        """The record's visibility in the source and the digest of the ACL it has now (after the
+        repository acknowledged it); ``deleted`` when the source deleted it or shows it again."""
+        if deleted is None:
+            self.db.execute("UPDATE records SET visibility=?, acl=? WHERE key=?", (visibility, acl, key))
+        else:
+            self.db.execute("UPDATE records SET visibility=?, acl=?, deleted=? WHERE key=?",
+                            (visibility, acl, int(deleted), key))
 
     def mark_deleted(self, key: str) -> None:
         self.db.execute("UPDATE records SET deleted=1 WHERE key=?", (key,))
+
+    def access_rows(self, source: str) -> list[tuple[str, str, str, str, bool]]:
+        """(key, object id, visibility, acl digest, deleted) of every record of ``source``: what a
+        run needs to decide every record's ACL again without a request."""
+        return [(key, object_id, visibility, acl, bool(deleted)) for key, object_id, visibility, acl, deleted
+                in self.db.execute("SELECT key, object_id, visibility, acl, deleted FROM records WHERE source=? "
+                                   "ORDER BY key", (source,))]
+
+    # --- restrictions the archive placed ------------------------------------------------
+    def restrictions(self, key: str) -> frozenset[str]:
+        return frozenset(r for (r,) in self.db.execute("SELECT reason FROM record_restrictions WHERE key=?", (key,)))
+
+    def restrictions_of(self, source: str) -> dict[str, frozenset[str]]:
+        """key → reasons, for every restricted record of ``source``."""
+        found: dict[str, set[str]] = {}
+        for key, reason in self.db.execute("SELECT key, reason FROM record_restrictions WHERE substr(key, 1, ?) = ?",
+                                           (len(source) + 1, f"{source}/")):
+            found.setdefault(key, set()).add(reason)
+        return {key: frozenset(reasons) for key, reasons in found.items()}
+
+    def restrict(self, key: str, reasons: Iterable[str]) -> None:
+        """Keep restrictions the archive placed on ``key`` (before any write that relies on them)."""
+        stamp = now()
+        self.db.executemany("INSERT OR IGNORE INTO record_restrictions VALUES (?,?,?)",
+                            [(key, reason, stamp) for reason in reasons])
 
     # --- quarantine ---------------------------------------------------------------------
     def quarantine(self, key: str, source: str, error: str, reason: str) -> None:

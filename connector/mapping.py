@@ -1,34 +1,23 @@
 """From model objects to document specs: folders, names, properties and the ACL.
 
-The rules are data (``mappings/default.toml``); this module applies them. It also holds the
-permission rule, which fails closed:
-
-- every document gets the archive admins with full control;
-- content known to be public gets the public readers (by default the repository's ``anyone``)
-  with read only;
-- anything else gets the configured restricted readers plus the ECM principals that the
-  explicit principal map gives for the item's source readers; an unmapped source principal adds
-  nobody (restricts) and is reported once;
-- the repository's default world ACE (OpenCMIS grants ``anyone`` full control to new objects) is
-  always removed, so no archived object is writable, or readable unless public.
+The rules are data (``mappings/default.toml``); this module applies them. Who may read a
+record is decided by ``connector.access`` (one place, failing closed) from the item's visibility
+in the source, the restrictions the archive placed (``restrictions``, from the ledger, plus those
+the classifier finds in the revisions filed now) and the config.
 """
 from __future__ import annotations
 
 import json
-import logging
 import tomllib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from . import __version__
+from .access import AccessPolicy, DecidedAcl
 from .cmis.filer import DocumentSpec, VersionSpec
 from .cmis.names import folder_segment, unique_name
-from .cmis.profiles import Profile
-from .config import PermissionsConfig
 from .errors import ConfigError
 from .model import Content, Item, Tombstone, Visibility, record_key
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,45 +45,41 @@ class Rules:
 
 
 class Mapper:
-    def __init__(self, rules: Rules, permissions: PermissionsConfig, profile: Profile, anyone: str,
-                 run_id: str, classifier=None):
+    def __init__(self, rules: Rules, policy: AccessPolicy, run_id: str, classifier=None):
         self.rules = rules
         self.classifier = classifier  # connector.compliance.classify.Classifier: class, retention, flags
-        self.permissions = permissions
-        self.profile = profile
-        self.anyone = anyone
+        self.policy = policy
         self.run_id = run_id
-        self.unmapped: set[str] = set()
-        world = {anyone, "cmis:anyone", "GROUP_EVERYONE", "Everyone"}
-        leaked = world.intersection(permissions.restricted_readers) | world.intersection(permissions.principals.values())
-        if leaked:
-            raise ConfigError(f"[permissions] maps restricted content to everyone ({', '.join(sorted(leaked))}): "
-                              "restricted content must never become world-readable")
 
     # --- items --------------------------------------------------------------------------
-    def document(self, item: Item, settled: frozenset[str] = frozenset()) -> DocumentSpec:
+    def document(self, item: Item, settled: frozenset[str] = frozenset(),
+                 restrictions: frozenset[str] = frozenset()) -> DocumentSpec:
         """The document for ``item``, with a version spec for each revision not in ``settled``
-        (revisions archived and classified before: their content is not read again)."""
-        if self.classifier is not None:
-            # may narrow item.visibility (sensitive data, GDPR restriction)
-            self.classifier.prepare(item, settled)
-        add, remove = self.acl(item.source, item.visibility)
+        (revisions archived and classified before: their content is not read again).
+
+        ``restrictions`` are those the archive placed on the record before (ledger); the
+        classifier may add new ones (sensitive data, a restricted person) from the revisions
+        decided now: they are in ``spec.restrictions`` for the pipeline to keep, and in the ACL."""
+        found = frozenset(self.classifier.restrictions(item, settled)) if self.classifier is not None else frozenset()
+        decided = self.policy.decide(item.source, item.visibility, restrictions | found)
         created = item.created or (item.revisions[0].created if item.revisions else None)
         spec = DocumentSpec(
             key=item.key, folder=self.folder(item.kind, item.source, item.system, item.space, created),
             name=self.name(item.title, item.native_id, item.revisions[-1].content if item.revisions else None),
-            properties=self.item_properties(item), acl_add=add, acl_remove=remove)
+            properties=self.item_properties(item, decided.visibility), acl_add=decided.add,
+            acl_remove=decided.remove, restrictions=found - restrictions, acl_digest=decided.digest)
         spec.versions = [self.version(item, revision) for revision in item.revisions if revision.id not in settled]
         return spec
 
-    def item_properties(self, item: Item) -> dict:
+    def item_properties(self, item: Item, visibility: Visibility) -> dict:
+        """``visibility`` is the archive's: the source's, or narrowed by an archive restriction."""
         props = {prop: _value(getattr(item, field)) for prop, field in self.rules.item_properties.items()}
         props.update({
             "sa:sourceSystem": item.system, "sa:source": item.source, "sa:kind": item.kind,
             "sa:nativeId": item.native_id,
             "sa:parentId": item.parent_id,
-            "sa:visibility": item.visibility.label, "sa:visibilityReason": item.visibility.reason,
-            "sa:readers": list(item.visibility.readers) or None,
+            "sa:visibility": visibility.label, "sa:visibilityReason": visibility.reason,
+            "sa:readers": list(visibility.readers) or None,
             "sa:extra": json.dumps(item.extra, sort_keys=True, ensure_ascii=False) if item.extra else None,
             "sa:connectorVersion": __version__, "sa:runId": self.run_id,
         })
@@ -127,7 +112,7 @@ class Mapper:
         content = Content.from_bytes(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False).encode(),
                                      "application/json", filename="tombstone.json")
         visibility = Visibility.restricted("deletion record")
-        add, remove = self.acl(tomb.source, visibility)
+        decided = self.acl(tomb.source, visibility)
         props = {"sa:sourceSystem": tomb.system, "sa:source": tomb.source, "sa:kind": "tombstone",
                  "sa:nativeId": native, "sa:parentId": tomb.key, "sa:title": tomb.title or tomb.key,
                  "sa:deletedAt": tomb.deleted_at, "sa:author": tomb.deleted_by,
@@ -137,7 +122,7 @@ class Mapper:
             key=record_key(tomb.source, "tombstone", native),
             folder=self.folder("tombstone", tomb.source, tomb.system, "", when),
             name=unique_name(f"deleted {tomb.title or tomb.native_id}", native, ".json"),
-            properties=props, acl_add=add, acl_remove=remove)
+            properties=props, acl_add=decided.add, acl_remove=decided.remove, acl_digest=decided.digest)
         record = {"sa:revisionId": "tombstone", "sa:revisionCreated": when, "sa:mediaType": "application/json",
                   "sa:sourceRecord": tomb.record.decode("utf-8", "replace") if tomb.record else None,
                   "sa:capturedAt": datetime.now(timezone.utc)}
@@ -160,25 +145,8 @@ class Mapper:
         extension = self.rules.extensions.get((content.media_type if content else "").split(";")[0], "")
         return unique_name(title, native_id, extension)
 
-    def acl(self, source: str, visibility: Visibility) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
-        add: dict[str, list[str]] = {p: [self.profile.all] for p in self.permissions.archive_admins}
-        if visibility.is_public:
-            readers = self.permissions.public_readers if self.permissions.public_readers is not None else [self.anyone]
-        else:
-            readers = list(self.permissions.restricted_readers)
-            for principal in visibility.readers:
-                mapped = (self.permissions.principals.get(f"{source}:{principal}")
-                          or self.permissions.principals.get(principal))
-                if mapped:
-                    readers.append(mapped)
-                elif principal not in self.unmapped:
-                    self.unmapped.add(principal)
-                    log.warning("source principal %s of %s is not mapped in [permissions.principals]: "
-                                "restricting to archive admins and restricted readers", principal, source)
-        for reader in readers:
-            add.setdefault(reader, [self.profile.read])
-        remove = {self.anyone: [self.profile.all]}  # the repository's default, even for public content
-        return add, remove
+    def acl(self, source: str, visibility: Visibility, restrictions: frozenset[str] = frozenset()) -> DecidedAcl:
+        return self.policy.decide(source, visibility, restrictions)
 
 
 def _value(value):

@@ -25,6 +25,7 @@ Edge cases the classes encode:
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
@@ -245,10 +246,29 @@ class Access:
     visibility: Visibility
 
 
-def access_label(label: str, readers: Iterable[str]) -> str:
-    """Who may read a record, as the ledger keeps it (``public:`` or ``restricted:group:a,user:b``):
-    a change of it is what makes the pipeline replace the record's ACL."""
-    return f"{label}:{','.join(sorted(readers))}"
+def access_label(visibility: Visibility) -> str:
+    """Who may read a record in the source, as the ledger keeps it: ``public:`` or
+    ``restricted:["group:a", "user:b,c"]`` (readers as JSON: a user name may hold a comma).
+
+    >>> access_label(Visibility.restricted("x", ["user:b", "group:a"]))
+    'restricted:["group:a", "user:b"]'
+    >>> visibility_from_label(access_label(Visibility.restricted("x", ["user:b,c"]))).readers
+    ('user:b,c',)
+    """
+    if visibility.is_public:
+        return "public:"
+    return "restricted:" + (json.dumps(sorted(visibility.readers)) if visibility.readers else "")
+
+
+def visibility_from_label(label: str) -> Visibility:
+    """The visibility a ledger label stands for; anything but ``public`` restricts. Labels of older
+    ledgers list readers with commas."""
+    kind, _, readers = label.partition(":")
+    if kind == "public":
+        return Visibility.public()
+    if readers.startswith("["):
+        return Visibility.restricted("as last seen in the source", json.loads(readers))
+    return Visibility.restricted("as last seen in the source", [r for r in readers.split(",") if r])
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from . import __version__
 from .audit import AuditLog
@@ -43,10 +43,11 @@ from .cmis.profiles import profile as load_profile
 from .compliance.classify import audit_fields as classification_audit, build as build_classifier
 from .config import Config
 from .errors import Fatal, Retriable, Skippable, SourceUnavailable
+from .access import AccessPolicy, DecidedAcl
 from .http import SETTINGS as HTTP_SETTINGS, retrying
 from .ledger import Ledger
 from .mapping import Mapper, Rules
-from .model import DigestMismatch, Item, Tombstone, access_label
+from .model import Access, DigestMismatch, Item, Tombstone, Visibility, access_label, visibility_from_label
 from .sources import Source
 from .workers import DEFAULT_WORKERS, Job, Window
 
@@ -116,8 +117,8 @@ class Archive:
         info = retrying(repo.info, attempts=3)
         ledger = Ledger(config.ledger_path)
         classifier = retrying(lambda: build_classifier(config, repo, ledger, prof), attempts=3)
-        mapper = Mapper(Rules.load(config.mapping_path), config.permissions, prof, info.anyone, run_id,
-                        classifier=classifier)
+        policy = AccessPolicy(config.permissions, prof, anyone=info.anyone, anonymous=info.anonymous)
+        mapper = Mapper(Rules.load(config.mapping_path), policy, run_id, classifier=classifier)
         archive = cls(config, repo, filer, ledger, AuditLog(config.audit_path), mapper, run_id, dry_run)
         archive._lock_fd = lock_fd
         archive.workers = max(1, int(workers))
@@ -134,11 +135,17 @@ class Archive:
     # --- runs ---------------------------------------------------------------------------
     def sync(self, source: Source, *, reconcile: bool = False,
              on_object: Callable[[Summary], None] | None = None) -> Summary:
-        """Incremental run for one source; the checkpoint advances only after a complete run."""
+        """Incremental run for one source; the checkpoint advances only after a complete run.
+
+        After the changes (and deletions, with ``reconcile``), every record's ACL is decided again
+        (``access_changes``): from the visibility sweep of the source, the archive's restrictions
+        and the config; the ACL is replaced where the decided one differs from the one written."""
         state = self.ledger.source_state(source.name)
         summary = self._run(source, source.changes(state), on_object)
         if reconcile and summary.outcome == "ok" and hasattr(source, "reconcile"):
             self._consume(source.reconcile(self._known_ids(source.name)), summary, on_object)
+        if summary.outcome == "ok":
+            self._consume(self.access_changes(source), summary, on_object)
         if summary.outcome == "ok" and not self.dry_run:
             self.ledger.save_source_state(source.name, state)
         return self._finish(source, summary)
@@ -164,6 +171,25 @@ class Archive:
 
     def _known_ids(self, source_name: str) -> set[str]:
         return self.ledger.keys(source_name)
+
+    def access_changes(self, source: Source) -> Iterator[Access]:
+        """The records of ``source`` whose decided ACL differs from the one last written.
+
+        The source's visibility sweep says who may read each live record now (records it does not
+        answer for keep the visibility last seen); deleted and tombstone records keep theirs. Each
+        record's ACL is then decided from that, the archive's restrictions and the config, with no
+        request: a no-op run yields nothing. A changed config (principal map, restricted or public
+        readers) reaches every filed record here."""
+        rows = self.ledger.access_rows(source.name)
+        restrictions = self.ledger.restrictions_of(source.name)
+        live = {key: visibility_from_label(label) for key, _, label, _, deleted in rows
+                if not deleted and key.split("/", 2)[1] != "tombstone"}
+        seen = {access.key: access.visibility for access in source.sweep(live) if access.key in live}
+        for key, _, label, acl, _ in rows:
+            visibility = seen.get(key) or visibility_from_label(label)
+            decided = self.mapper.acl(source.name, visibility, restrictions.get(key, frozenset()))
+            if decided.digest != acl or access_label(visibility) != label:
+                yield Access(key, visibility)
 
     def _run(self, source: Source, objects: Iterable[Item | Tombstone],
              on_object: Callable[[Summary], None] | None, command: str = "sync") -> Summary:
@@ -264,9 +290,17 @@ class Archive:
         if failure is not None:
             raise failure
 
-    def _prepare(self, obj: Item | Tombstone, summary: Summary) -> Job:
+    def _prepare(self, obj: Item | Tombstone | Access, summary: Summary) -> Job:
         work = _Work(obj.key)
-        if isinstance(obj, Tombstone):
+        if isinstance(obj, Access):
+            unit = self._access_unit(obj.key, obj.visibility, deleted=None)
+            if unit is not None:
+                work.units.append(unit)
+        elif isinstance(obj, Tombstone):
+            # who may read the deleted record narrows first, then the tombstone is filed
+            unit = self._access_unit(obj.key, Visibility.restricted("deleted in the source", obj.readers), deleted=True)
+            if unit is not None:
+                work.units.append(unit)
             self._guarded(obj.key, obj.source, lambda: work.units.append(self._tombstone_unit(obj)), summary)
         else:
             self._guarded(obj.key, obj.source, lambda: work.units.append(self._item_unit(obj, "item")), summary)
@@ -295,23 +329,37 @@ class Archive:
             self.audit.append("quarantine", key=key, reason=reason, run_id=self.run_id)
 
     def _item_unit(self, item: Item, role: str) -> "_Unit":
-        record = self.ledger.record(item.key)
-        spec = self.mapper.document(item, settled=self._settled(item, record))
-        filed = self._filed(spec)
+        spec = self.mapper.document(item, settled=self._settled(item), restrictions=self.ledger.restrictions(item.key))
+        if spec.restrictions and not self.dry_run:
+            self.ledger.restrict(spec.key, spec.restrictions)   # kept before any write relies on them
+        visibility = access_label(item.visibility)
+        filed = self._filed(spec, visibility)
         unit = _Unit(spec, [v for v in spec.versions if v.revision_id not in filed], item.source, item.kind,
-                     item.native_id, access_label(item.visibility.label, item.visibility.readers), role)
-        record = self.ledger.record(spec.key) if unit.pending else record   # _filed may have recovered it
+                     item.native_id, visibility, role, deleted=False)
+        record = self.ledger.record(spec.key)   # after _filed, which may have recovered it
         if record is not None:
-            # who may read it changed in the source (or in the principal map): the ACL follows,
-            # with the next version or, when there is none, on its own (``acl_only``)
-            unit.acl_changed = record["visibility"] != unit.visibility
-            unit.object_id = record["object_id"]
+            # the decided ACL differs from the one written (the source, a restriction or the config
+            # changed): it is replaced before the next version or, when there is none, on its own
+            unit.remember(record)
+        return unit
+
+    def _access_unit(self, key: str, visibility: Visibility, *, deleted: bool | None) -> "_Unit | None":
+        """The ACL of an archived record, decided again (sweep, deletion); None when not archived."""
+        record = self.ledger.record(key)
+        if record is None:
+            return None
+        source, kind, native_id = key.split("/", 2)
+        decided: DecidedAcl = self.mapper.acl(source, visibility, self.ledger.restrictions(key))
+        spec = DocumentSpec(key=key, folder=(), name=record["name"], properties={}, acl_add=decided.add,
+                            acl_remove=decided.remove, acl_digest=decided.digest)
+        unit = _Unit(spec, [], source, kind, native_id, access_label(visibility), "access", deleted=deleted)
+        unit.remember(record)
         return unit
 
     def _tombstone_unit(self, tomb: Tombstone) -> "_Unit":
         spec = self.mapper.tombstone(tomb)
-        pending = [] if self._filed(spec) else [spec.versions[0]]
-        return _Unit(spec, pending, tomb.source, "tombstone", spec.properties["sa:nativeId"], "restricted",
+        pending = [] if self._filed(spec, "restricted:") else [spec.versions[0]]
+        return _Unit(spec, pending, tomb.source, "tombstone", spec.properties["sa:nativeId"], "restricted:",
                      "tombstone", deleted_key=tomb.key)
 
     def _forget(self, jobs: list[Job]) -> None:
@@ -392,14 +440,14 @@ class Archive:
         work.recorded = True
         for unit in work.units:
             if not unit.pending:
-                summary.unchanged += 1
+                summary.unchanged += unit.role != "access"
                 if unit.acl_only and (unit.acl_replaced or self.dry_run):
                     summary.acl_changes += 1
                     if not self.dry_run:
                         self.audit.append("acl", key=unit.spec.key, object_id=unit.object_id,
                                           visibility=unit.visibility, acl=unit.spec.acl_add, run_id=self.run_id)
-                if unit.acl_applied:   # also when the repository had it already (a rebuilt ledger)
-                    self.ledger.set_visibility(unit.spec.key, unit.visibility)
+                if not self.dry_run:
+                    self._record_access(unit)
                 if unit.error is not None and unit.error is not work.failure:
                     self._quarantine(unit.spec.key, unit.source, unit.error, summary)
                 elif unit.object_id is not None and not self.dry_run:
@@ -415,7 +463,7 @@ class Archive:
             adopted: set[str] = set()
             if unit.recovered:   # found already filed on a retry or a name conflict
                 before = set(self.ledger.filed_revisions(unit.spec.key))
-                self._adopt(unit.spec, unit.recovered)
+                self._adopt(unit.spec, unit.recovered, unit.visibility)
                 adopted = set(self.ledger.filed_revisions(unit.spec.key)) - before
             for filed, event in unit.filed:
                 if filed.revision_id not in adopted:
@@ -423,14 +471,26 @@ class Archive:
                 summary.versions += unit.role != "tombstone"
             if unit.role == "tombstone" and unit.filed:
                 self.ledger.mark_deleted(unit.deleted_key)
+            self._record_access(unit)
             if unit.error is not None and unit.error is not work.failure:
                 self._quarantine(unit.spec.key, unit.source, unit.error, summary)
 
+    def _record_access(self, unit: "_Unit") -> None:
+        """What the ledger keeps of who may read the record: the source's visibility as seen now
+        (also when the ACL write failed, so the next run decides again from it) and the digest of
+        the ACL the repository acknowledged (the old one when it did not)."""
+        if unit.previous is None:
+            return   # a new record: commit_version wrote both
+        acl = unit.spec.acl_digest if unit.acl_applied or unit.filed else unit.previous[1]
+        deleted = unit.previous[2] if unit.deleted is None else unit.deleted
+        if (unit.visibility, acl, deleted) != unit.previous:
+            self.ledger.set_access(unit.spec.key, unit.visibility, acl, deleted=deleted)
+
     def _write(self, spec: DocumentSpec, version, object_id: str | None, acl_changed: bool,
-               recovered: list[FiledVersion] | None = None) -> FiledVersion:
+               recovered: list[FiledVersion]) -> FiledVersion:
         """One version into the repository, retried; a retry looks up what the failed attempt may
         have written. Versions found already filed go to ``recovered`` (recorded by the caller's
-        thread), or are adopted here when no list is given."""
+        thread)."""
         attempts = [0]
 
         def attempt() -> FiledVersion:
@@ -453,10 +513,7 @@ class Archive:
                     return self.filer.create(spec, version)
                 return self.filer.add_version(current, spec, version, acl_changed)
             except AlreadyFiled as found:
-                if recovered is None:
-                    self._adopt(spec, found.versions)
-                else:
-                    recovered.extend(found.versions)
+                recovered.extend(found.versions)
                 match = [v for v in found.versions if v.revision_id == version.revision_id]
                 if match:
                     return match[0]
@@ -486,47 +543,43 @@ class Archive:
             return exc
         return Skippable(f"the repository answers, but refused {spec.key} on all {attempts} attempts: {exc}")
 
-    def _settled(self, item: Item, record) -> frozenset[str]:
-        """Revisions filed and classified on an earlier run, whose content need not be read again.
-
-        Their content was scanned when they were filed, and what the scan decided lives on in the
-        record's ACL: a sensitive old revision keeps its record restricted, because the ACL only
-        changes when visibility does. The one case that needs the old verdicts again is a record the
-        archive holds restricted while the source now says public: then every revision is decided
-        again (widen only if none restricts). After an interrupted run nothing is settled.
-        """
+    def _settled(self, item: Item) -> frozenset[str]:
+        """Revisions filed and classified on an earlier run, whose content need not be read again:
+        what their scan decided lives on as the record's restrictions in the ledger. After an
+        interrupted run nothing is settled."""
         if self.ledger.has_intent(item.key):
-            return frozenset()
-        if record is None or (item.visibility.is_public and not record["visibility"].startswith("public")):
             return frozenset()
         return frozenset(self.ledger.filed_revisions(item.key))
 
-    def _filed(self, spec: DocumentSpec) -> dict[str, str]:
+    def _filed(self, spec: DocumentSpec, visibility: str) -> dict[str, str]:
         """Revisions already archived; after an interrupted run, asks the repository."""
         filed = self.ledger.filed_revisions(spec.key)
         if self.ledger.has_intent(spec.key) and not self.dry_run:
             found = retrying(lambda: self.filer.find(spec.key), attempts=5)
-            self._adopt(spec, found)
+            self._adopt(spec, found, visibility)
             self.ledger.clear_intents(spec.key)
             filed = self.ledger.filed_revisions(spec.key)
         return filed
 
-    def _adopt(self, spec: DocumentSpec, versions: list[FiledVersion]) -> None:
-        """Record versions the repository has but the ledger missed (a run killed after the ack)."""
+    def _adopt(self, spec: DocumentSpec, versions: list[FiledVersion], visibility: str) -> None:
+        """Record versions the repository has but the ledger missed (a run killed after the ack).
+        Whether their ACL change landed is unknown: the ACL digest is left empty, so it is decided
+        and compared with the repository's again."""
         known = self.ledger.filed_revisions(spec.key)
         kind, native_id = spec.properties.get("sa:kind", ""), spec.properties.get("sa:nativeId", "")
         for found in versions:
             if found.revision_id and found.revision_id not in known:
                 self._record(found, spec.properties.get("sa:source", ""), kind, native_id, spec,
-                             spec.properties.get("sa:visibility", ""), "recovered")
+                             visibility, "recovered", acl="")
 
     def _record(self, filed: FiledVersion, source: str, kind: str, native_id: str, spec: DocumentSpec,
-                visibility: str, event: str) -> None:
+                visibility: str, event: str, acl: str | None = None) -> None:
         self.audit.append(event, key=filed.key, revision=filed.revision_id, object_id=filed.object_id,
                           version=filed.version_label, sha256=filed.sha256, length=filed.length,
                           run_id=self.run_id, **classification_audit(spec, filed.revision_id))
         self.ledger.commit_version(filed, source=source, kind=kind, native_id=native_id,
-                                   folder="/".join(spec.folder), visibility=visibility, run_id=self.run_id)
+                                   folder="/".join(spec.folder), visibility=visibility, run_id=self.run_id,
+                                   acl=spec.acl_digest if acl is None else acl)
 
 
 def _keys(obj: Item | Tombstone) -> set[str]:
@@ -545,9 +598,11 @@ class _Unit:
     source: str
     kind: str
     native_id: str
-    visibility: str
-    role: str                         # item, file (an attachment) or tombstone
+    visibility: str                   # who may read it in the source (model.access_label)
+    role: str                         # item, file (an attachment), tombstone, or access (its ACL alone)
     deleted_key: str | None = None    # tombstone: the record it marks deleted
+    deleted: bool | None = None       # the record is deleted in the source (True), shown again (False)
+    previous: tuple[str, str, bool] | None = None   # the ledger's (visibility, ACL digest, deleted)
     object_id: str | None = None      # the document's latest version, if it exists
     acl_changed: bool = False
     acl_applied: bool = False         # acl_only: the worker made the repository's ACL the wanted one
@@ -555,6 +610,12 @@ class _Unit:
     filed: list[tuple[FiledVersion, str]] = field(default_factory=list)   # (version, audit event)
     recovered: list[FiledVersion] = field(default_factory=list)
     error: Exception | None = None
+
+    def remember(self, record) -> None:
+        """The archived record as the ledger has it: the ACL changes when the decided one differs."""
+        self.previous = (record["visibility"], record["acl"], bool(record["deleted"]))
+        self.object_id = record["object_id"]
+        self.acl_changed = record["acl"] != self.spec.acl_digest
 
     @property
     def acl_only(self) -> bool:

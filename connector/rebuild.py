@@ -6,9 +6,14 @@ keys, then the version history of each series.
 """
 from __future__ import annotations
 
+from .access import acl_digest
 from .cmis import schema
 from .cmis.filer import version_from_properties
-from .model import access_label
+from .compliance.classify import RESTRICTED_REASON
+from .model import Visibility, access_label
+
+# how the archive's own restrictions begin their sa:visibilityReason (now, and before this version)
+ARCHIVE_REASONS = ("archive restriction", "sensitive data", RESTRICTED_REASON)
 
 
 def rebuild_ledger(archive) -> tuple[int, int]:
@@ -17,6 +22,8 @@ def rebuild_ledger(archive) -> tuple[int, int]:
     statement = (f"SELECT cmis:objectId, cmis:versionSeriesId, {schema.KEY_PROPERTY} "
                  f"FROM {archive.filer.profile.document_type} WHERE {archive.filer.in_archive()}")
     seen_series: set[str] = set()
+    deleted_keys: list[str] = []
+    acls: dict[str, str] = {}   # key -> digest of the ACL the repository holds
     records = versions = 0
     for row in repo.query(statement, all_versions=archive.filer.profile.query_all_versions):
         series = row.get("cmis:versionSeriesId") or row["cmis:objectId"]
@@ -31,7 +38,15 @@ def rebuild_ledger(archive) -> tuple[int, int]:
         source, kind, native_id = key.split("/", 2)
         known = ledger.filed_revisions(key)
         label, readers = _first(latest.get("sa:visibility")), latest.get("sa:readers") or []
-        visibility = access_label(str(label), readers if isinstance(readers, list) else [readers]) if label else ""
+        readers = readers if isinstance(readers, list) else [readers]
+        # the latest version says what the archive showed; an archive restriction (its reason says
+        # so) is kept again, so that it never widens; the ACL digest is the repository's own, so the
+        # next run writes only where the ACL it decides differs from what the repository holds
+        reason = str(_first(latest.get("sa:visibilityReason")) or "")
+        if label == "restricted" and reason.startswith(ARCHIVE_REASONS):
+            ledger.restrict(key, [reason])
+        visibility = access_label(Visibility.public() if label == "public" else Visibility.restricted(reason, readers))
+        acls[key] = acl_digest({p: sorted(perms) for p, perms in repo.acl(latest["cmis:objectId"]).items()})
         for props in history:
             filed = version_from_properties(key, props)
             if filed.revision_id in known:
@@ -39,14 +54,19 @@ def rebuild_ledger(archive) -> tuple[int, int]:
             paths = repo.parents(props["cmis:objectId"])
             ledger.commit_version(filed, source=source, kind=kind, native_id=native_id,
                                   folder=paths[0] if paths else "",
-                                  visibility=visibility,
+                                  visibility=visibility, acl=acls[key],
                                   run_id=archive.run_id)
             versions += 1
         records += 1
         if kind == "tombstone":
             deleted = _first(latest.get("sa:parentId"))
             if deleted:
-                ledger.mark_deleted(deleted)
+                deleted_keys.append(deleted)
+    # after every record is in (a tombstone may come before its record): a deleted record is
+    # readable by the archive's admins and restricted readers only
+    for key in deleted_keys:
+        ledger.set_access(key, access_label(Visibility.restricted("deleted in the source")), acls.get(key, ""),
+                          deleted=True)
     return records, versions
 
 

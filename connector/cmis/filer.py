@@ -54,6 +54,8 @@ class DocumentSpec:
     acl_add: dict[str, list[str]]
     acl_remove: dict[str, list[str]]
     versions: list[VersionSpec] = field(default_factory=list)
+    acl_digest: str = ""                                  # what the ledger keeps of acl_add
+    restrictions: frozenset[str] = frozenset()            # placed by the archive on this record now
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,14 @@ class Filer:
 
     def add_version(self, object_id: str, spec: DocumentSpec, version: VersionSpec,
                     acl_changed: bool = False) -> FiledVersion:
-        """Check out and check in with the new content and properties: two requests."""
+        """Check out and check in with the new content and properties: two requests.
+
+        A changed ACL is applied *before* the check-out, so the new version never exists with the
+        old ACL (no window, whether the check-in then succeeds or fails). The ACL is the record's,
+        decided from every version; OpenCMIS InMemory keeps one ACL per version series and refuses
+        ACEs on checkIn ("version specific ACLs are not supported")."""
+        if acl_changed:
+            self.replace_acl(object_id, spec.acl_add)
         try:
             pwc = self.repo.check_out(object_id)
         except UpdateConflict:
@@ -193,8 +202,6 @@ class Filer:
         except Exception:
             self._cancel_quietly(pwc["cmis:objectId"])
             raise
-        if acl_changed:
-            self.replace_acl(acked["cmis:objectId"], spec.acl_add)
         return self._filed(spec.key, version.revision_id, acked, reader)
 
     def replace_acl(self, object_id: str, wanted: Mapping[str, Sequence[str]]) -> bool:

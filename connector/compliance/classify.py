@@ -2,8 +2,9 @@
 retention years → retain-until; plus the sensitive-data flags, legal holds and processing
 restrictions that every version carries.
 
-The Mapper calls ``Classifier.prepare(item)`` once per item (it may narrow the item's visibility:
-sensitive data configured to restrict, or a person whose processing is restricted) and
+The Mapper calls ``Classifier.restrictions(item)`` once per item (the restrictions the archive
+must place on the record: sensitive data configured to restrict, a person whose processing is
+restricted; the ledger keeps them, so they never widen by themselves) and
 ``version_properties(item, revision)`` for each version. ``Archive.open`` builds the classifier
 with ``build(config, repo, ledger, profile)``.
 
@@ -34,7 +35,7 @@ from typing import Collection, Iterable, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError
-from ..model import Content, Item, Revision, Tombstone, Visibility
+from ..model import Content, Item, Revision, Tombstone
 from . import rm
 from .sensitive import Scanner, read_text
 
@@ -257,27 +258,24 @@ class Classifier:
         self.counts[record_class] = self.counts.get(record_class, 0) + 1
         return Decision(record_class, rule.name if rule else DEFAULT_RULE, until, start, sensitive, holds, restricted)
 
-    def prepare(self, item: Item, settled: Collection[str] = ()) -> None:
-        """Decide every revision of ``item`` not in ``settled`` and narrow its visibility where the
-        rules say so.
+    def restrictions(self, item: Item, settled: Collection[str] = ()) -> list[str]:
+        """Decide every revision of ``item`` not in ``settled``; the reasons for which the archive
+        must restrict the record (empty: none found now).
 
-        The item's visibility becomes the *archive's* visibility (its reason says why it differs
-        from the source); the pipeline then applies the restricted ACL, also to a series filed
-        earlier as public. ``settled`` revisions were decided when they were filed (the pipeline
-        leaves none settled when their verdict could widen the ACL); their content is not read
-        again, only their authors are checked against processing restrictions, which can start
-        at any time.
+        ``settled`` revisions were decided when they were filed, and what restricted them then is
+        kept in the ledger, so their content is not read again; only the people of the item are
+        checked against processing restrictions, which can start at any time.
         """
         self._decisions = {}
         decisions = [self._decision(item, revision) for revision in item.revisions if revision.id not in settled]
+        reasons = []
         restricting = sorted({name for d in decisions for name in self.rules.scanner.restricting(d.sensitive)})
-        if item.visibility.reason.startswith((RESTRICTED_REASON, "sensitive data")):
-            return  # prepared before
+        if restricting:
+            reasons.append(f"sensitive data ({', '.join(restricting)})")
         people = {item.author, *(revision.author for revision in item.revisions)} - {None, ""}
         if any(d.restricted for d in decisions) or (self.state and self.state.is_restricted(people)):
-            item.visibility = Visibility.restricted(f"{RESTRICTED_REASON}; in the source: {item.visibility.reason}")
-        elif restricting and item.visibility.is_public:
-            item.visibility = Visibility.restricted(f"sensitive data ({', '.join(restricting)}); public in the source")
+            reasons.append(RESTRICTED_REASON)
+        return reasons
 
     def _decision(self, item: Item, revision: Revision) -> Decision:
         key = (item.key, revision.id)

@@ -100,7 +100,7 @@ def file_segment(archive) -> Segment | None:
     key = record_key(SOURCE, KIND, f"{first:010d}")
     when = datetime.now(timezone.utc)
     content = Content.from_bytes(body, "application/x-ndjson", filename=f"audit-{first:010d}-{last:010d}.jsonl")
-    add, remove = archive.mapper.acl(SOURCE, Visibility.restricted("audit log"))
+    decided = archive.mapper.acl(SOURCE, Visibility.restricted("audit log"))
     props = {"sa:sourceSystem": "socialarchive", "sa:source": SOURCE, "sa:kind": KIND,
              "sa:nativeId": f"{first:010d}", "sa:title": f"audit log, entries {first}-{last}",
              "sa:created": when, "sa:visibility": "restricted", "sa:visibilityReason": "audit log",
@@ -114,7 +114,7 @@ def file_segment(archive) -> Segment | None:
         facts = Facts(key=key, source=SOURCE, system="socialarchive", kind=KIND, title=props["sa:title"], created=when)
         version_props.update(classifier.properties(classifier.decide(facts, content)))
     spec = DocumentSpec(key=key, folder=(SOURCE, f"{when.year:04d}"), name=f"audit {first:010d}-{last:010d}.jsonl",
-                        properties=props, acl_add=add, acl_remove=remove)
+                        properties=props, acl_add=decided.add, acl_remove=decided.remove, acl_digest=decided.digest)
     version = VersionSpec(f"{first}-{last}", content, version_props, f"audit log entries {first}-{last}")
     spec.versions = [version]
     archive.ledger.begin_intent(key, version.revision_id, archive.run_id)
@@ -130,7 +130,8 @@ def file_segment(archive) -> Segment | None:
     if filed.sha256 != digest:
         log.error("audit segment %s: the repository holds sha256 %s, the local lines give %s", key, filed.sha256, digest)
     archive.ledger.commit_version(filed, source=SOURCE, kind=KIND, native_id=f"{first:010d}",
-                                  folder="/".join(spec.folder), visibility="restricted:", run_id=archive.run_id)
+                                  folder="/".join(spec.folder), visibility="restricted:", acl=decided.digest,
+                                  run_id=archive.run_id)
     archive.ledger.db.execute("INSERT INTO audit_segments VALUES (?,?,?,?,?,?,?)",
                               (first, last, filed.sha256, len(lines), key, filed.object_id, now()))
     segment = Segment(first, last, filed.sha256, len(lines), key, filed.object_id)

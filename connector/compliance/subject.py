@@ -119,7 +119,7 @@ def restrict(archive, user: str, *, reason: str = "", by: str | None = None) -> 
                 report.problems.append(f"{key} version {props.get('cmis:versionLabel')}: {exc}")
         acl_changed = False
         try:
-            acl_changed = _narrow_acl(archive, key.split("/", 1)[0], found.object_id)
+            acl_changed = _narrow_acl(archive, key, found.object_id)
         except ConnectorError as exc:
             report.problems.append(f"{key} ACL: {exc}")
         archive.ledger.db.execute("INSERT OR REPLACE INTO restricted_records VALUES (?,?,?,?)",
@@ -135,13 +135,10 @@ def restrict(archive, user: str, *, reason: str = "", by: str | None = None) -> 
     return report
 
 
-def _narrow_acl(archive, source: str, object_id: str) -> bool:
-    """Admins and restricted readers only; remove every other direct ACE. True if anything changed."""
-    add, _ = archive.mapper.acl(source, Visibility.restricted(RESTRICTED_REASON))
-    current = retrying(lambda: archive.repo.acl(object_id), attempts=3)
-    remove = {p: sorted(perms - set(add.get(p, []))) for p, perms in current.items() if perms - set(add.get(p, []))}
-    missing = {p: perms for p, perms in add.items() if not set(perms) <= current.get(p, set())}
-    if not remove and not missing:
-        return False
-    retrying(lambda: archive.repo.apply_acl(object_id, add, remove), attempts=3)
-    return True
+def _narrow_acl(archive, key: str, object_id: str) -> bool:
+    """Keep the restriction in the ledger (it never widens by itself), then give the record the ACL
+    that follows from it: admins and restricted readers only. True if the ACL had to change."""
+    archive.ledger.restrict(key, [RESTRICTED_REASON])
+    decided = archive.mapper.acl(key.split("/", 1)[0], Visibility.restricted(RESTRICTED_REASON),
+                                 frozenset({RESTRICTED_REASON}))
+    return retrying(lambda: archive.filer.replace_acl(object_id, decided.add), attempts=3)

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from connector.access import AccessPolicy
 from connector.cmis.profiles import profile
 from connector.compliance import rm
 from connector.compliance.classify import ClassRules, Classifier, Facts, audit_fields
@@ -70,8 +71,9 @@ def test_each_version_runs_from_its_own_year():
     t1, t2 = datetime(2021, 6, 1, tzinfo=timezone.utc), datetime(2024, 6, 1, tzinfo=timezone.utc)
     it = item(t1, revisions=[Revision("1", t1, "A", Content.from_bytes(b"a", "text/x-wiki")),
                              Revision("2", t2, "B", Content.from_bytes(b"b", "text/x-wiki"))])
-    m = Mapper(Rules.load(shipped_mapping("default.toml")), PermissionsConfig(["admin"], ["GROUP_records"]),
-               profile("opencmis-inmemory"), "anyone", "run", classifier=Classifier(rules()))
+    m = Mapper(Rules.load(shipped_mapping("default.toml")),
+               AccessPolicy(PermissionsConfig(["admin"], ["GROUP_records"]), profile("opencmis-inmemory"), anyone="anyone"),
+               "run", classifier=Classifier(rules()))
     spec = m.document(it)
     assert [v.properties["sa:retainUntil"] for v in spec.versions] == [until(2031), until(2034)]
     assert all(v.properties["sa:recordClass"] == "organisation" and v.properties["sa:sensitive"] == []
@@ -100,8 +102,9 @@ def test_shipped_rules_load_and_classify_everything():
 
 
 def test_sensitive_restrict_narrows_a_public_item_and_flags_versions():
-    m = Mapper(Rules.load(shipped_mapping("default.toml")), PermissionsConfig(["admin"], ["GROUP_records"]),
-               profile("opencmis-inmemory"), "anyone", "run", classifier=Classifier(rules()))
+    m = Mapper(Rules.load(shipped_mapping("default.toml")),
+               AccessPolicy(PermissionsConfig(["admin"], ["GROUP_records"]), profile("opencmis-inmemory"), anyone="anyone"),
+               "run", classifier=Classifier(rules()))
     t = datetime(2023, 1, 1, tzinfo=timezone.utc)
     flagged = m.document(item(t, text="IBAN DE89 3704 0044 0532 0130 00, mail a@example.org"))
     assert flagged.versions[0].properties["sa:sensitive"] == ["email", "iban"]

@@ -1,10 +1,8 @@
 from datetime import datetime, timezone
 
-import pytest
-
+from connector.access import AccessPolicy
 from connector.cmis.profiles import profile
 from connector.config import PermissionsConfig, shipped_mapping
-from connector.errors import ConfigError
 from connector.mapping import Mapper, Rules
 from connector.model import Content, Item, Revision, Tombstone, Visibility
 
@@ -12,7 +10,8 @@ from connector.model import Content, Item, Revision, Tombstone, Visibility
 def mapper(**perms):
     permissions = PermissionsConfig(archive_admins=["admin"], restricted_readers=["GROUP_records"],
                                     principals={"group:sysop": "GROUP_admins"}, **perms)
-    return Mapper(Rules.load(shipped_mapping("default.toml")), permissions, profile("opencmis-inmemory"), "anyone", "run-1")
+    policy = AccessPolicy(permissions, profile("opencmis-inmemory"), anyone="anyone")
+    return Mapper(Rules.load(shipped_mapping("default.toml")), policy, "run-1")
 
 
 def item(visibility, title="Page", kind="page"):
@@ -33,13 +32,7 @@ def test_restricted_fails_closed_on_unmapped_principals():
     m = mapper()
     spec = m.document(item(Visibility.restricted("private", ["group:sysop", "group:nobody"])))
     assert spec.acl_add == {"admin": ["cmis:all"], "GROUP_records": ["cmis:read"], "GROUP_admins": ["cmis:read"]}
-    assert "anyone" not in spec.acl_add and m.unmapped == {"group:nobody"}
-
-
-def test_config_mapping_restricted_to_everyone_is_refused():
-    with pytest.raises(ConfigError, match="never become world-readable"):
-        Mapper(Rules.load(shipped_mapping("default.toml")),
-               PermissionsConfig(["admin"], ["anyone"]), profile("opencmis-inmemory"), "anyone", "r")
+    assert "anyone" not in spec.acl_add and m.policy.unmapped == {"group:nobody"}
 
 
 def test_tombstone_is_a_restricted_record_of_its_own():
