@@ -28,6 +28,9 @@ How it reads the wiki (the request budget is the point):
   ``list=allrevisions`` over the window replaces it.
 - The new checkpoint is the server clock (``siteinfo general.time``) at run start minus
   ``overlap``; ``state`` is updated only after the last object was yielded.
+- The visibility sweep (``sweep``) after ``changes``: one ``list=allpages`` per restricted namespace
+  and the anonymous read probe, nothing else unless some record may be widened (see ``sweep``).
+  Tombstones (deletions) are readable by ``group:sysop``, who see deleted pages in the wiki.
 
 State keys (``changes``): ``checkpoint`` (ISO UTC, server clock at run start minus ``overlap``),
 ``server_time`` (the clock itself, informational) and, only when some page failed with a per-page
@@ -38,7 +41,10 @@ What an item carries: see ``_page_item`` and ``_file_item``. ``Revision.record``
 ``json.dumps(revision object as returned by the API, minus slots.main.content, sort_keys=True,
 ensure_ascii=False, separators=(",", ":"))`` in UTF-8: a canonical re-serialisation of the parsed
 API object, not the raw bytes (revisions arrive many to one response). File versions likewise
-record their ``imageinfo`` object.
+record their ``imageinfo`` object. The props asked for (``REV_PROPS``, ``II_PROPS``) are the
+record's allow-list: every field is about that revision or file version, none about another page.
+A revision-deleted user name or summary is in it only because the privileged account sees it; the
+record is then readable by sysops at most (``_visibility``), who see it in the wiki too.
 
 Requests, login and error classes are ``mediawiki_api.ActionApi``'s (errors come with HTTP 200).
 Pitfalls handled here (seen on a real 1.39): deleting a page removes its recentchanges rows, only the log
@@ -55,12 +61,12 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from ..errors import Fatal, Skippable
 from ..http import make_session, safe_url
-from ..model import Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from ..model import Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 from .mediawiki_api import ActionApi, format_ts, parse_ts
 
 log = logging.getLogger(__name__)
@@ -72,7 +78,7 @@ DEFAULT_NAMESPACES = (0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15)
 FILE_NS = 6
 # revision properties with content (batches) and without (history planning)
 REV_PROPS = "ids|timestamp|flags|comment|user|userid|size|slotsize|sha1|slotsha1|contentmodel|content|tags"
-HISTORY_PROPS = "ids|timestamp|flags|user|userid|size|sha1"
+HISTORY_PROPS = "ids|timestamp|flags|user|userid|comment|size|sha1"   # comment: commenthidden
 INFO_PROPS = "protection|url|talkid|subjectid"
 II_PROPS = "timestamp|user|userid|comment|url|size|sha1|mime|archivename"
 HIDDEN_FLAGS = ("texthidden", "userhidden", "commenthidden", "sha1hidden", "suppressed", "filehidden")
@@ -87,6 +93,9 @@ SITE_PARAMS = {"action": "query", "meta": "siteinfo|userinfo",
                "siprop": "general|namespaces|usergroups|statistics", "uiprop": "rights|groups"}
 ITEM_BYTES_BUDGET = 64 << 20     # a page with a larger history is yielded in slices
 MAX_RETRY_PAGES = 1000
+MAX_WIDENING_CHECKS = 500        # page metadata requests a sweep may spend on records to widen
+SYSOPS = ("group:sysop",)        # who sees revision-deleted and deleted content in the wiki
+MEMBERS = ("group:user",)        # who reads a private wiki
 
 
 def canonical_json(obj: dict) -> bytes:
@@ -211,6 +220,7 @@ class MediaWikiSource:
         self.api = ActionApi(api_url, username, password, session, user_agent=user_agent, verify=verify,
                              maxlag=maxlag, attempts=attempts, sleep=sleep)
         self._failed: dict[str, str] = {}   # page id -> why it was skipped this run
+        self._last_run: _Run | None = None   # the facts of the latest run, for the sweep that follows
 
     def __repr__(self) -> str:
         return f"MediaWikiSource(name={self.name!r}, api_url={self.api_url!r}, username={self.username!r})"
@@ -332,7 +342,97 @@ class MediaWikiSource:
                     yield Tombstone(source=self.name, system=SYSTEM, native_id=known,
                                     kind="file" if known.startswith("file:") else "page",
                                     detected_at=now, detected_by="reconcile:allpages",
-                                    reason="page id no longer exists")
+                                    reason="page id no longer exists", readers=SYSOPS)
+
+    def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]:
+        """Who may read the archived pages and files now, re-derived without reading content.
+
+        A page's visibility follows from three facts (``_visibility``): its namespace is one of
+        ``restricted_namespaces``, its history has revision deletion, the wiki is private. The
+        sweep lists the pages of each restricted namespace (``list=allpages``) and takes the wiki's
+        privacy from the run's facts (the siteinfo of the ``changes`` just run, and the anonymous
+        read probe). That is enough to narrow: a page now in a restricted namespace (config or
+        move), every public page of a wiki gone private. Revision deletion is a logged event that
+        ``changes`` re-reads; a record restricted to sysops for it is never widened here.
+
+        Widening needs every fact: a record restricted for a reason the listings no longer
+        explain (its namespace left the restricted ones, the wiki is public again) gets one
+        metadata request for its page: namespace and the revision-deletion flags of every
+        revision and file version. At most ``MAX_WIDENING_CHECKS`` such requests a run (the rest
+        stay as they are until a later run); a page that no longer exists yields nothing.
+
+        Requests per run: 1 anonymous probe (none when this run's ``changes`` made it already, or
+        when the ``*`` group lacks read) + 1 per restricted namespace and 5000 pages in it (500
+        without apihighlimits) + 1 per record to widen. None when ``archived`` holds no page.
+        """
+        pages: dict[int, dict[str, Visibility]] = {}
+        for key, seen in archived.items():
+            pid = self._page_of(key)
+            if pid is not None:
+                pages.setdefault(pid, {})[key] = seen
+        if not pages:
+            return
+        run, self._last_run = self._last_run or self._begin(), None
+        in_restricted = self._restricted_pages(run)
+        to_check: dict[int, dict[str, Visibility]] = {}
+        for pid, records in sorted(pages.items()):
+            for key, seen in sorted(records.items()):
+                if pid in in_restricted:
+                    now = self._visibility(in_restricted[pid], False, run)
+                elif not seen.is_public and seen.readers == SYSOPS:
+                    continue   # revision deletion: changes re-reads the page when the log says so
+                else:
+                    now = self._wiki_visibility(run)
+                    if not seen.is_public and _differs(seen, now):
+                        to_check.setdefault(pid, {})[key] = seen
+                        continue
+                if _differs(seen, now):
+                    yield Access(key, now)
+        if len(to_check) > MAX_WIDENING_CHECKS:
+            log.info("%s: %d pages may be readable by more people now; checking %d this run",
+                     self.name, len(to_check), MAX_WIDENING_CHECKS)
+        for pid in sorted(to_check)[:MAX_WIDENING_CHECKS]:
+            facts = self._page_facts(pid)
+            if facts is None:
+                continue
+            ns, page_hidden, file_hidden = facts
+            page = self._visibility(ns, page_hidden, run)
+            for key, seen in to_check[pid].items():
+                now = self._file_visibility(page, file_hidden) if key.startswith(self._file_prefix) else page
+                if _differs(seen, now):
+                    yield Access(key, now)
+
+    @property
+    def _file_prefix(self) -> str:
+        return f"{self.name}/file/file:"
+
+    def _page_of(self, key: str) -> int | None:
+        """The page id of a record key of this source (``wiki/page/42``, ``wiki/file/file:42``)."""
+        for prefix in (f"{self.name}/page/", self._file_prefix):
+            if key.startswith(prefix) and key[len(prefix):].isdigit():
+                return int(key[len(prefix):])
+        return None
+
+    def _restricted_pages(self, run: _Run) -> dict[int, int]:
+        """page id -> namespace, for every page of the restricted namespaces."""
+        found: dict[int, int] = {}
+        for ns in sorted(self.restricted_namespaces):
+            for body in self.api.query({"action": "query", "list": "allpages", "apnamespace": str(ns),
+                                        "aplimit": str(run.list_cap)}):
+                found.update((int(p["pageid"]), ns) for p in body.get("query", {}).get("allpages", []))
+        return found
+
+    def _page_facts(self, pageid: int) -> tuple[int, bool, bool] | None:
+        """(namespace, revision deletion in the history, in the file versions) of one page, from
+        metadata only; None when the page no longer exists."""
+        pages = self.api.query_pages({"action": "query", "pageids": str(pageid), "prop": "revisions|imageinfo",
+                                      "rvprop": "ids|flags|user|comment|sha1", "rvlimit": "max",
+                                      "iiprop": "timestamp|user|comment|sha1", "iilimit": "max"})
+        page = pages.get(pageid)
+        if page is None or page.get("missing"):
+            return None
+        return (int(page.get("ns", 0)), any(_hidden(r) for r in page.get("revisions", [])),
+                any(_hidden(i) for i in page.get("imageinfo", [])))
 
     def fetch(self, native_ids: Iterable[str]) -> Iterator[Item]:
         """The pages (with their files) of these native ids (``"42"``, ``"file:42"``) with their
@@ -441,10 +541,11 @@ class MediaWikiSource:
         time_str = general.get("time")
         if not time_str:
             raise Fatal(f"no server time in meta=siteinfo from {safe_url(self.api_url)}")
-        return _Run(server_time=parse_ts(time_str), namespaces=names, script_url=server + script,
-                    star_reads=star_reads, cap=cap, list_cap=5000 if high else 500, rights=rights,
-                    general=general, statistics=q.get("statistics", {}),
-                    anonymous_can_read=self.api.anonymous_can_read)
+        self._last_run = _Run(server_time=parse_ts(time_str), namespaces=names, script_url=server + script,
+                              star_reads=star_reads, cap=cap, list_cap=5000 if high else 500, rights=rights,
+                              general=general, statistics=q.get("statistics", {}),
+                              anonymous_can_read=self.api.anonymous_can_read)
+        return self._last_run
 
     def _begin_window(self, since: datetime, state: dict) -> tuple[_Run, list[dict], list[dict]]:
         """An incremental run's first request after the login: siteinfo, userinfo, recentchanges and
@@ -694,7 +795,7 @@ class MediaWikiSource:
                       deleted_at=parse_ts(event["timestamp"]) if event.get("timestamp") else None,
                       deleted_by=HIDDEN if event.get("userhidden") else event.get("user"),
                       reason=HIDDEN if event.get("commenthidden") else event.get("comment", ""),
-                      record=canonical_json(event))
+                      record=canonical_json(event), readers=SYSOPS)
         result = [Tombstone(native_id=str(pageid), kind="page", **common)]
         if event.get("ns") == FILE_NS:
             result.append(Tombstone(native_id=f"file:{pageid}", kind="file", **common))
@@ -770,10 +871,21 @@ class MediaWikiSource:
         if ns in self.restricted_namespaces:
             return Visibility.restricted(f"restricted namespace {ns}")
         if hidden:
-            return Visibility.restricted("revision deletion in the history", readers=("group:sysop",))
+            return Visibility.restricted("revision deletion in the history", readers=SYSOPS)
+        return self._wiki_visibility(run)
+
+    @staticmethod
+    def _wiki_visibility(run: _Run) -> Visibility:
         if run.private:
-            return Visibility.restricted("private wiki", readers=("group:user",))
+            return Visibility.restricted("private wiki", readers=MEMBERS)
         return Visibility.public()
+
+    @staticmethod
+    def _file_visibility(page: Visibility, hidden: bool) -> Visibility:
+        """A file is read like its page; a revision-deleted file version restricts a public one."""
+        if hidden and page.is_public:
+            return Visibility.restricted("revision deletion in the history", readers=SYSOPS)
+        return page
 
     def _page_item(self, buf: _Buffer, run: _Run) -> Item | None:
         page = buf.page
@@ -818,7 +930,7 @@ class MediaWikiSource:
                 "revision_deletion": "true" if buf.hidden else "false",
             })
         if ns == FILE_NS and page.get("imageinfo"):
-            item.attachments.append(self._file_item(page, item, run))
+            item.attachments.append(self._file_item(page, item))
         return item
 
     def _revision(self, rev: dict, title: str | None) -> Revision:
@@ -841,7 +953,7 @@ class MediaWikiSource:
             content=Content.from_bytes(data, slot.get("contentformat") or WIKITEXT, source_digest=digest),
             record=canonical_json(record))
 
-    def _file_item(self, page: dict, parent: Item, run: _Run) -> Item:
+    def _file_item(self, page: dict, parent: Item) -> Item:
         infos = sorted(page.get("imageinfo", []), key=lambda i: i.get("timestamp", ""))
         name = _strip_ns(page.get("title", ""))
         revisions: list[Revision] = []
@@ -868,9 +980,7 @@ class MediaWikiSource:
                                 source_digest=("sha1", sha1) if sha1 else None),
                 record=canonical_json(info)))
         ns = int(page.get("ns", FILE_NS))
-        visibility = parent.visibility
-        if hidden and visibility.is_public:
-            visibility = self._visibility(ns, True, run)
+        visibility = self._file_visibility(parent.visibility, hidden)
         latest = infos[-1] if infos else {}
         return Item(
             source=self.name, system=SYSTEM, native_id=f"file:{page['pageid']}", kind="file",
@@ -883,6 +993,11 @@ class MediaWikiSource:
                    "description_url": latest.get("descriptionurl", ""),
                    "mime": latest.get("mime", ""), "size": str(latest.get("size", "")),
                    "sha1": latest.get("sha1", ""), "versions": str(len(infos))})
+
+def _differs(seen: Visibility, now: Visibility) -> bool:
+    """Would the record be read by other people (the reason aside)?"""
+    return seen.is_public != now.is_public or sorted(seen.readers) != sorted(now.readers)
+
 
 def _user(obj: dict) -> str | None:
     if obj.get("userhidden"):

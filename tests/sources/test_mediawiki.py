@@ -26,7 +26,7 @@ import requests
 import responses
 
 from connector.errors import Fatal, Retriable, Skippable
-from connector.model import HashingReader, Item, Tombstone
+from connector.model import Access, HashingReader, Item, Tombstone, Visibility
 from connector.sources.mediawiki import MediaWikiSource, format_ts, parse_ts
 
 API = os.environ.get("SA_TEST_MW_API", "")
@@ -291,6 +291,7 @@ def test_delete_yields_tombstone(wiki, make_source):
     t = tombs[0]
     assert t.kind == "page" and t.detected_by == "logevents:delete" and t.title == title
     assert t.deleted_by == "Admin" and t.reason == "cleanup" and t.deleted_at >= t0
+    assert t.readers == ("group:sysop",)      # sysops still see deleted pages in the wiki
     assert str(pageid) not in items_by_id(objs)
 
 
@@ -303,7 +304,7 @@ def test_reconcile_finds_deleted_ids(wiki, make_source):
     tombs = list(make_source().reconcile({str(kept), str(gone), f"file:{gone}", "999999999"}))
     assert {(t.kind, t.native_id) for t in tombs} == {
         ("page", str(gone)), ("file", f"file:{gone}"), ("page", "999999999")}
-    assert all(t.detected_by == "reconcile:allpages" for t in tombs)
+    assert all(t.detected_by == "reconcile:allpages" and t.readers == ("group:sysop",) for t in tombs)
 
 
 @pytest.mark.integration
@@ -406,6 +407,122 @@ def test_requests_per_1000_revisions_match_the_batch_cap(wiki, make_source, reco
                         "seconds": round(elapsed, 2)}
         record_property(f"mw_cap{cap}", figures[cap])
     print(f"\nMediaWiki full crawl of one namespace, by batch cap: {figures}")
+
+
+PUBLIC = Visibility.public()
+NOBODY = Visibility.restricted("as last seen in the source")   # a restricted namespace's readers
+SYSOPS = Visibility.restricted("as last seen in the source", ["group:sysop"])
+MEMBERS = Visibility.restricted("as last seen in the source", ["group:user"])
+
+
+def hide_comment(wiki, title: str, revid: int) -> None:
+    wiki.call("POST", action="revisiondelete", type="revision", target=title, ids=str(revid),
+              hide="comment", reason="test", token=wiki.csrf)
+
+
+def swept(source: MediaWikiSource, archived: dict) -> dict[str, Visibility]:
+    return {access.key: access.visibility for access in source.sweep(archived)}
+
+
+@pytest.mark.integration
+def test_an_old_revision_whose_comment_is_hidden_restricts_the_page(wiki, make_source):
+    """The incremental run reads only the window's revisions; the history it reads for the rest must
+    carry the comment flags too."""
+    title = f"SA hidden summary {uid()}"
+    first = wiki.edit(title, "one", summary="a summary to hide")
+    wiki.edit(title, "two")
+    time.sleep(2.2)
+    t1 = wiki.server_time()
+    hide_comment(wiki, title, first["newrevid"])
+    item = items_by_id(make_source().changes(since_state(t1)))[str(first["pageid"])]
+    assert str(first["newrevid"]) not in [r.id for r in item.revisions]   # outside the window
+    assert item.visibility.readers == ("group:sysop",) and not item.visibility.is_public
+
+
+@pytest.mark.integration
+def test_sweep_restricts_pages_of_a_newly_restricted_namespace_and_pages_moved_into_one(wiki, make_source):
+    u = uid()
+    project = wiki.edit(f"Project:SA sweep {u}", "internal")["pageid"]
+    main = wiki.edit(f"SA sweep main {u}", "open")["pageid"]
+    wiki.edit(f"SA sweep mover {u}", "moves away")
+    mover = wiki.move(f"SA sweep mover {u}", f"Project:SA sweep mover {u}")
+    mover_id = _page_id(wiki, mover["to"])
+    wiki.upload(f"SA sweep {u}.txt", b"file in a restricted namespace\n", "v1")
+    file_page = _page_id(wiki, f"File:SA sweep {u}.txt")
+    archived = {f"wiki/page/{p}": PUBLIC for p in (project, main, mover_id, file_page)}
+    archived[f"wiki/file/file:{file_page}"] = PUBLIC
+
+    got = swept(make_source(restricted_namespaces=(4, 6)), archived)
+    assert set(got) == set(archived) - {f"wiki/page/{main}"}
+    assert got[f"wiki/page/{project}"] == Visibility.restricted("restricted namespace 4")
+    assert got[f"wiki/page/{mover_id}"] == Visibility.restricted("restricted namespace 4")
+    assert got[f"wiki/file/file:{file_page}"] == Visibility.restricted("restricted namespace 6")
+    assert swept(make_source(restricted_namespaces=(4, 6)), {k: NOBODY for k in archived if k in got}) == {}
+
+
+@pytest.mark.integration
+def test_sweep_widens_only_when_it_knows_every_restricting_fact(wiki, make_source):
+    """Namespace 4 was restricted and is not any more: pages widen unless their history has
+    revision deletion; a record restricted to sysops (revision deletion) is never widened by the
+    sweep; a page that no longer exists yields nothing."""
+    u = uid()
+    plain = wiki.edit(f"Project:SA widen {u}", "x")["pageid"]
+    hidden_title = f"Project:SA widen hidden {u}"
+    first = wiki.edit(hidden_title, "one", summary="to hide")
+    wiki.edit(hidden_title, "two")
+    hide_comment(wiki, hidden_title, first["newrevid"])
+    gone_title = f"Project:SA widen gone {u}"
+    gone = wiki.edit(gone_title, "soon deleted")["pageid"]
+    wiki.delete(gone_title)
+    clean_but_sysops = wiki.edit(f"SA widen sysops {u}", "y")["pageid"]
+    archived = {f"wiki/page/{plain}": NOBODY, f"wiki/page/{first['pageid']}": NOBODY,
+                f"wiki/page/{gone}": NOBODY, f"wiki/page/{clean_but_sysops}": SYSOPS}
+    source = make_source()
+    got = swept(source, archived)
+    assert got == {f"wiki/page/{plain}": PUBLIC,
+                   f"wiki/page/{first['pageid']}": Visibility.restricted("revision deletion in the history",
+                                                                         ["group:sysop"])}
+
+
+@pytest.mark.integration
+def test_sweep_follows_a_wiki_that_turns_private_and_public_again(wiki, make_source, monkeypatch):
+    """The anonymous read probe answers "private" here instead of the server's Extra.php switch: the
+    wiki is shared by tests running at the same time, and the switch would make theirs private."""
+    page = wiki.edit(f"SA private sweep {uid()}", "members")["pageid"]
+    key = f"wiki/page/{page}"
+    private = make_source()
+    monkeypatch.setattr(private.api, "anonymous_can_read", lambda: False)
+    assert list(private.sweep({key: PUBLIC})) == [Access(key, Visibility.restricted("private wiki", ["group:user"]))]
+    assert list(private.sweep({key: MEMBERS})) == []
+    assert list(make_source().sweep({key: MEMBERS})) == [Access(key, PUBLIC)]
+    assert list(make_source().sweep({key: PUBLIC})) == []
+
+
+@pytest.mark.integration
+def test_no_op_sync_with_the_sweep_costs_a_probe_and_a_listing_per_restricted_namespace(
+        wiki, make_source, record_property):
+    """A quiet namespace (Help talk), one restricted namespace (Project): after a run that read
+    nothing new, ``changes`` costs 3 requests (login token, login, one query) and the sweep 2
+    (the anonymous read probe, one allpages listing)."""
+    t0 = wiki.server_time()
+    key = f"wiki/page/{wiki.edit(f'Help talk:SA no-op sweep {uid()}', 'quiet')['pageid']}"
+    source = make_source(namespaces=(13,), restricted_namespaces=(4,))
+    state = since_state(t0)
+    assert key.rsplit("/", 1)[1] in items_by_id(source.changes(state))
+    list(make_source(namespaces=(13,)).changes(state))   # settles: the overlap's rows are now known
+    source = make_source(namespaces=(13,), restricted_namespaces=(4,))
+    assert list(source.changes(state)) == []
+    changes_cost = source.request_count
+    assert list(source.sweep({key: PUBLIC})) == []
+    sweep_cost = source.request_count - changes_cost
+    record_property("mw_noop_requests", {"changes": changes_cost, "sweep": sweep_cost})
+    assert (changes_cost, sweep_cost) == (3, 2)
+    idle = make_source()
+    assert list(idle.sweep({"other/page/1": PUBLIC})) == [] and idle.request_count == 0
+
+
+def _page_id(wiki, title: str) -> int:
+    return wiki.call("GET", action="query", titles=title)["query"]["pages"][0]["pageid"]
 
 
 def _switch(name: str):
