@@ -4,7 +4,7 @@ Shared forum shape (same as ``discourse.py``)::
 
     thread      Item(kind="thread", native_id="thread:{id}", title, url, author=starter,
                      created=started, modified=last post, space=category name, tags,
-                     visibility, revisions=[Revision(content=<thread JSON as received>,
+                     visibility, revisions=[Revision(content=<thread record, see Records>,
                                                      media type "application/json")])
     post        Item(kind="post", native_id="post:{id}", parent_id="thread:{tid}",
                      title="{thread title} #{position}",
@@ -16,6 +16,24 @@ Shared forum shape (same as ``discourse.py``)::
     deletion    Tombstone(kind="thread"|"post"|"attachment", native_id as above)
 
 Order: a thread, then its posts in position order, each post followed by its attachments.
+
+Records (the thread's content and every ``Revision.record``, which becomes ``sa:sourceRecord``)
+are allow-lists, never the raw response: fields about the record's own item that every reader of
+that item sees in Misago. A record is read under its own item's (and version's) ACL, and the raw
+JSON holds what those readers may not see: the caller's permissions (``acl``), other posts (a
+thread's last poster and best answer, a post listing's hidden posts), the attachments' secret URLs,
+and the text of other versions (an edit's diff holds the previous text; a post's ``content`` is
+the newest one, which may be restricted while an older version is not). So:
+
+- thread: ``id, title, starter_name, started_on, last_post_on, replies, is_closed, is_hidden,
+  is_unapproved, weight, url`` and ``category`` (``id``, ``name``), or ``participants``
+  (usernames) for a private thread;
+- post (revision ``"0"`` and a post without edits): ``id, poster_name, posted_on, updated_on,
+  edits, last_editor_name, is_hidden, hidden_by_name, hidden_on, is_unapproved, is_protected,
+  is_event, event_type, event_context, url`` and its ``attachments`` (attachment fields below);
+  no text: the text is the revision's content;
+- edit: ``id, edited_on, editor_name`` (not the diff);
+- attachment: ``id, filename, filetype, is_image, size, uploaded_on, uploader_name``.
 
 Misago specifics (seen on a real 0.39.6 server):
 
@@ -46,10 +64,29 @@ Misago specifics (seen on a real 0.39.6 server):
   be checked while the bytes flow. Attachments get their post's visibility; their secret URL is
   never put into metadata (it is a capability).
 - **Visibility**: role and category ACLs are not exposed by the API, so they come from config and
-  fail closed: a category is public *only* if listed in ``public_categories``; otherwise it is
-  restricted to ``category_visibility[name]`` (default ``("role:moderator",)``). Hidden or
+  fail closed: a category is public *only* if listed in ``public_categories`` **and** Misago lets
+  a signed-out visitor read it (``GET /api/auth/`` without a session: ``acl.visible_categories``
+  and ``browseable_categories``, once per run); otherwise it is restricted to
+  ``category_visibility[name]`` (default ``("role:moderator",)``). So a public category whose
+  guest access is taken away in Misago turns restricted without a config change. Hidden or
   unapproved threads and posts are restricted to ``moderator_principals`` (plus the poster for
   unapproved ones). Private threads (optional) are restricted to their participants.
+- **Sweep** (``sweep(archived)``): visibility changes without an edit (a thread moved into a
+  staff-only category, a category's guest access taken away, a thread hidden or approved), so
+  every run lists every thread again (the listing carries its category id and its hidden and
+  unapproved flags) and yields each archived thread's visibility, decided as above. Where that
+  differs from the one the archive holds, the thread's post listing (the only place that names its
+  posts and attachments; their text is not kept) gives its posts' hidden/unapproved flags, and
+  its archived posts and attachments are yielded too (they follow their thread), before the
+  thread. Cost per run, with C visible categories and T_c threads in each:
+  ``1 + Σ_c max(1, ⌈T_c / 26⌉)`` (categories, then the listing pages; Misago's default 26 per
+  page) ``+ 1`` (the signed-out ACL, shared with ``changes``) ``+ N`` (one thread read per
+  category holding archived threads whose name this run has not seen yet, N ≤ C) ``+ ⌈P / 26⌉ +
+  P`` with P archived private threads (their participants are in the thread only) ``+ Σ ⌈posts /
+  18⌉`` over the threads whose visibility changed. A thread the listing no longer shows gets
+  nothing (reconcile finds deletions). A reply hidden on its own leaves no trace in any listing
+  (Misago serialises no ``has_hidden_posts``): ``changes`` sees it (``hidden_on``) while its
+  thread is inside ``rescan_window``, a full run or ``backfill`` after that.
 - **Incremental**: no modified-since filter exists. ``changes()`` rescans threads by last activity
   down to ``min(checkpoint, run start - rescan_window)`` and re-files posts whose
   ``posted_on``/``updated_on`` is at or after the checkpoint (an edit sets ``updated_on``). Edits to
@@ -58,7 +95,10 @@ Misago specifics (seen on a real 0.39.6 server):
   window yields only revisions the archive already holds.
 - **Deletions**: posts and threads are hard-deleted (404). ``reconcile(known_ids)`` lists every
   live thread and post and returns Tombstones for known ids that are gone (after confirming the
-  session is still signed in, since an anonymous session simply sees less).
+  session is still signed in, since an anonymous session simply sees less). A tombstone's
+  ``readers`` are ``moderator_principals``: Misago's soft deletion is hiding, which leaves
+  content to the moderators; a hard-deleted one no one in Misago sees, so the moderators are the
+  widest set the archive may keep it for.
 
 State keys (``changes``): ``checkpoint`` (ISO-8601 UTC, server clock at run start minus overlap).
 """
@@ -71,19 +111,27 @@ import logging
 import mimetypes
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from ..errors import ConfigError, Fatal, Skippable
 from ..http import Session, check, make_session, retrying, safe_url
-from ..model import CHUNK_SIZE, Content, Item, Revision, Tombstone, Visibility
+from ..model import CHUNK_SIZE, Access, Content, Item, Revision, Tombstone, Visibility, record_key
 
 log = logging.getLogger(__name__)
 
 SYSTEM = "misago"
 DEFAULT_READERS = ("role:moderator",)
+# the allow-lists of the records (see "Records" in the module docstring)
+THREAD_FIELDS = ("id", "title", "starter_name", "started_on", "last_post_on", "replies",
+                 "is_closed", "is_hidden", "is_unapproved", "weight")
+POST_FIELDS = ("id", "poster_name", "posted_on", "updated_on", "edits", "last_editor_name",
+               "is_hidden", "hidden_by_name", "hidden_on", "is_unapproved", "is_protected",
+               "is_event", "event_type", "event_context")
+EDIT_FIELDS = ("id", "edited_on", "editor_name")
+ATTACHMENT_FIELDS = ("id", "filename", "filetype", "is_image", "size", "uploaded_on", "uploader_name")
 
 
 def parse_time(value: str | None) -> datetime | None:
@@ -121,6 +169,14 @@ def _flag(value: Any) -> str:
 
 def _digest(fields: dict) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _pick(data: dict, fields: tuple[str, ...]) -> dict:
+    return {name: data.get(name) for name in fields}
+
+
+def _record(fields: dict) -> bytes:
+    return json.dumps(fields, sort_keys=True).encode("utf-8")
 
 
 class MisagoSource:
@@ -167,6 +223,13 @@ class MisagoSource:
         self._requests = 0
         self._logged_in = False
         self._server_time: datetime | None = None
+        # visibility facts, read once per run: the categories a signed-out visitor may read (asked
+        # by a session that never signs in) and the names of categories (config names them; a
+        # thread listing gives only ids)
+        self._visitor = make_session(user_agent, verify=verify, rate_per_minute=rate_per_minute)
+        self._visitor.headers["Accept"] = "application/json"
+        self._guest_categories: frozenset[int] | None = None
+        self._category_names: dict[int, str] = {}
 
     def __repr__(self) -> str:  # never show the password
         return f"MisagoSource(name={self.name!r}, base_url={self.base_url!r}, username={self.username!r})"
@@ -246,6 +309,7 @@ class MisagoSource:
 
     def _run_start(self) -> datetime:
         self._server_time = None  # the next response's Date header is the run's clock
+        self._guest_categories, self._category_names = None, {}
         self._assert_signed_in()
         return self._server_time or datetime.now(timezone.utc)
 
@@ -328,24 +392,40 @@ class MisagoSource:
         return posts
 
     # ------------------------------------------------------------ visibility
-    def _category_visibility(self, name: str) -> Visibility:
-        if name in self.public_categories:
-            return Visibility.public()
+    def _guest_readable(self) -> frozenset[int]:
+        """The categories whose threads a signed-out visitor may read (Misago: *see* and *browse*),
+        asked once per run by a session that never signs in."""
+        if self._guest_categories is None:
+            def once() -> requests.Response:
+                self._requests += 1
+                return check(self._visitor.get(self._url("/api/auth/")))
+
+            acl = retrying(once, attempts=self._attempts, sleep=self._sleep).json().get("acl") or {}
+            self._guest_categories = (frozenset(acl.get("visible_categories") or ())
+                                      & frozenset(acl.get("browseable_categories") or ()))
+        return self._guest_categories
+
+    def _category_visibility(self, category: dict) -> Visibility:
+        name = category.get("name", "")
         readers = self.category_visibility.get(name, DEFAULT_READERS)
-        return Visibility.restricted(f"category {name!r} is not configured as public", readers)
+        if name not in self.public_categories:
+            return Visibility.restricted(f"category {name!r} is not configured as public", readers)
+        if category.get("id") not in self._guest_readable():
+            return Visibility.restricted(f"category {name!r} is configured as public, but Misago no "
+                                         "longer lets signed-out visitors read it", readers)
+        return Visibility.public()
 
     def _thread_visibility(self, prefix: str, thread: dict) -> Visibility:
         if prefix == "private-threads":
             readers = [f"user:{p['username']}" for p in thread.get("participants") or [] if p.get("username")]
             return Visibility.restricted("private thread: participants only", readers)
-        base = self._category_visibility((thread.get("category") or {}).get("name", ""))
         if thread.get("is_hidden") or thread.get("is_unapproved"):
             readers = list(self.moderator_principals)
             if thread.get("is_unapproved") and thread.get("starter_name"):
                 readers.append(f"user:{thread['starter_name']}")
             state = "hidden" if thread.get("is_hidden") else "unapproved"
             return Visibility.restricted(f"{state} thread", readers)
-        return base
+        return self._category_visibility(thread.get("category") or {})
 
     def _post_visibility(self, thread_visibility: Visibility, post: dict) -> Visibility:
         if post.get("is_hidden") or post.get("is_unapproved"):
@@ -357,11 +437,19 @@ class MisagoSource:
         return thread_visibility
 
     # ----------------------------------------------------------------- items
-    def _thread_item(self, prefix: str, thread: dict, raw: bytes, visibility: Visibility) -> Item:
-        stable = {k: thread.get(k) for k in ("title", "replies", "last_post", "is_hidden", "is_closed",
-                                             "is_unapproved", "weight", "best_answer", "starter_name")}
-        stable["category"] = (thread.get("category") or {}).get("id")
-        stable["participants"] = sorted(p.get("username", "") for p in thread.get("participants") or [])
+    def _thread_record(self, prefix: str, thread: dict) -> dict:
+        fields = _pick(thread, THREAD_FIELDS)
+        fields["url"] = self._url((thread.get("url") or {}).get("index", ""))
+        if prefix == "private-threads":
+            fields["participants"] = sorted(p.get("username", "") for p in thread.get("participants") or [])
+        else:
+            category = thread.get("category") or {}
+            fields["category"] = {"id": category.get("id"), "name": category.get("name")}
+        return fields
+
+    def _thread_item(self, prefix: str, thread: dict, visibility: Visibility) -> Item:
+        fields = self._thread_record(prefix, thread)
+        record = _record(fields)
         modified = parse_time(thread.get("last_post_on"))
         category = thread.get("category") or {}
         return Item(
@@ -370,17 +458,17 @@ class MisagoSource:
             visibility=visibility, author=thread.get("starter_name"),
             created=parse_time(thread.get("started_on")), modified=modified,
             space="Private threads" if prefix == "private-threads" else category.get("name", ""),
-            revisions=[Revision(id=f"t{_digest(stable)}", created=modified or datetime.now(timezone.utc),
+            revisions=[Revision(id=f"t{_digest(fields)}", created=modified or datetime.now(timezone.utc),
                                 author=thread.get("last_poster_name"), comment="thread record",
                                 title=thread.get("title"),
-                                content=Content.from_bytes(raw, "application/json",
+                                content=Content.from_bytes(record, "application/json",
                                                            filename=f"thread-{thread['id']}.json"),
-                                record=raw)],
+                                record=record)],
             extra={"thread_id": str(thread["id"]), "category_id": str(category.get("id", "")),
                    "replies": str(thread.get("replies", "")), "hidden": _flag(thread.get("is_hidden")),
                    "closed": _flag(thread.get("is_closed")), "unapproved": _flag(thread.get("is_unapproved")),
                    "weight": str(thread.get("weight", 0)), "private": _flag(prefix == "private-threads"),
-                   "participants": ",".join(stable["participants"])},
+                   "participants": ",".join(fields.get("participants", ()))},
         )
 
     def _original(self, prefix: str, thread_id: int, post: dict) -> tuple[bytes, str] | None:
@@ -398,9 +486,9 @@ class MisagoSource:
                 return text.encode("utf-8"), "text/markdown"
         return None
 
-    def _edits(self, prefix: str, thread_id: int, post_id: int) -> list[tuple[dict, bytes]]:
-        """Every edit of a post, oldest first, each with its JSON as received."""
-        edits: list[tuple[dict, bytes]] = []
+    def _edits(self, prefix: str, thread_id: int, post_id: int) -> list[dict]:
+        """Every edit of a post, oldest first."""
+        edits: list[dict] = []
         path = f"/api/{prefix}/{thread_id}/posts/{post_id}/edits/"
         raw = self._get_edit(path, None)
         seen: set[int] = set()
@@ -409,7 +497,7 @@ class MisagoSource:
             if edit.get("id") in seen:
                 break
             seen.add(edit.get("id"))
-            edits.append((edit, raw))
+            edits.append(edit)
             raw = self._get_edit(path, edit["previous"]) if edit.get("previous") else None
         edits.reverse()
         return edits
@@ -424,10 +512,16 @@ class MisagoSource:
         check(response)
         return response.content
 
+    def _post_record(self, post: dict) -> bytes:
+        fields = _pick(post, POST_FIELDS)
+        fields["url"] = self._url((post.get("url") or {}).get("index", ""))
+        fields["attachments"] = [_pick(att, ATTACHMENT_FIELDS) for att in post.get("attachments") or []]
+        return _record(fields)
+
     def _post_items(self, prefix: str, thread: dict, post: dict, position: int,
                     visibility: Visibility) -> tuple[Item, list[Item]]:
         thread_id = thread["id"]
-        post_raw = json.dumps(post, sort_keys=True).encode("utf-8")
+        post_record = self._post_record(post)
         posted = parse_time(post.get("posted_on")) or datetime.now(timezone.utc)
         extra = {"position": str(position), "reply_to": "", "thread_id": str(thread_id),
                  "hidden": _flag(post.get("is_hidden")), "unapproved": _flag(post.get("is_unapproved")),
@@ -440,7 +534,7 @@ class MisagoSource:
                                sort_keys=True).encode("utf-8")
             revisions = [Revision(id="0", created=posted, author=post.get("poster_name"),
                                   content=Content.from_bytes(event, "application/json"), comment="thread event",
-                                  record=post_raw)]
+                                  record=post_record)]
             extra["markup"] = "event"
         else:
             original = self._original(prefix, thread_id, post)
@@ -452,23 +546,23 @@ class MisagoSource:
                 current, media_type = original
             edits = self._edits(prefix, thread_id, post["id"]) if (post.get("edits") or 0) > 0 else []
             if edits and media_type == "text/markdown":
-                first_old, _ = diff_sides(edits[0][0].get("diff") or [])
+                first_old, _ = diff_sides(edits[0].get("diff") or [])
                 revisions = [Revision(id="0", created=posted, author=post.get("poster_name"),
                                       content=Content.from_bytes(first_old.encode("utf-8"), media_type),
-                                      comment="original", record=post_raw)]
-                for index, (edit, raw) in enumerate(edits):
+                                      comment="original", record=post_record)]
+                for index, edit in enumerate(edits):
                     _, new = diff_sides(edit.get("diff") or [])
                     data = current if index == len(edits) - 1 else new.encode("utf-8")
                     revisions.append(Revision(
                         id=f"edit:{edit['id']}", created=parse_time(edit.get("edited_on")) or posted,
                         author=edit.get("editor_name"), content=Content.from_bytes(data, media_type),
-                        comment=f"edit {index + 1} of {len(edits)}", record=raw))
+                        comment=f"edit {index + 1} of {len(edits)}", record=_record(_pick(edit, EDIT_FIELDS))))
             else:
                 # no edits, or only the rendered HTML (older versions cannot be rebuilt as HTML)
-                revisions = [Revision(id="0" if not edits else f"edit:{edits[-1][0]['id']}",
+                revisions = [Revision(id="0" if not edits else f"edit:{edits[-1]['id']}",
                                       created=parse_time(post.get("updated_on")) if edits else posted,
                                       author=post.get("last_editor_name") if edits else post.get("poster_name"),
-                                      content=Content.from_bytes(current, media_type), record=post_raw)]
+                                      content=Content.from_bytes(current, media_type), record=post_record)]
         post_native = f"post:{post['id']}"
         item = Item(
             source=self.name, system=SYSTEM, native_id=post_native, kind="post",
@@ -490,7 +584,7 @@ class MisagoSource:
         size = att.get("size")
         content = Content(media_type=media_type, chunks=lambda: self._stream_attachment(att["id"], link),
                           size=int(size) if size is not None else None, filename=filename)
-        record = json.dumps({k: v for k, v in att.items() if k != "url"}, sort_keys=True).encode("utf-8")
+        record = _record(_pick(att, ATTACHMENT_FIELDS))
         return Item(
             source=self.name, system=SYSTEM, native_id=f"attachment:{att['id']}", kind="attachment",
             title=filename, url=post_item.url, visibility=post_item.visibility,
@@ -527,13 +621,13 @@ class MisagoSource:
                         window: tuple[datetime | None, datetime | None] | None = None
                         ) -> Iterator[Item | Tombstone]:
         thread_id = summary["id"]
-        raw = self._get_raw(f"/api/{prefix}/{thread_id}/", allow_404=True)
-        if raw is None:
+        thread = self._get_json(f"/api/{prefix}/{thread_id}/", allow_404=True)
+        if thread is None:
             self._assert_signed_in()  # a lost session makes hidden categories 404 too
             yield self._tombstone("thread", f"thread:{thread_id}", "listed, then 404 on fetch",
                                   summary.get("title", ""))
             return
-        thread = json.loads(raw)
+        self._remember_category(thread)
         try:
             posts = self._posts(prefix, thread_id)
         except _Gone:
@@ -541,7 +635,6 @@ class MisagoSource:
             yield self._tombstone("thread", f"thread:{thread_id}", "404 while reading its posts",
                                   thread.get("title", ""))
             return
-        visibility = self._thread_visibility(prefix, thread)
 
         def in_range(*stamps: str | None) -> bool:
             for stamp in stamps:
@@ -561,7 +654,8 @@ class MisagoSource:
                     or (p.get("is_hidden") and in_range(p.get("hidden_on")))]
         if not selected and not in_range(thread.get("started_on"), thread.get("last_post_on")):
             return
-        yield self._thread_item(prefix, thread, raw, visibility)
+        visibility = self._thread_visibility(prefix, thread)
+        yield self._thread_item(prefix, thread, visibility)
         for position, post in selected:
             try:
                 item, attachments = self._post_items(prefix, thread, post, position,
@@ -575,7 +669,7 @@ class MisagoSource:
         return Tombstone(source=self.name, system=SYSTEM, native_id=native_id, kind=kind,
                          detected_at=self._server_time or datetime.now(timezone.utc),
                          detected_by="misago:" + ("reconcile" if "reconcile" in reason else "crawl"),
-                         title=title, reason=reason)
+                         title=title, reason=reason, readers=self.moderator_principals)
 
     def changes(self, state: dict) -> Iterator[Item | Tombstone]:
         run_start = self._run_start()
@@ -629,6 +723,48 @@ class MisagoSource:
         for kind, native_id, reason in gone:
             yield self._tombstone(kind, native_id, reason)
 
+    def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]:
+        """Who may read the archived threads now, and, where a thread's visibility changed, its
+        posts and attachments (see "Sweep" in the module docstring for what it reads)."""
+        for prefix, summary in self._list_threads():
+            key = record_key(self.name, "thread", f"thread:{summary['id']}")
+            if key not in archived:
+                continue
+            thread = self._swept_thread(prefix, summary)
+            if thread is None:
+                continue  # gone since the listing: reconcile's business
+            visibility = self._thread_visibility(prefix, thread)
+            if _readers(visibility) != _readers(archived[key]):
+                try:
+                    posts = self._posts(prefix, summary["id"])
+                except _Gone:
+                    continue
+                # the posts and attachments first: a run that stops half-way leaves the thread's
+                # old visibility stored, so the next sweep compares it again and does them again
+                for post in posts:
+                    post_visibility = self._post_visibility(visibility, post)
+                    children = [record_key(self.name, "post", f"post:{post['id']}")]
+                    children += [record_key(self.name, "attachment", f"attachment:{att['id']}")
+                                 for att in post.get("attachments") or []]
+                    yield from (Access(child, post_visibility) for child in children if child in archived)
+            yield Access(key, visibility)
+
+    def _swept_thread(self, prefix: str, summary: dict) -> dict | None:
+        """The thread as ``_thread_visibility`` reads it: the listing's flags plus what a listing
+        lacks (its category's name, once per category and run; a private thread's participants)."""
+        if prefix == "threads" and summary.get("category") in self._category_names:
+            category_id = summary["category"]
+            return {**summary, "category": {"id": category_id, "name": self._category_names[category_id]}}
+        thread = self._get_json(f"/api/{prefix}/{summary['id']}/", allow_404=True)
+        if thread is not None:
+            self._remember_category(thread)
+        return thread
+
+    def _remember_category(self, thread: dict) -> None:
+        category = thread.get("category") or {}
+        if category.get("id") is not None:
+            self._category_names[category["id"]] = category.get("name", "")
+
     def estimate(self, since: datetime | None, until: datetime | None) -> dict:
         """What ``backfill(since, until)`` would read (``socialarchive plan``): the thread listing
         only (one request per page of threads, newest activity first, down to ``since``).
@@ -655,6 +791,10 @@ class MisagoSource:
                 "notes": ["posts are counted as replies + 1 of each active thread (an upper bound)",
                           "edits and attachments are not in the listing: versions and bytes are a floor "
                           "(bytes assume 1.5 KB per post, 4 KB per thread record)"]}
+
+
+def _readers(visibility: Visibility) -> tuple[bool, frozenset[str]]:
+    return visibility.is_public, frozenset(visibility.readers)
 
 
 class _Gone(Exception):

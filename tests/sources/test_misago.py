@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import requests
 
 from connector.errors import Skippable
-from connector.model import HashingReader, Item, Tombstone
-from connector.sources.misago import MisagoSource, diff_sides
+from connector.model import HashingReader, Item, Tombstone, Visibility, record_key
+from connector.sources.misago import (ATTACHMENT_FIELDS, EDIT_FIELDS, POST_FIELDS, THREAD_FIELDS, MisagoSource,
+                                      diff_sides)
 
 pytestmark = pytest.mark.integration
 
@@ -73,8 +75,8 @@ def categories() -> dict:
 
 
 def make_source(**kw) -> MisagoSource:
-    return MisagoSource("forum", URL, *ADMIN, public_categories=("Engineering",),
-                        category_visibility={"Staff lounge": STAFF_READERS}, **kw)
+    return MisagoSource("forum", URL, *ADMIN, **{"public_categories": ("Engineering",),
+                                                 "category_visibility": {"Staff lounge": STAFF_READERS}, **kw})
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +144,7 @@ def test_full_crawl_has_every_thread_post_edit_and_attachment(forum, full_run):
     assert [body(r).decode() for r in first.revisions] == forum["versions"]
     assert [r.content.media_type for r in first.revisions] == ["text/markdown"] * 3
     assert first.revisions[0].id == "0" and all(r.id.startswith("edit:") for r in first.revisions[1:])
-    assert all(json.loads(r.record)["diff"] for r in first.revisions[1:])
+    assert all(set(json.loads(r.record)) == set(EDIT_FIELDS) for r in first.revisions[1:])
     # attachment: right bytes, after its post
     att = items[f"attachment:{forum['att']}"]
     assert att.parent_id == first.native_id and body(att.revisions[0]) == PNG
@@ -221,6 +223,7 @@ def test_reconcile_after_hard_delete(forum, full_run):
     gone = {t.native_id for t in tombstones}
     assert gone == {f"thread:{doomed['id']}", doomed_post, f"post:{extra['id']}"}
     assert all(isinstance(t, Tombstone) and t.source == "forum" and t.reason for t in tombstones)
+    assert all(t.readers == ("role:moderator",) for t in tombstones)  # who sees deleted content
 
 
 def test_private_threads_only_when_configured_and_only_for_participants(forum):
@@ -263,3 +266,166 @@ def test_bad_password_is_fatal_without_the_password(categories):
 def test_diff_sides_rebuilds_both_texts():
     old, new = diff_sides(["- a", "+ b", "?  ^\n", "  ? not a hint", "+ c"])
     assert (old, new) == ("a\n? not a hint", "b\n? not a hint\nc")
+
+
+def test_records_are_allow_lists_without_other_items_text(forum, full_run):
+    """A thread record holds no post's text; a post's holds no text at all (the text is the
+    version's content, and a record sits on every version); an edit's holds no diff (the previous
+    text); none holds the caller's permissions or an attachment's secret URL."""
+    items = by_id(full_run[2])
+    tid, tag = forum["tid"], forum["tag"]
+    mine = [o for o in items.values() if o.native_id == f"thread:{tid}" or o.extra.get("thread_id") == str(tid)]
+    first = forum["admin"].call("GET", f"/api/threads/{tid}/posts/")["post_set"]["results"][0]
+    secret = first["attachments"][0]["url"]["index"]
+    texts = [f"First version {tag}", f"Final version {tag}", "second line", f"Reply by alice {tag}",
+             f"To be hidden {tag}"]
+    assert len(mine) == 5
+    for item in mine:
+        for revision in item.revisions:
+            record = revision.record.decode()
+            assert not any(text in record for text in texts), (item.native_id, revision.id)
+            assert secret not in record and '"acl"' not in record, (item.native_id, revision.id)
+    thread = items[f"thread:{tid}"].revisions[0]
+    assert set(json.loads(thread.record)) == {*THREAD_FIELDS, "url", "category"}
+    assert body(thread) == thread.record and json.loads(thread.record)["category"]["name"] == "Engineering"
+    post = json.loads(items[f"post:{forum['first']}"].revisions[0].record)
+    assert set(post) == {*POST_FIELDS, "url", "attachments"}
+    assert [set(a) for a in post["attachments"]] == [set(ATTACHMENT_FIELDS)]
+    assert set(json.loads(items[f"attachment:{forum['att']}"].revisions[0].record)) == set(ATTACHMENT_FIELDS)
+
+
+def key(kind: str, native_id: int) -> str:
+    return record_key("forum", kind, f"{kind}:{native_id}")
+
+
+def readers(visibility: Visibility) -> tuple[bool, set[str]]:
+    return visibility.is_public, set(visibility.readers)
+
+
+def listing_requests(client: Client) -> int:
+    """What listing every visible category costs: one request per page (and one for a 404)."""
+    total = 0
+    for category in client.call("GET", "/api/auth/")["acl"]["visible_categories"]:
+        start = None
+        while True:
+            total += 1
+            r = client.s.get(URL + "/api/threads/", params={"category": category, **({"start": start} if start else {})},
+                             timeout=30)
+            start = r.json().get("next") if r.ok else None
+            if not start:
+                break
+    return total
+
+
+def test_sweep_yields_each_archived_thread_as_crawled_and_reads_no_post_of_an_unchanged_one(forum, full_run):
+    items = [o for o in full_run[2] if isinstance(o, Item)]
+    archived = {o.key: o.visibility for o in items}
+    source = make_source()
+    swept = list(source.sweep(archived))
+    threads = {o.key for o in items if o.kind == "thread"}
+    assert {a.key for a in swept} <= threads and key("thread", forum["tid"]) in {a.key for a in swept}
+    assert all(readers(a.visibility) == readers(archived[a.key]) for a in swept)
+    assert readers(dict((a.key, a.visibility) for a in swept)[key("thread", forum["staff_tid"])]) \
+        == (False, set(STAFF_READERS))
+    # the stated cost: sign-in (2) and categories (1), the listing pages, the signed-out ACL (1),
+    # one thread read per category holding archived threads
+    categories = {o.extra["category_id"] for o in items if o.kind == "thread"}
+    bound = 3 + listing_requests(forum["admin"]) + 1 + len(categories)
+    print(f"sweep: {source.request_count} requests for {len(threads)} archived threads (bound {bound})")
+    assert source.request_count <= bound
+
+
+def _thread_with_replies(forum, title: str, category: int, att: int | None = None) -> dict:
+    admin, tag = forum["admin"], forum["tag"]
+    thread = admin.call("POST", "/api/threads/", json={"title": f"{title} {tag}", "category": category,
+                                                         "post": f"{title} first {tag}",
+                                                         "attachments": [att] if att else []})
+    tid = thread["id"]
+    first = admin.call("GET", f"/api/threads/{tid}/posts/")["post_set"]["results"][0]["id"]
+    reply = admin.call("POST", f"/api/threads/{tid}/posts/", json={"post": f"{title} reply {tag}"})["id"]
+    hidden = admin.call("POST", f"/api/threads/{tid}/posts/", json={"post": f"{title} hidden {tag}"})["id"]
+    admin.call("PATCH", f"/api/threads/{tid}/posts/{hidden}/", json=[{"op": "replace", "path": "is-hidden", "value": True}])
+    public, moderators = Visibility.public(), Visibility.restricted("hidden post", ("role:moderator",))
+    archived = {key("thread", tid): public, key("post", first): public, key("post", reply): public,
+                key("post", hidden): moderators}
+    if att:
+        archived[key("attachment", att)] = public
+    return {"tid": tid, "first": first, "reply": reply, "hidden": hidden, "archived": archived}
+
+
+def test_sweep_restricts_a_thread_moved_into_the_staff_lounge_with_its_posts_and_attachment(forum):
+    admin = forum["admin"]
+    att = admin.s.post(URL + "/api/attachments/", files={"upload": (f"moved-{forum['tag']}.png", PNG, "image/png")},
+                       timeout=30).json()["id"]
+    made = _thread_with_replies(forum, "Moved", forum["categories"]["engineering"], att)
+    archived, thread = made["archived"], key("thread", made["tid"])
+    quiet = {a.key for a in make_source().sweep(archived)} & set(archived)
+    assert quiet == {thread}  # nothing changed: the thread only, no post listing read
+    admin.call("PATCH", f"/api/threads/{made['tid']}/",
+               json=[{"op": "replace", "path": "category", "value": forum["categories"]["staff"]}])
+    found = [a for a in make_source().sweep(archived) if a.key in archived]
+    swept = {a.key: a.visibility for a in found}
+    assert set(swept) == set(archived) and found[-1].key == thread  # the thread after its posts
+    for restricted in (thread, key("post", made["first"]), key("post", made["reply"]), key("attachment", att)):
+        assert readers(swept[restricted]) == (False, set(STAFF_READERS)), restricted
+    assert readers(swept[key("post", made["hidden"])]) == (False, {"role:moderator"})
+
+
+def test_sweep_restricts_a_hidden_thread_and_widens_it_once_unhidden(forum):
+    admin = forum["admin"]
+    made = _thread_with_replies(forum, "Hidden thread", forum["categories"]["engineering"])
+    archived = made["archived"]
+    admin.call("PATCH", f"/api/threads/{made['tid']}/", json=[{"op": "replace", "path": "is-hidden", "value": True}])
+    hidden = {a.key: a.visibility for a in make_source().sweep(archived) if a.key in archived}
+    assert set(hidden) == set(archived)
+    assert all(readers(v) == (False, {"role:moderator"}) for v in hidden.values())
+    admin.call("PATCH", f"/api/threads/{made['tid']}/", json=[{"op": "replace", "path": "is-hidden", "value": False}])
+    shown = {a.key: a.visibility for a in make_source().sweep(hidden) if a.key in archived}
+    assert {k for k, v in shown.items() if v.is_public} == set(archived) - {key("post", made["hidden"])}
+    assert readers(shown[key("post", made["hidden"])]) == (False, {"role:moderator"})
+
+
+NARROWING = "Sweep narrowing"
+
+
+def guest_access(open_to_guests: bool) -> int:
+    """Give or take the Guest role's read access to the category NARROWING (made on first use)."""
+    script = Path(__file__).resolve().parents[2] / "servers" / "misago" / "guest_access.sh"
+    done = subprocess.run([str(script), NARROWING, "on" if open_to_guests else "off", STATE],
+                          check=True, capture_output=True, text=True, timeout=120)
+    return int(done.stdout.split()[-1])
+
+
+def test_a_public_category_whose_guest_access_is_taken_away_turns_restricted(forum):
+    category = guest_access(True)
+    try:
+        made = _thread_with_replies(forum, "Narrowed", category)
+        archived = made["archived"]
+        public = make_source(public_categories=("Engineering", NARROWING))
+        assert {a.key: a.visibility for a in public.sweep(archived)}[key("thread", made["tid"])].is_public
+        guest_access(False)
+        swept = {a.key: a.visibility for a in make_source(public_categories=("Engineering", NARROWING)).sweep(archived)
+                 if a.key in archived}
+        assert set(swept) == set(archived)
+        assert all(readers(v) == (False, {"role:moderator"}) for v in swept.values())
+        # a crawl decides the same
+        recent = datetime.now(timezone.utc) - timedelta(minutes=10)
+        crawled = by_id(make_source(public_categories=("Engineering", NARROWING)).backfill(recent, None))
+        assert not crawled[f"thread:{made['tid']}"].visibility.is_public
+    finally:
+        guest_access(True)
+
+
+def test_sweep_narrows_a_private_thread_to_the_participants_left(forum):
+    admin = forum["admin"]
+    private = admin.call("POST", "/api/private-threads/", json={"title": f"Leaving {forum['tag']}", "to": ["alice"],
+                                                               "post": f"before alice left {forum['tag']}"})
+    pid = private["id"]
+    detail = admin.call("GET", f"/api/private-threads/{pid}/")
+    first = admin.call("GET", f"/api/private-threads/{pid}/posts/")["post_set"]["results"][0]["id"]
+    both = Visibility.restricted("private thread: participants only", ("user:admin", "user:alice"))
+    archived = {key("thread", pid): both, key("post", first): both}
+    alice = next(p["id"] for p in detail["participants"] if p["username"] == "alice")
+    admin.call("PATCH", f"/api/private-threads/{pid}/", json=[{"op": "remove", "path": "participants", "value": alice}])
+    swept = {a.key: a.visibility for a in make_source(include_private_threads=True).sweep(archived) if a.key in archived}
+    assert {k: readers(v) for k, v in swept.items()} == {k: (False, {"user:admin"}) for k in archived}
