@@ -4,7 +4,7 @@ Shared forum shape (same as ``misago.py``)::
 
     thread      Item(kind="thread", native_id="thread:{topic id}", title, url, author=creator,
                      created, modified=last post, space=category name, tags, visibility,
-                     revisions=[Revision(content=<topic JSON as received>, "application/json")])
+                     revisions=[Revision(content=<the topic's record>, "application/json")])
     post        Item(kind="post", native_id="post:{id}", parent_id="thread:{topic id}",
                      title="{topic title} #{post_number}",
                      extra={"position": "<post_number>", "reply_to": "<post id or ''>",
@@ -16,10 +16,17 @@ Shared forum shape (same as ``misago.py``)::
 
 Order: a topic, then its posts by post_number, each post followed by its uploads.
 
+Records are allow-lists, never a raw answer (``discourse_records`` lists the fields): a record
+holds only facts of its own item that every reader of the item may see. The thread's record has
+no post text, and its post ids, counts, last post time and last poster come from the posts every
+reader of the thread sees (no whispers, hidden, deleted or withdrawn posts).
+
 Discourse specifics (from the API docs and source; no Discourse server was run here):
 
 - **Auth**: headers ``Api-Key`` + ``Api-Username`` (an admin key sees every category), and
-  ``Accept: application/json``. The key is never put in a URL, a log line or an exception.
+  ``Accept: application/json``. The key is never put in a URL, a log line or an exception, and
+  it goes to the API's own origin only, on every hop (``http.Session.bind_credentials``): a
+  secure upload redirected to object storage, or a CDN URL, gets no key.
 - **Rate limits**: a client-side throttle (``rate_per_minute``, default 60, the admin API's
   shared budget) paces every request to each host, uploads included, from every thread (workers
   download uploads while the API is read); the clock and sleep are injectable. A 429
@@ -43,12 +50,31 @@ Discourse specifics (from the API docs and source; no Discourse server was run h
 - **Uploads**: ``upload://<base62 sha1>.ext`` references in any version's raw are resolved by
   ``POST /uploads/lookup-urls.json``; the SHA-1 is the 40-hex file name of the resolved URL (or
   the decoded short URL) and is checked while the bytes stream. Secure uploads carry no checkable
-  digest. Requests to another host (CDN, S3) never carry the API headers.
+  digest.
 - **Visibility**: a category is public only if it is not ``read_restricted`` and the group
   ``everyone`` has a permission; otherwise readers are ``group:<name>`` for permission types 1/2/3
   (``group_principals`` renames groups). Private messages are restricted to their allowed users and
-  groups. Whispers, hidden (flagged) and soft-deleted posts are restricted to ``staff_principals``
-  (plus the author for hidden posts).
+  groups. Whispers and soft-deleted posts are restricted to ``staff_principals``; hidden (flagged)
+  posts and posts withdrawn by their author (``user_deleted``, whose older text others no longer
+  see) to ``staff_principals`` plus the author. Unlisted topics (``visible: false``) stay readable
+  by link in Discourse and keep their category's readers. Tombstones name ``staff_principals``
+  as the readers who still see deleted content.
+- **Visibility sweep** (``sweep``, after ``changes`` on every sync): who may read each archived
+  record *now*, without reading content. Threads: the category listings (the crawl's
+  ``/categories.json``, ``/c/{id}/show.json`` and ``/c/{slug}/{id}.json?page=N``) give every
+  topic's category now; its category's readers are the thread's, exact both ways (a topic moved
+  into a read-restricted category, a category whose groups narrowed). Posts and uploads: the
+  state's ``index`` (topic -> post ids -> upload SHA-1s, kept by ``changes`` from every topic it
+  reads) names their topic; their own restrictions are in no listing, so they only *narrow*, to
+  the readers they had that their topic admits now; a post read this run (its topic had news) is
+  exact both ways. Private messages, deleted topics and topics in categories the key no longer
+  sees are in no listing: nothing is yielded for them (``reconcile`` finds deletions). Cost per
+  run: nothing when ``changes`` made a full crawl in the same run; otherwise the listing,
+  ``1 + C + sum over categories of (pages of 30 topics + 1)`` requests (C: categories and
+  subcategories; a parent's pages also list its subcategories' topics), of which the ``1 + C``
+  are shared with ``changes`` when it read any topic. A post hidden or soft-deleted later, with
+  no new post or edit in its topic, is seen by ``reconcile`` (deleted) or when its topic is
+  read again.
 - **Incremental** (``changes`` with a state): new posts from ``/posts.json?before=`` (ids descend)
   down to ``last_post_id``; topics bumped since the checkpoint and all topics active within
   ``rescan_window`` from ``/latest.json``; in those topics, posts are re-filed when new or when
@@ -58,26 +84,28 @@ Discourse specifics (from the API docs and source; no Discourse server was run h
   restricted, and followed by a Tombstone; ``reconcile(known_ids)`` finds hard deletions (404).
 
 State keys (``changes``): ``checkpoint`` (ISO-8601 UTC, server clock at run start minus overlap),
-``last_post_id`` (highest post id seen when the run started).
+``last_post_id`` (highest post id seen when the run started), ``index`` (topic id -> post id ->
+upload SHA-1s, for the sweep; a state without it, from before the sweep, makes the next run a
+full crawl once).
 """
 from __future__ import annotations
 
 import email.utils
 import hashlib
-import json
 import logging
 import mimetypes
 import re
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from ..errors import ConfigError, Fatal, Retriable, Skippable
-from ..http import MAX_RETRY_AFTER, check, make_session, parse_retry_after, retrying, safe_url
-from ..model import CHUNK_SIZE, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from ..http import MAX_RETRY_AFTER, Session, check, make_session, parse_retry_after, retrying, safe_url
+from ..model import CHUNK_SIZE, Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from .discourse_records import encode, post_record, revision_record, thread_record, upload_record
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +174,7 @@ class DiscourseSource:
                  reconcile_max_ratio: float = 0.5,
                  user_agent: str = "socialarchive/0.1 (discourse source)",
                  verify: bool | str = True,
-                 session: requests.Session | None = None,
+                 session: Session | None = None,
                  attempts: int = 6,
                  clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep):
@@ -169,9 +197,8 @@ class DiscourseSource:
         self.reconcile_max_ratio = reconcile_max_ratio
         self.session = session if session is not None else make_session(
             user_agent, verify=verify, rate_per_minute=rate_per_minute, clock=clock, sleep=sleep)
-        self.session.headers.update({"Api-Key": api_key, "Api-Username": api_username,
-                                     "Accept": "application/json"})
-        self._host = urlsplit(self.base_url).netloc
+        self.session.headers["Accept"] = "application/json"
+        self.session.bind_credentials(self.base_url, {"Api-Key": api_key, "Api-Username": api_username})
         self._sleep = sleep
         self._attempts = attempts
         self._requests = 0
@@ -180,6 +207,9 @@ class DiscourseSource:
         self._categories: dict[int, dict] | None = None
         self._latest_first_page: list[dict] = []
         self.skipped: list[Skipped] = []   # topics the last run could not read
+        self._index: dict[int, dict[int, list[str]]] = {}   # topic -> post -> upload sha1s
+        self._read_now: dict[str, Visibility] = {}           # record key -> visibility read this run
+        self._listed: dict[int, dict] | None = None          # topic -> its category listing entry
 
     def __repr__(self) -> str:  # never show the key
         return f"DiscourseSource(name={self.name!r}, base_url={self.base_url!r}, api_username={self.api_username!r})"
@@ -194,8 +224,6 @@ class DiscourseSource:
 
     def _send(self, method: str, path: str, **kwargs) -> requests.Response:
         url = self._url(path)
-        if urlsplit(url).netloc != self._host:  # a CDN or S3 must not see the API key
-            kwargs["headers"] = {**kwargs.get("headers", {}), "Api-Key": None, "Api-Username": None}
 
         def once() -> requests.Response:
             self._requests += 1
@@ -239,6 +267,8 @@ class DiscourseSource:
         self._server_time = None
         self._raw_cache.clear()
         self._categories = None
+        self._read_now.clear()
+        self._listed = None
         latest = self._get("/posts.json") or {}
         self._latest_first_page = latest.get("latest_posts") or []
         return self._server_time or datetime.now(timezone.utc)
@@ -318,21 +348,28 @@ class DiscourseSource:
                 yield from topics
                 page += 1
 
+    def _list_topics(self) -> dict[int, dict]:
+        """Every topic of every category the key sees: id -> its listing entry (once per run)."""
+        if self._listed is None:
+            listed: dict[int, dict] = {}
+            for category in self._load_categories().values():
+                for topic in self._category_topics(category):
+                    listed.setdefault(int(topic["id"]), topic)
+            self._listed = listed
+        return self._listed
+
     def _all_topic_ids(self) -> Iterator[int]:
-        seen: set[int] = set()
-        for category in self._load_categories().values():
-            for topic in self._category_topics(category):
-                if topic["id"] not in seen:
-                    seen.add(topic["id"])
-                    yield topic["id"]
+        listed = self._list_topics()
+        yield from listed
         if self.include_private_messages:
+            seen = set(listed)
             for topic in self._private_topics():
                 if topic["id"] not in seen:
                     seen.add(topic["id"])
                     yield topic["id"]
 
     # ----------------------------------------------------------------- topics
-    def _topic(self, topic_id: int) -> tuple[dict, bytes] | None:
+    def _topic(self, topic_id: int) -> dict | None:
         response = self._send("GET", f"/t/{topic_id}.json")
         if response.status_code == 404:
             return None
@@ -342,7 +379,7 @@ class DiscourseSource:
             log.warning("topic %s: HTTP 403 for %s, skipped", topic_id, self.api_username)
             raise _Unreadable()
         check(response)
-        return response.json(), response.content
+        return response.json()
 
     def _topic_posts(self, topic: dict) -> list[dict]:
         stream = topic.get("post_stream") or {}
@@ -371,82 +408,86 @@ class DiscourseSource:
         return category["visibility"]
 
     def _post_visibility(self, base: Visibility, post: dict) -> Visibility:
+        return self._own_restriction(post) or base
+
+    def _own_restriction(self, post: dict) -> Visibility | None:
+        """A post's own restriction, narrower than its topic; None: the post reads like its topic."""
         if post.get("deleted_at"):
             return Visibility.restricted("deleted post (staff only)", self.staff_principals)
         if post.get("post_type") == WHISPER:
             return Visibility.restricted("whisper (staff only)", self.staff_principals)
-        if post.get("hidden"):
+        if post.get("hidden") or post.get("user_deleted"):
             readers = list(self.staff_principals)
             if post.get("username"):
                 readers.append(f"user:{post['username']}")
-            return Visibility.restricted("hidden post (flagged)", readers)
-        return base
+            return Visibility.restricted("withdrawn by its author" if post.get("user_deleted")
+                                         else "hidden post (flagged)", readers)
+        return None
 
-    def _thread_item(self, topic: dict, raw: bytes, visibility: Visibility) -> Item:
+    def _thread_item(self, topic: dict, visibility: Visibility, visible_posts: list[dict]) -> Item:
+        """The thread as a record of its own: the allow-listed topic fields (``discourse_records``),
+        with counts, dates and the last poster taken from ``visible_posts`` only."""
         category = self._load_categories().get(int(topic.get("category_id") or 0)) or {}
         tags = tuple(t if isinstance(t, str) else t.get("name", "") for t in topic.get("tags") or [])
-        stable = {k: topic.get(k) for k in ("title", "category_id", "closed", "archived", "visible",
-                                            "archetype", "posts_count", "last_posted_at", "deleted_at",
-                                            "pinned_globally")}
-        stable["tags"] = sorted(tags)
-        digest = hashlib.sha256(json.dumps(stable, sort_keys=True, default=str).encode()).hexdigest()[:16]
-        details = topic.get("details") or {}
+        private = topic.get("archetype") == "private_message"
+        space = "Private messages" if private else category.get("name", "")
+        record = encode(thread_record(topic, "" if private else category.get("name", ""), tags, visible_posts))
+        last = visible_posts[-1] if visible_posts else {}
         created = parse_time(topic.get("created_at"))
-        modified = parse_time(topic.get("last_posted_at")) or created
+        modified = parse_time(last.get("created_at")) or created
         return Item(
             source=self.name, system=SYSTEM, native_id=f"thread:{topic['id']}", kind="thread",
             title=topic.get("title") or "", url=f"{self.base_url}/t/{topic.get('slug', '-')}/{topic['id']}",
-            visibility=visibility, author=(details.get("created_by") or {}).get("username"),
-            created=created, modified=modified,
-            space="Private messages" if topic.get("archetype") == "private_message" else category.get("name", ""),
-            tags=tags,
-            revisions=[Revision(id=f"t{digest}", created=modified or datetime.now(timezone.utc),
-                                author=(details.get("last_poster") or {}).get("username"),
+            visibility=visibility, author=((topic.get("details") or {}).get("created_by") or {}).get("username"),
+            created=created, modified=modified, space=space, tags=tags,
+            revisions=[Revision(id=f"r{hashlib.sha256(record).hexdigest()[:16]}",
+                                created=modified or datetime.now(timezone.utc), author=last.get("username"),
                                 comment="topic record", title=topic.get("title"),
-                                content=Content.from_bytes(raw, "application/json",
+                                content=Content.from_bytes(record, "application/json",
                                                            filename=f"topic-{topic['id']}.json"),
-                                record=raw)],
+                                record=record)],
             extra={"thread_id": str(topic["id"]), "category_id": str(topic.get("category_id") or ""),
                    "archetype": topic.get("archetype") or "", "closed": _flag(topic.get("closed")),
                    "archived": _flag(topic.get("archived")), "unlisted": _flag(topic.get("visible") is False),
-                   "posts_count": str(topic.get("posts_count", "")), "deleted": _flag(topic.get("deleted_at"))},
+                   "posts_count": str(len(visible_posts)), "deleted": _flag(topic.get("deleted_at"))},
         )
 
     # ------------------------------------------------------------------ posts
-    def _full_post(self, post_id: int) -> tuple[dict, bytes] | None:
+    def _full_post(self, post_id: int) -> dict | None:
         response = self._send("GET", f"/posts/{post_id}.json")
         if response.status_code == 404:
             return None
         check(response)
-        return response.json(), response.content
+        return response.json()
 
-    def _revisions(self, post: dict, full: dict, full_raw: bytes) -> list[Revision]:
+    def _revisions(self, post: dict, full: dict) -> list[Revision]:
         version = int(full.get("version") or post.get("version") or 1)
         current = (full.get("raw") or "").encode("utf-8")
-        metas: dict[int, tuple[dict, bytes]] = {}
+        metas: dict[int, dict] = {}
         for number in range(2, version + 1):
             response = self._send("GET", f"/posts/{post['id']}/revisions/{number}.json")
             if response.status_code in (403, 404):
                 log.warning("post %s revision %s: HTTP %s, not archived", post["id"], number, response.status_code)
                 continue
             check(response)
-            metas[number] = (response.json(), response.content)
+            metas[number] = response.json()
         raws: dict[int, bytes] = {version: current}
-        records: dict[int, bytes | None] = {version: metas[version][1] if version in metas else full_raw}
         for k in range(version - 1, 0, -1):
             following = metas.get(k + 1)
-            if following is not None and not body_changed(following[0]):
+            if following is not None and not body_changed(following):
                 raws[k] = raws[k + 1]
             else:
                 old = self._get(f"/posts/{post['id']}.json", {"version": k}) or {}
                 raws[k] = (old.get("raw") or "").encode("utf-8")
-            records[k] = metas[k][1] if k in metas else None
         created = parse_time(full.get("created_at") or post.get("created_at")) or datetime.now(timezone.utc)
         revisions: list[Revision] = []
         for k in range(1, version + 1):
-            meta = metas.get(k, (None, None))[0] if k > 1 else None
+            meta = metas.get(k) if k > 1 else None
             if k > 1 and meta is None and k != version:
                 continue  # a revision we may not see: its text is not trustworthy either
+            record = {"post": post_record(full)} if k == version else {}
+            if meta is not None:
+                record["revision"] = revision_record(meta)
             when = parse_time(meta.get("created_at")) if meta else None
             revisions.append(Revision(
                 id=f"v{k}-{_short(raws[k])}",
@@ -454,7 +495,7 @@ class DiscourseSource:
                 author=(meta.get("username") if meta else None) or (full.get("username") if k == 1 or k == version else None),
                 comment=(meta.get("edit_reason") if meta else None) or ("original" if k == 1 else f"version {k}"),
                 content=Content.from_bytes(raws[k], "text/markdown"),
-                record=records.get(k)))
+                record=encode(record) if record else None))
         return revisions
 
     def _uploads(self, post_item: Item) -> list[Item]:
@@ -491,7 +532,7 @@ class DiscourseSource:
             content = Content(media_type=mimetypes.guess_type(filename)[0] or "application/octet-stream",
                               chunks=lambda absolute=absolute: self._stream(absolute), filename=filename,
                               source_digest=None if secure else ("sha1", sha1))
-            record = json.dumps(entry, sort_keys=True).encode("utf-8")
+            record = encode(upload_record(entry))
             items.append(Item(
                 source=self.name, system=SYSTEM, native_id=f"attachment:{sha1}", kind="attachment",
                 title=filename, url=absolute, visibility=post_item.visibility,
@@ -515,13 +556,13 @@ class DiscourseSource:
                       space: str) -> Iterator[Item | Tombstone]:
         cached = self._raw_cache.get(post["id"])
         if cached is not None and cached.get("version") == post.get("version") and "raw" in cached:
-            full, full_raw = cached, json.dumps(cached, sort_keys=True).encode("utf-8")
+            full = cached
         else:
             fetched = self._full_post(post["id"])
             if fetched is None:
                 yield self._tombstone("post", f"post:{post['id']}", "404 on /posts/{id}.json during the crawl")
                 return
-            full, full_raw = fetched
+            full = fetched
         merged = {**post, **full}
         visibility = self._post_visibility(base, merged)
         reply_number = merged.get("reply_to_post_number")
@@ -531,7 +572,7 @@ class DiscourseSource:
             source=self.name, system=SYSTEM, native_id=f"post:{post['id']}", kind="post",
             title=f"{topic.get('title', '')} #{merged.get('post_number')}",
             url=f"{self.base_url}/t/{topic.get('slug', '-')}/{topic['id']}/{merged.get('post_number')}",
-            visibility=visibility, revisions=self._revisions(post, merged, full_raw),
+            visibility=visibility, revisions=self._revisions(post, merged),
             author=merged.get("username"), created=created,
             modified=parse_time(merged.get("updated_at")) or created, space=space,
             parent_id=f"thread:{topic['id']}",
@@ -542,7 +583,12 @@ class DiscourseSource:
                    "deleted": _flag(merged.get("deleted_at")), "user_deleted": _flag(merged.get("user_deleted"))},
         )
         yield item
-        yield from self._uploads(item)
+        uploads = self._uploads(item)
+        self._index[int(topic["id"])][int(post["id"])] = [upload.extra["sha1"] for upload in uploads]
+        self._read_now[item.key] = visibility
+        for upload in uploads:
+            self._read_now[upload.key] = visibility
+            yield upload
         if merged.get("deleted_at"):
             yield self._tombstone("post", item.native_id, "soft-deleted (deleted_at)", item.title,
                                   deleted_at=parse_time(merged.get("deleted_at")),
@@ -558,13 +604,14 @@ class DiscourseSource:
         if fetched is None:
             yield self._tombstone("thread", f"thread:{topic_id}", "404 on /t/{id}.json")
             return
-        topic, raw = fetched
+        topic = fetched
         posts = self._topic_posts(topic)
+        visibility = self._topic_visibility(topic)
+        self._remember(topic_id, visibility, posts)
         chosen = [p for p in posts if select is None or select(p)]
         if not chosen and not always_thread:
             return
-        visibility = self._topic_visibility(topic)
-        thread = self._thread_item(topic, raw, visibility)
+        thread = self._thread_item(topic, visibility, [p for p in posts if self._own_restriction(p) is None])
         yield thread
         number_to_id = {int(p["post_number"]): p["id"] for p in posts if p.get("post_number") is not None}
         for post in chosen:
@@ -575,13 +622,26 @@ class DiscourseSource:
                                   deleted_at=parse_time(topic.get("deleted_at")),
                                   deleted_by=deleted_by.get("username") if isinstance(deleted_by, dict) else deleted_by)
 
+    def _remember(self, topic_id: int, visibility: Visibility, posts: list[dict]) -> None:
+        """What this run read of a topic: its posts go into the index (with the uploads known from
+        earlier runs; a post filed now replaces its own), and the topic's, every post's and their
+        uploads' visibility now is what the sweep yields for them."""
+        uploads = self._index.get(topic_id, {})
+        self._index[topic_id] = {int(p["id"]): uploads.get(int(p["id"]), []) for p in posts}
+        self._read_now[record_key(self.name, "thread", f"thread:{topic_id}")] = visibility
+        for post in posts:
+            seen = self._post_visibility(visibility, post)
+            self._read_now[record_key(self.name, "post", f"post:{post['id']}")] = seen
+            for sha1 in self._index[topic_id][int(post["id"])]:
+                self._read_now[record_key(self.name, "attachment", f"attachment:{sha1}")] = seen
+
     def _tombstone(self, kind: str, native_id: str, reason: str, title: str = "", *,
                    deleted_at: datetime | None = None, deleted_by: str | None = None,
                    by: str = "crawl") -> Tombstone:
         return Tombstone(source=self.name, system=SYSTEM, native_id=native_id, kind=kind,
                          detected_at=self._server_time or datetime.now(timezone.utc),
                          detected_by=f"discourse:{by}", title=title, reason=reason,
-                         deleted_at=deleted_at, deleted_by=deleted_by)
+                         deleted_at=deleted_at, deleted_by=deleted_by, readers=self.staff_principals)
 
     # ------------------------------------------------------------------- runs
     def _max_post_id(self) -> int:
@@ -590,7 +650,10 @@ class DiscourseSource:
     def changes(self, state: dict) -> Iterator[Item | Tombstone]:
         run_start = self._run_start()
         newest = self._max_post_id()
-        checkpoint = parse_time(state.get("checkpoint")) if state.get("checkpoint") else None
+        self._index = {int(topic): {int(post): list(uploads) for post, uploads in posts.items()}
+                       for topic, posts in (state.get("index") or {}).items()}
+        # without an index (a state from before it) the posts cannot be swept: read everything once
+        checkpoint = parse_time(state["checkpoint"]) if state.get("checkpoint") and "index" in state else None
         if checkpoint is None:
             for topic_id in self._all_topic_ids():
                 yield from self._topic_objects(topic_id)
@@ -624,6 +687,40 @@ class DiscourseSource:
             newest = max(newest, last_seen)
         state["checkpoint"] = (run_start - self.overlap).astimezone(timezone.utc).isoformat()
         state["last_post_id"] = newest
+        state["index"] = {str(topic): {str(post): uploads for post, uploads in posts.items()}
+                          for topic, posts in self._index.items()}
+
+    def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]:
+        """Who may read each archived thread, post and upload now (the module docstring has the
+        rules and the cost). Runs after ``changes``, whose reads and index it uses."""
+        if not archived:
+            return
+        topics_now = {topic_id: self._topic_visibility(entry) for topic_id, entry in self._list_topics().items()
+                      if entry.get("archetype") != "private_message"}
+        topics_of: dict[int, list[int]] = {}
+        posts_of: dict[str, list[int]] = {}
+        for topic_id, posts in self._index.items():
+            for post_id, uploads in posts.items():
+                topics_of.setdefault(post_id, []).append(topic_id)
+                for sha1 in uploads:
+                    posts_of.setdefault(sha1, []).append(post_id)
+        for key, seen in archived.items():
+            if key in self._read_now:
+                yield Access(key, self._read_now[key])
+                continue
+            _, kind, native_id = key.split("/", 2)
+            number = native_id.partition(":")[2]
+            if kind == "thread":
+                if number.isdigit() and int(number) in topics_now:
+                    yield Access(key, topics_now[int(number)])
+                continue
+            post_ids = [int(number)] if kind == "post" and number.isdigit() else posts_of.get(number, [])
+            narrowed = seen
+            for topic_id in {t for post_id in post_ids for t in topics_of.get(post_id, [])}:
+                if topic_id in topics_now:
+                    narrowed = _narrowed(narrowed, topics_now[topic_id], self.staff_principals) or narrowed
+            if narrowed is not seen:
+                yield Access(key, narrowed)
 
     def _active_topics(self, since: datetime) -> Iterator[dict]:
         """Topics bumped at or after ``since``, newest first (``/latest.json``; PMs if configured)."""
@@ -695,9 +792,9 @@ class DiscourseSource:
             fetched = self._full_post(int(native_id.split(":", 1)[1]))
             if fetched is None:
                 gone.append(self._tombstone("post", native_id, "reconcile: /posts/{id}.json is 404", by="reconcile"))
-            elif fetched[0].get("deleted_at"):
+            elif fetched.get("deleted_at"):
                 gone.append(self._tombstone("post", native_id, "reconcile: soft-deleted",
-                                            deleted_at=parse_time(fetched[0]["deleted_at"]), by="reconcile"))
+                                            deleted_at=parse_time(fetched["deleted_at"]), by="reconcile"))
             # else: moved to a topic we do not know yet; not a deletion
         considered = len(known_threads) + len({i for i in known_ids if i.startswith("post:")})
         if considered and len(gone) > 3 and len(gone) > self.reconcile_max_ratio * considered:
@@ -734,6 +831,33 @@ class DiscourseSource:
                 "notes": [f"counts from /about.json stats ({window})"
                           + ("; an upper bound for this range" if (since or until) and window == "all time" else ""),
                           "revisions and uploads are not counted (one version per post assumed)"]}
+
+
+def _narrowed(seen: Visibility, topic: Visibility, staff: tuple[str, ...]) -> Visibility | None:
+    """``seen`` narrowed to what the topic allows now, or None when the topic allows all of it.
+
+    A post's own restriction (whisper, hidden, deleted) is not in any listing, so a post or upload
+    not read this run only ever narrows: to the readers it had that its topic still admits. Staff
+    see every category, so every topic admits them.
+
+    >>> team, staff = Visibility.restricted("team", ["group:team"]), ("group:staff",)
+    >>> _narrowed(Visibility.public(), team, staff).readers
+    ('group:team',)
+    >>> _narrowed(Visibility.restricted("hidden", ["group:staff", "user:carol"]), team, staff).readers
+    ('group:staff',)
+    >>> _narrowed(Visibility.restricted("whisper", ["group:staff"]), team, staff) is None
+    True
+    >>> _narrowed(team, Visibility.public(), staff) is None
+    True
+    """
+    if topic.is_public:
+        return None
+    if seen.is_public:
+        return topic
+    readers = tuple(reader for reader in seen.readers if reader in topic.readers or reader in staff)
+    if len(readers) == len(seen.readers):
+        return None
+    return Visibility.restricted(f"{seen.reason}; its topic now: {topic.reason}", readers)
 
 
 class _Unreadable(Exception):

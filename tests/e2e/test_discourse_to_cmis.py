@@ -11,7 +11,7 @@ from connector import config
 from connector.pipeline import Archive
 
 from ..conftest import write_config
-from ..sources.test_discourse import BASE, RUN2_DATE, UPLOAD, FakeTime, get, register_run1, source
+from ..sources.test_discourse import BASE, RUN2_DATE, UPLOAD, FakeTime, get, register_listing, register_run1, source
 
 pytestmark = pytest.mark.integration
 
@@ -68,9 +68,7 @@ def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, cmi
     with mocked(cmis_url) as rsps:
         get(rsps, "/posts.json", "posts_latest_run2.json", date=RUN2_DATE)
         get(rsps, "/latest.json", "latest_run2.json", {"page": "0"}, date=RUN2_DATE)
-        get(rsps, "/categories.json", "categories.json", {"include_subcategories": "true"}, date=RUN2_DATE)
-        for cid in (1, 5, 6):
-            get(rsps, f"/c/{cid}/show.json", f"category_{cid}_show.json", date=RUN2_DATE)
+        register_listing(rsps, date=RUN2_DATE)              # categories for the topics read, and the sweep
         get(rsps, "/t/200.json", "t_200_run2.json", date=RUN2_DATE)
         get(rsps, "/t/100.json", "t_100.json", date=RUN2_DATE)
         get(rsps, "/t/100/posts.json", "t_100_posts_run2.json",
@@ -89,6 +87,7 @@ def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, cmi
     with mocked(cmis_url) as rsps:
         get(rsps, "/t/100.json", "t_100.json")
         get(rsps, "/t/101.json", "not_found.json", status=404)
+        get(rsps, "/t/102.json", "t_102.json")
         get(rsps, "/t/200.json", "t_200_run2.json")
         get(rsps, "/posts/1100.json", "not_found.json", status=404)
         src = source(FakeTime())

@@ -2,9 +2,11 @@
 (spec/requests/api/schemas/json/* in discourse/discourse; revisions from PostRevisionSerializer).
 
 Scenario: "General" (public) with a 25-post topic (20 in /t/{id}.json, 5 via posts.json, an upload,
-an edited post, a soft-deleted post) and a topic that is later deleted; "Private Team"
-(read-restricted: team full, auditors read-only) with a topic holding a whisper; its subcategory
-"Team Archive" is empty. A second run sees one edit and one new post.
+an edited post, a soft-deleted post), a topic that is later deleted, and "Release chat" (102) with
+a whisper, a soft-deleted and a hidden post, whose topic JSON suggests topic 200 with its excerpt;
+"Private Team" (read-restricted: team full, auditors read-only) with a topic holding a whisper; its
+subcategory "Team Archive" is empty. A second run sees one edit and one new post; in another, topic
+102 has moved into "Private Team" with no post edited.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import responses
 from responses import matchers
 
 from connector.errors import Fatal, Retriable
-from connector.model import HashingReader, Item, Tombstone
+from connector.model import Access, HashingReader, Item, Tombstone, Visibility
 from connector.sources.discourse import DiscourseSource, body_changed, sha1_from_short_url
 
 BASE = "https://forum.example.org"
@@ -28,6 +30,11 @@ RUN1_DATE = "Wed, 01 Jul 2026 12:00:00 GMT"
 RUN2_DATE = "Wed, 01 Jul 2026 14:00:00 GMT"
 UPLOAD = (FIX / "upload_diagram.png").read_bytes()
 UPLOAD_SHA1 = hashlib.sha1(UPLOAD).hexdigest()
+TOPIC_IDS = (100, 101, 102, 200)
+POST_IDS = (*range(1000, 1025), 1100, *range(1200, 1204), 2000, 2001)
+WHISPER = "WHISPER-7Q"        # post 1201, a whisper in the public topic 102
+DELETED = "DELETED-3K"        # post 1202, soft-deleted, in topic 102
+HIDDEN = "HIDDEN-9Z"          # post 1203, hidden after flags, in topic 102
 
 
 def load(name: str):
@@ -70,10 +77,10 @@ def register_run1(rsps, date: str = RUN1_DATE) -> None:
     get(rsps, "/c/private-team/5.json", "c_private-team_5_page0.json", {"page": "0"}, date=date)
     get(rsps, "/c/private-team/5.json", "topic_list_empty.json", {"page": "1"}, date=date)
     get(rsps, "/c/team-archive/6.json", "topic_list_empty.json", {"page": "0"}, date=date)
-    for tid in (100, 101, 200):
+    for tid in TOPIC_IDS:
         get(rsps, f"/t/{tid}.json", f"t_{tid}.json", date=date)
     get(rsps, "/t/100/posts.json", "t_100_posts.json", {"post_ids[]": [str(i) for i in range(1020, 1025)]}, date=date)
-    for pid in [*range(1000, 1025), 1100, 2000, 2001]:
+    for pid in POST_IDS:
         get(rsps, f"/posts/{pid}.json", f"post_{pid}.json", date=date)
     get(rsps, "/posts/1003/revisions/2.json", "post_1003_revision_2.json", date=date)
     get(rsps, "/posts/1003.json", "post_1003_version_1.json", {"version": "1"}, date=date)
@@ -134,7 +141,8 @@ def test_revisions_of_an_edited_post_oldest_first(run1):
     assert [text(r) for r in post.revisions] == ["Fourth post, fixed teh typo.", "Fourth post, fixed the typo."]
     assert [r.id.split("-")[0] for r in post.revisions] == ["v1", "v2"]
     assert post.revisions[1].author == "bob" and post.revisions[1].comment == "typo"
-    assert json.loads(post.revisions[1].record)["current_revision"] == 2
+    assert json.loads(post.revisions[1].record)["revision"]["current_revision"] == 2
+    assert json.loads(post.revisions[1].record)["post"]["version"] == 2
     assert post.extra["reply_to"] == "1001" and post.extra["version"] == "2"
 
 
@@ -165,10 +173,10 @@ def test_soft_deleted_post_is_filed_restricted_then_tombstoned(run1):
     post = items(objects)["post:1010"]
     assert not post.visibility.is_public and post.extra["deleted"] == "true"
     tombstones = [o for o in objects if isinstance(o, Tombstone)]
-    assert [t.native_id for t in tombstones] == ["post:1010"]
-    assert tombstones[0].deleted_at.isoformat() == "2026-06-15T08:00:00+00:00"
-    order = [o for o in objects]
-    assert order.index(post) < order.index(tombstones[0])
+    assert [t.native_id for t in tombstones] == ["post:1202", "post:1010"]
+    assert tombstones[1].deleted_at.isoformat() == "2026-06-15T08:00:00+00:00"
+    assert all(t.readers == ("group:staff",) for t in tombstones)
+    assert objects.index(post) < objects.index(tombstones[1])
 
 
 def test_headers_state_and_throttle(run1):
@@ -177,7 +185,11 @@ def test_headers_state_and_throttle(run1):
         assert call.request.headers["Api-Username"] == "archivist"
         assert call.request.headers["Accept"] == "application/json"
         assert KEY not in call.request.url
-    assert run1["state"] == {"checkpoint": "2026-07-01T11:50:00+00:00", "last_post_id": 2001}
+    state = run1["state"]
+    assert state["checkpoint"] == "2026-07-01T11:50:00+00:00" and state["last_post_id"] == 2001
+    assert state["index"]["100"]["1001"] == [UPLOAD_SHA1] and state["index"]["100"]["1000"] == []
+    assert set(state["index"]) == {str(t) for t in TOPIC_IDS} and set(state["index"]["102"]) == {
+        "1200", "1201", "1202", "1203"}
     # 60 requests a minute: one second between requests, on the injected clock
     assert run1["fake"].sleeps and set(run1["fake"].sleeps) == {1.0}
     assert len(run1["fake"].sleeps) == run1["src"].request_count - 1
@@ -209,7 +221,8 @@ def test_incremental_run_yields_the_edit_and_the_new_post_only(run1):
     reply = items(objects)["post:2002"]
     assert text(reply.revisions[0]) == "A new reply." and reply.extra["reply_to"] == "2001"
     assert not reply.visibility.is_public
-    assert state == {"checkpoint": "2026-07-01T13:50:00+00:00", "last_post_id": 2002}
+    assert state["checkpoint"] == "2026-07-01T13:50:00+00:00" and state["last_post_id"] == 2002
+    assert set(state["index"]["200"]) == {"2000", "2001", "2002"}
 
 
 def test_429_retry_after_and_wait_seconds_are_waited_out():
@@ -222,7 +235,7 @@ def test_429_retry_after_and_wait_seconds_are_waited_out():
         state: dict = {}
         objects = run(source(fake), state)
     assert 7.0 in fake.sleeps and 3.0 in fake.sleeps
-    assert len(items(objects)) == 32 and state["last_post_id"] == 2001
+    assert len(items(objects)) == 37 and state["last_post_id"] == 2001
 
 
 def test_deleted_topic_becomes_a_tombstone_on_reconcile(run1):
@@ -231,11 +244,12 @@ def test_deleted_topic_becomes_a_tombstone_on_reconcile(run1):
     with responses.RequestsMock() as rsps:
         get(rsps, "/t/100.json", "t_100.json")
         get(rsps, "/t/101.json", "not_found.json", status=404)
+        get(rsps, "/t/102.json", "t_102.json")
         get(rsps, "/t/200.json", "t_200.json")
         get(rsps, "/posts/1100.json", "not_found.json", status=404)
         tombstones = list(source(fake).reconcile(known))
     assert {(t.kind, t.native_id) for t in tombstones} == {("thread", "thread:101"), ("post", "post:1100"),
-                                                           ("post", "post:1010")}
+                                                           ("post", "post:1010"), ("post", "post:1202")}
     assert all(t.source == "talk" and t.system == "discourse" and t.reason for t in tombstones)
 
 
@@ -289,3 +303,174 @@ def test_backfill_yields_exactly_what_was_created_or_changed_in_the_range():
         objects = list(source(fake).backfill(datetime(2026, 6, 2, tzinfo=timezone.utc),
                                              datetime(2026, 6, 4, tzinfo=timezone.utc)))
     assert [o.native_id for o in objects] == ["thread:101", "post:1100", "thread:200", "post:2000", "post:2001"]
+
+
+# ----------------------------------------------------------------- records are allow-lists
+STAFF_ONLY = (WHISPER, DELETED, HIDDEN, "Staff note.", "Post number 11 in the big topic.")
+
+
+def test_thread_record_holds_its_own_public_facts_only(run1):
+    from connector.sources.discourse_records import THREAD_FIELDS
+    found = items(run1["objects"])
+    for tid in (100, 102, 200):
+        revision = found[f"thread:{tid}"].revisions[0]
+        content = text(revision)
+        assert revision.record == content.encode()
+        for secret in (*STAFF_ONLY, "Team only.", "cooked", "suggested_topics"):
+            assert secret not in content, (tid, secret)
+        assert set(json.loads(content)) == {*THREAD_FIELDS, "category_name", "tags", "created_by", "post_ids",
+                                            "posts_count", "last_posted_at"}
+    thread = found["thread:102"]
+    record = json.loads(text(thread.revisions[0]))
+    assert record["post_ids"] == [1200] and record["posts_count"] == 1 and thread.extra["posts_count"] == "1"
+    assert record["category_name"] == "General" and record["tags"] == ["release"] and record["created_by"] == "alice"
+    assert record["last_posted_at"] == "2026-06-05T10:00:00.000Z"
+    assert thread.revisions[0].author == "alice"                   # not the whisperer, the last visible poster
+    assert json.loads(text(found["thread:200"].revisions[0]))["post_ids"] == [2000]
+
+
+def test_post_records_are_allow_lists_and_own_restrictions_hold(run1):
+    from connector.sources.discourse_records import POST_FIELDS, REVISION_FIELDS
+    found = items(run1["objects"])
+    for item in found.values():
+        if item.kind != "post":
+            continue
+        for revision in item.revisions:
+            if revision.record is None:
+                continue
+            record = json.loads(revision.record)
+            assert set(record) <= {"post", "revision"}
+            assert set(record.get("post", {})) <= set(POST_FIELDS)
+            assert set(record.get("revision", {})) <= set(REVISION_FIELDS)
+    assert json.loads(found["post:1201"].revisions[0].record)["post"]["post_type"] == 4
+    assert found["post:1201"].visibility.readers == ("group:staff",)
+    assert found["post:1202"].visibility.readers == ("group:staff",)
+    assert found["post:1203"].visibility.readers == ("group:staff", "user:carol")
+    assert found["post:1200"].visibility.is_public
+    upload = found[f"attachment:{UPLOAD_SHA1}"]
+    assert set(json.loads(upload.revisions[0].record)) == {"short_url", "short_path", "url"}
+
+
+def test_the_key_never_follows_a_redirect_to_another_host():
+    """A secure upload on the forum's origin redirects to object storage: only the first hop has the key."""
+    fake = FakeTime()
+    src = source(fake)
+    storage = "https://bucket.s3.example.net/original/1X/diagram.png"
+    with responses.RequestsMock() as rsps:
+        rsps.add(responses.GET, f"{BASE}/secure-uploads/original/1X/{UPLOAD_SHA1}.png", status=302,
+                 headers={"Location": storage + "?X-Amz-Signature=abc"})
+        rsps.add(responses.GET, storage, body=UPLOAD)
+        rsps.add(responses.GET, "http://forum.example.org/uploads/x.png", body=b"")
+        assert b"".join(src._stream(f"{BASE}/secure-uploads/original/1X/{UPLOAD_SHA1}.png")) == UPLOAD
+        b"".join(src._stream("http://forum.example.org/uploads/x.png"))      # another scheme: another origin
+        forum, bucket, plain_http = rsps.calls
+    assert forum.request.headers["Api-Key"] == KEY and forum.request.headers["Api-Username"] == "archivist"
+    for call in (bucket, plain_http):
+        assert "Api-Key" not in call.request.headers and "Api-Username" not in call.request.headers
+    assert "Api-Key" not in src.session.headers
+
+
+# ------------------------------------------------------------------------ the visibility sweep
+RUN3_DATE = "Wed, 15 Jul 2026 12:00:00 GMT"
+
+
+def register_quiet_run(rsps, date: str = RUN3_DATE, **listing) -> None:
+    """An incremental run with nothing new (no post, no bump since the first run), then the sweep's listing."""
+    get(rsps, "/posts.json", "posts_latest.json", date=date)
+    get(rsps, "/latest.json", "c_general_1_page0_moved.json", {"page": "0"}, date=date)   # bumped long ago
+    register_listing(rsps, date=date, **listing)
+
+
+def register_listing(rsps, *, general: str = "c_general_1_page0.json", team: str = "c_private-team_5_page0.json",
+                     general_show: str = "category_1_show.json", date: str = RUN3_DATE) -> None:
+    """What the sweep lists: the categories, each one's permissions, each one's topics."""
+    get(rsps, "/categories.json", "categories.json", {"include_subcategories": "true"}, date=date)
+    get(rsps, "/c/1/show.json", general_show, date=date)
+    for cid in (5, 6):
+        get(rsps, f"/c/{cid}/show.json", f"category_{cid}_show.json", date=date)
+    get(rsps, "/c/general/1.json", general, {"page": "0"}, date=date)
+    get(rsps, "/c/general/1.json", "topic_list_empty.json", {"page": "1"}, date=date)
+    get(rsps, "/c/private-team/5.json", team, {"page": "0"}, date=date)
+    get(rsps, "/c/private-team/5.json", "topic_list_empty.json", {"page": "1"}, date=date)
+    get(rsps, "/c/team-archive/6.json", "topic_list_empty.json", {"page": "0"}, date=date)
+
+
+def archived_after(run1) -> dict[str, Visibility]:
+    deleted = {o.key for o in run1["objects"] if isinstance(o, Tombstone)}
+    return {o.key: o.visibility for o in run1["objects"] if isinstance(o, Item) and o.key not in deleted}
+
+
+def quiet_sweep(run1, **listing) -> tuple[list, dict[str, Visibility], int]:
+    state = json.loads(json.dumps(run1["state"]))           # as the ledger gives it back
+    with responses.RequestsMock() as rsps:
+        register_quiet_run(rsps, **listing)
+        src = source(FakeTime())
+        assert run(src, state) == []
+        before = src.request_count
+        access = list(src.sweep(archived_after(run1)))
+    return access, {a.key: a.visibility for a in access}, src.request_count - before
+
+
+def test_a_topic_moved_into_a_restricted_category_is_restricted_with_its_posts(run1):
+    access, found, cost = quiet_sweep(run1, general="c_general_1_page0_moved.json",
+                                      team="c_private-team_5_page0_moved.json")
+    team = ("group:auditors", "group:team")
+    assert found["talk/thread/thread:102"].readers == team and not found["talk/thread/thread:102"].is_public
+    assert found["talk/post/post:1200"].readers == team and not found["talk/post/post:1200"].is_public
+    # own restrictions only narrow, to the readers the topic still admits (staff see every category)
+    assert "talk/post/post:1201" not in found and found["talk/post/post:1203"].readers == ("group:staff",)
+    assert found["talk/thread/thread:100"].is_public and "talk/post/post:1000" not in found
+    assert "talk/post/post:2001" not in found                       # a whisper in its unchanged topic
+    assert all(isinstance(a, Access) for a in access)
+    assert cost == 9      # /categories.json, 3 x /c/{id}/show.json, 5 listing pages (2 + 2 + 1)
+
+
+def test_a_category_whose_groups_narrowed_restricts_its_topics_posts_and_uploads(run1):
+    _, found, _ = quiet_sweep(run1, general_show="category_1_show_narrowed.json")
+    for key in ("talk/thread/thread:100", "talk/post/post:1000", f"talk/attachment/attachment:{UPLOAD_SHA1}",
+                "talk/thread/thread:101", "talk/post/post:1100", "talk/thread/thread:102"):
+        assert found[key].readers == ("group:team",) and not found[key].is_public, key
+    assert "talk/post/post:1201" not in found               # staff only already; team does not admit more
+
+
+def test_a_post_only_widens_when_its_topic_was_read_this_run(run1):
+    archived = archived_after(run1)
+    archived["talk/thread/thread:102"] = archived["talk/post/post:1200"] = Visibility.restricted("x", ["group:team"])
+    state = json.loads(json.dumps(run1["state"]))
+    with responses.RequestsMock() as rsps:
+        register_quiet_run(rsps)
+        src = source(FakeTime())
+        run(src, state)
+        found = {a.key: a.visibility for a in src.sweep(archived)}
+    assert found["talk/thread/thread:102"].is_public                # every fact of a thread is in the listing
+    assert "talk/post/post:1200" not in found                       # a post's own flags are not: it stays
+    # the incremental run of the other test read topic 200: its posts are exact, both ways
+    state = json.loads(json.dumps(run1["state"]))
+    with responses.RequestsMock() as rsps:
+        get(rsps, "/posts.json", "posts_latest_run2.json", date=RUN2_DATE)
+        get(rsps, "/latest.json", "latest_run2.json", {"page": "0"}, date=RUN2_DATE)
+        register_listing(rsps, date=RUN2_DATE)
+        get(rsps, "/t/200.json", "t_200_run2.json", date=RUN2_DATE)
+        get(rsps, "/t/100.json", "t_100.json", date=RUN2_DATE)
+        get(rsps, "/t/100/posts.json", "t_100_posts_run2.json", {"post_ids[]": [str(i) for i in range(1020, 1025)]},
+            date=RUN2_DATE)
+        get(rsps, "/posts/1024.json", "post_1024_run2.json", date=RUN2_DATE)
+        get(rsps, "/posts/1024/revisions/2.json", "post_1024_revision_2.json", date=RUN2_DATE)
+        get(rsps, "/posts/1024.json", "post_1024.json", {"version": "1"}, date=RUN2_DATE)
+        src = source(FakeTime())
+        run(src, state)
+        archived["talk/post/post:2000"] = Visibility.restricted("x", [])
+        found = {a.key: a.visibility for a in src.sweep(archived)}
+    assert found["talk/post/post:2000"].readers == ("group:auditors", "group:team")
+    assert found["talk/post/post:2001"].readers == ("group:staff",)
+
+
+def test_a_state_from_before_the_index_makes_one_full_run():
+    fake = FakeTime()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        register_run1(rsps)
+        state = {"checkpoint": "2026-06-30T11:50:00+00:00", "last_post_id": 2001}
+        objects = run(source(fake), state)
+        fired = {call.request.url.split("?")[0] for call in rsps.calls}
+    assert {f"{BASE}/t/{tid}.json" for tid in TOPIC_IDS} <= fired
+    assert len(items(objects)) == 37 and set(state["index"]) == {str(t) for t in TOPIC_IDS}
