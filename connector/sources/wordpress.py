@@ -20,17 +20,22 @@ WordPress id space, so a bare number cannot tell them apart after a force delete
   for the current state when it is not already the newest revision (WordPress does not keep the
   first REST-created version, and a status-only change creates no revision). ``<sig>`` is 8 hex
   of the state's content, title, excerpt, status, password flag and author, so a same-second
-  change still gets a new id. ``record`` is the API JSON without the ``password`` field; the post
-  password never appears in any record, title or ``extra``.
+  change still gets a new id. The post password never appears in any record, title or ``extra``.
 - ``kind="media"``, ``native_id="media:<id>"``, one
   revision ``cur-<modified_gmt>-<sig>`` whose content streams the file (the full-size original
   when WordPress scaled a big image); ``parent_id`` = native id of the post it is attached to.
 - ``kind="comment"``, ``native_id="comment:<id>"``, ``parent_id`` = the post's native id,
   ``extra["reply_to"] = "comment:<parent>"`` for threaded replies, one revision
   ``c-<sig>`` (sig over content, status and visibility: an edit, a moderation decision or a
-  change of the post's visibility gives a new version). Commenter e-mail, IP and user agent are
-  dropped from the record unless ``keep_commenter_pii=True`` (WordPress never shows them
-  publicly, and a record carries its item's ACL).
+  change of the post's visibility gives a new version).
+
+Records (``Revision.record``, filed as ``sa:sourceRecord`` under the item's ACL) are allow-lists
+of the API's fields (``*_RECORD``): only what every reader of the item may see in WordPress and
+only about the item itself. Left out: the post password; commenter e-mail, IP, user agent and
+avatar URLs (editors only; a comment readable by anyone keeps its record readable by anyone, and
+an ACL that widens later widens every version); ``meta`` (plugins' custom fields, often
+editors-only); ``_links`` (in edit context they describe the archiving account's rights);
+``permalink_template``, ``generated_slug``, ``missing_image_sizes`` (editing aids).
 
 Visibility (fail closed): a published post without password is public; everything else is
 restricted to ``user:<author login>`` plus ``private_readers`` (default ``role:editor``,
@@ -50,7 +55,15 @@ Comments have no modified date: ``after=<checkpoint>`` (comment date) plus, for 
 changed in this run, all its comments and media (``post=``/``parent=`` batches), so a public ->
 private switch reaches them. Moderation, comment edits and media attach/detach do not touch any
 date: a full comments + media sweep runs every ``sweep_every`` (default 1 day). Deletions:
-WordPress keeps no record of a force delete, so only ``reconcile`` sees them.
+WordPress keeps no record of a force delete, so only ``reconcile`` sees them; their tombstones are
+readable by ``private_readers`` (editors), who see trashed content in WordPress.
+
+The visibility sweep (``sweep``, every run after ``changes``) narrows what changed without a
+date: seen on WordPress 6.1, a post's status, password and trash all bump ``modified`` (so
+``changes`` re-reads them), but moderating a comment, the comments of a trashed post turning
+``post-trashed`` and attaching media to a post touch no date at all. See ``sweep`` for its
+listings and cost. Widening is left to ``changes`` (a post's ``modified``; comments and media
+through the full sweep every ``sweep_every``), which knows every fact of the record.
 
 State keys (JSON): ``checkpoint`` (UTC ISO, run start minus overlap), ``swept_at`` (UTC ISO),
 ``recheck`` ({rest_base: [ids]}: scheduled posts and records skipped this run), ``version``.
@@ -83,7 +96,7 @@ import requests
 
 from ..errors import Fatal, Skippable
 from ..http import DEFAULT_TIMEOUT, make_session
-from ..model import Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from ..model import Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 from .wordpress_api import PER_PAGE, RestApi
 
 log = logging.getLogger(__name__)
@@ -93,7 +106,18 @@ POST_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
 MEDIA_STATUSES = ("inherit", "private", "trash")
 COMMENT_STATUSES = ("all", "spam", "trash")          # "all" = approved + hold
 DEFAULT_TYPES = {"posts": "post", "pages": "page"}
-COMMENT_PII = ("author_email", "author_ip", "author_user_agent")
+RESTRICTED_STATUSES = ("future", "draft", "pending", "private", "trash")
+NARROWED_COMMENTS = ("hold", "spam", "trash")    # the sweep lists these (and "post-trashed" ones)
+POST_RECORD = ("id", "type", "slug", "status", "link", "guid", "date", "date_gmt", "modified", "modified_gmt",
+               "author", "title", "content", "excerpt", "comment_status", "ping_status", "sticky", "format",
+               "template", "categories", "tags", "featured_media", "parent", "menu_order")
+REVISION_RECORD = ("id", "parent", "author", "date", "date_gmt", "modified", "modified_gmt", "slug", "guid",
+                   "title", "content", "excerpt")
+MEDIA_RECORD = ("id", "type", "slug", "status", "link", "guid", "date", "date_gmt", "modified", "modified_gmt",
+                "author", "title", "caption", "description", "alt_text", "media_type", "mime_type",
+                "source_url", "media_details", "post", "comment_status", "ping_status", "template")
+COMMENT_RECORD = ("id", "post", "parent", "author", "author_name", "author_url", "date", "date_gmt", "content",
+                  "link", "status", "type")
 STATE_VERSION = 1
 NEEDED_CAPS = ("edit_others_posts", "read_private_posts", "edit_others_pages", "read_private_pages",
                "moderate_comments")
@@ -121,9 +145,9 @@ def _raw(field: Any) -> str:
     return field or ""
 
 
-def _record(obj: dict, drop: Iterable[str] = ()) -> bytes:
-    clean = {k: v for k, v in obj.items() if k != "password" and k not in drop}
-    return json.dumps(clean, ensure_ascii=False).encode("utf-8")
+def _record(obj: dict, fields: tuple[str, ...]) -> bytes:
+    """The record of one item: the allowed fields of the API object, nothing else."""
+    return json.dumps({k: obj[k] for k in fields if k in obj}, ensure_ascii=False).encode("utf-8")
 
 
 def _chunks(ids: Iterable[int], size: int = PER_PAGE) -> Iterator[list[int]]:
@@ -142,7 +166,6 @@ class WordPressSource:
                  sweep_every: timedelta | float | None = timedelta(days=1),
                  private_readers: Iterable[str] = ("role:editor", "role:administrator"),
                  post_types: Mapping[str, str] | None = None,
-                 keep_commenter_pii: bool = False,
                  user_agent: str = "socialarchive/0.1", verify: bool | str = True, rate_per_minute: float = 0.0,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  session: requests.Session | None = None,
@@ -160,7 +183,6 @@ class WordPressSource:
             else timedelta(hours=float(sweep_every))
         self.private_readers = tuple(private_readers)
         self.post_types = dict(post_types or DEFAULT_TYPES)
-        self.keep_commenter_pii = keep_commenter_pii
         if session is None:
             session = make_session(user_agent, verify=verify, timeout=timeout,
                                    auth=(username, app_password), rate_per_minute=rate_per_minute)
@@ -275,6 +297,40 @@ class WordPressSource:
             return Visibility.public()
         return self._restricted("password-protected" if status == "publish" else status, author_login)
 
+    def _media_visibility(self, raw: dict, parent: Visibility | None, author_login: str | None) -> Visibility:
+        """A file is read like the post it is attached to (an unknown post restricts); a file of
+        its own is public while ``inherit`` (WordPress's status of a published upload)."""
+        status = raw.get("status") or "unknown"
+        if raw.get("post"):
+            if parent is None:
+                visibility = self._restricted("attached to an unknown post", author_login)
+            elif parent.is_public:
+                visibility = parent
+            else:
+                visibility = Visibility.restricted(reason=f"attached to a {parent.reason} post",
+                                                   readers=parent.readers)
+        elif status == "inherit":
+            visibility = Visibility.public()
+        else:
+            visibility = self._restricted(status, author_login)
+        if status != "inherit" and visibility.is_public:
+            visibility = self._restricted(status, author_login)
+        return visibility
+
+    def _comment_visibility(self, status: str, post: dict | None) -> Visibility:
+        """A comment is read like its post (``post``: its summary; unknown restricts), and only
+        when approved; a held one is seen by the post's author and the editors."""
+        if post is None:
+            return self._restricted("comment on an unknown post", None)
+        if not post["visibility"].is_public:
+            reason = f"post {post['visibility'].reason}"
+            if status != "approved":
+                reason = f"comment {status}; {reason}"
+            return Visibility.restricted(reason=reason, readers=post["visibility"].readers)
+        if status != "approved":
+            return self._restricted(f"comment {status}", post["author_login"])
+        return Visibility.public()
+
     def _summarise(self, raw: dict, kind: str, space: str, author_login: str | None) -> dict:
         summary = {"kind": kind, "title": _raw(raw.get("title")), "space": space,
                    "author_login": author_login,
@@ -326,7 +382,7 @@ class WordPressSource:
         revisions = [Revision(id=f"rev-{r['id']}", created=_utc(r.get("date_gmt")) or _utc(r.get("modified_gmt")),
                               author=self._login(r.get("author")),
                               content=Content.from_bytes(_raw(r.get("content")).encode("utf-8"), "text/html"),
-                              title=_raw(r.get("title")), record=_record(r))
+                              title=_raw(r.get("title")), record=_record(r, REVISION_RECORD))
                      for r in stored]
         current = (_raw(raw.get("content")), _raw(raw.get("title")), _raw(raw.get("excerpt")))
         newest = stored[-1] if stored else None
@@ -336,7 +392,7 @@ class WordPressSource:
             revisions.append(Revision(
                 id=f"cur-{raw.get('modified_gmt')}-{sig}", created=_utc(raw.get("modified_gmt")),
                 author=author, content=Content.from_bytes(current[0].encode("utf-8"), "text/html"),
-                title=current[1], comment=f"current state ({raw.get('status')})", record=_record(raw)))
+                title=current[1], comment=f"current state ({raw.get('status')})", record=_record(raw, POST_RECORD)))
         extra = {"status": str(raw.get("status")),
                  "password_protected": "true" if raw.get("password") else "false",
                  "slug": str(raw.get("slug") or ""), "type": str(raw.get("type") or kind)}
@@ -363,24 +419,10 @@ class WordPressSource:
         details = raw.get("media_details") or {}
         extra = {"status": str(status), "mime_type": str(raw.get("mime_type") or ""),
                  "source_url": source_url, "post_id": str(parent) if parent else ""}
-        space = "media"
-        if parent:
-            self._parents([parent])
-            summary = self._posts.get(parent)
-            if summary is None:
-                visibility = self._restricted("attached to an unknown post", author)
-            else:
-                space = summary["space"]
-                visibility = summary["visibility"]
-                if not visibility.is_public:
-                    visibility = Visibility.restricted(reason=f"attached to a {visibility.reason} post",
-                                                       readers=visibility.readers)
-        elif status == "inherit":
-            visibility = Visibility.public()
-        else:
-            visibility = self._restricted(status, author)
-        if status != "inherit" and visibility.is_public:
-            visibility = self._restricted(status, author)
+        self._parents([parent])
+        summary = self._posts.get(parent)
+        space = summary["space"] if summary else "media"
+        visibility = self._media_visibility(raw, summary["visibility"] if summary else None, author)
         if not visibility.is_public:
             extra["exposure"] = "file served publicly by WordPress (no access control on uploads)"
         url, size = source_url, details.get("filesize")
@@ -396,7 +438,7 @@ class WordPressSource:
         sig = _sig(visibility, parent, url, size, status)
         revision = Revision(id=f"cur-{raw.get('modified_gmt')}-{sig}",
                             created=_utc(raw.get("modified_gmt")), author=author, content=content,
-                            title=_raw(raw.get("title")), record=_record(raw))
+                            title=_raw(raw.get("title")), record=_record(raw, MEDIA_RECORD))
         return Item(source=self.name, system=self.system, native_id=f"media:{media_id}", kind="media",
                     title=_raw(raw.get("title")) or (filename or ""), url=raw.get("link") or source_url,
                     visibility=visibility, revisions=[revision], author=author,
@@ -409,18 +451,7 @@ class WordPressSource:
         status = raw.get("status") or "unknown"
         self._parents([post_id])
         summary = self._posts.get(post_id)
-        post_author = summary["author_login"] if summary else None
-        if summary is None:
-            visibility = self._restricted("comment on an unknown post", None)
-        elif not summary["visibility"].is_public:
-            reason = f"post {summary['visibility'].reason}"
-            if status != "approved":
-                reason = f"comment {status}; {reason}"
-            visibility = Visibility.restricted(reason=reason, readers=summary["visibility"].readers)
-        elif status != "approved":
-            visibility = self._restricted(f"comment {status}", post_author)
-        else:
-            visibility = Visibility.public()
+        visibility = self._comment_visibility(status, summary)
         content = _raw(raw.get("content"))
         author_name = raw.get("author_name") or None
         extra = {"status": str(status), "type": str(raw.get("type") or "comment"),
@@ -432,11 +463,10 @@ class WordPressSource:
                 extra["author_user"] = login
         sig = _sig(content, status, visibility, raw.get("date_gmt"), raw.get("parent"), post_id,
                    author_name, raw.get("author_url"))
-        drop = () if self.keep_commenter_pii else COMMENT_PII
         post_title = summary["title"] if summary else f"#{post_id}"
         revision = Revision(id=f"c-{sig}", created=_utc(raw.get("date_gmt")), author=author_name,
                             content=Content.from_bytes(content.encode("utf-8"), "text/html"),
-                            comment=f"comment {status}", record=_record(raw, drop))
+                            comment=f"comment {status}", record=_record(raw, COMMENT_RECORD))
         return Item(source=self.name, system=self.system, native_id=f"comment:{comment_id}",
                     kind="comment", title=f"Comment {comment_id} on {post_title}",
                     url=raw.get("link") or "", visibility=visibility, revisions=[revision],
@@ -684,7 +714,95 @@ class WordPressSource:
             yield Tombstone(source=self.name, system=self.system, native_id=native_id, kind=kind,
                             detected_at=detected, detected_by="reconcile",
                             reason="gone from WordPress (deleted permanently or purged from the "
-                                   "trash); WordPress keeps no record of who deleted it or when")
+                                   "trash); WordPress keeps no record of who deleted it or when",
+                            readers=self.private_readers)
+
+    def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]:
+        """Narrow the records archived as public that WordPress narrowed without touching a date.
+
+        Listings (``context=edit``, ``_fields`` of ids and statuses only, 100 rows a request):
+
+        1. the restricted posts of each type (``status=future,draft,pending,private,trash``): a
+           post archived as public among them narrows (a status changed behind WordPress's back:
+           through REST or the admin, ``modified`` moves and ``changes`` has re-read it already);
+        2. the media attached to those posts (``parent=``): attaching a file touches no date;
+        3. the comments held, spam and trashed, the approved ones on those posts, and the
+           ``post-trashed`` ones of posts in the trash: moderation touches no date, and trashing a
+           post turns its comments ``post-trashed`` (a status ``changes`` does not list).
+
+        A record so found gets the visibility its item gets when built (``_post_visibility``,
+        ``_media_visibility``, ``_comment_visibility``); the only other look-ups (the author's
+        login for the readers, the summary of a public post whose comment was held) are made when
+        something narrowed. Widening is left to ``changes`` (see the module doc).
+
+        Requests per run, each listing one per 100 rows: 1 per post type; + 1 media listing when
+        public media are archived and restricted posts exist; + 3 comment statuses + 1 for the
+        approved comments of restricted posts (+ 1 for ``post-trashed``) when public comments are
+        archived. A small blog with the default post types: 7 (8 with a post in the trash). None
+        when nothing public is archived.
+        """
+        public: dict[str, set[int]] = {}
+        for key, seen in archived.items():
+            found = self._archived_id(key)
+            if found is not None and seen.is_public:
+                public.setdefault(found[0], set()).add(found[1])
+        if not public:
+            return
+        posts = {row["id"]: (kind, row) for rest_base, kind in self.post_types.items()
+                 for row in self._rows(f"/wp/v2/{rest_base}", {"status": ",".join(RESTRICTED_STATUSES)},
+                                       "id,status,author")}
+        summaries: dict[int, dict] = {}
+
+        def restricted_post(post_id: int) -> dict:
+            if post_id not in summaries:
+                row = posts[post_id][1]
+                login = self._login(row.get("author"))
+                summaries[post_id] = {"visibility": self._post_visibility(row, login), "author_login": login}
+            return summaries[post_id]
+
+        for post_id, (kind, _) in sorted(posts.items()):
+            if post_id in public.get(kind, ()):
+                yield Access(record_key(self.name, kind, f"{kind}:{post_id}"), restricted_post(post_id)["visibility"])
+        if public.get("media") and posts:
+            for row in self._rows("/wp/v2/media", {"status": ",".join(MEDIA_STATUSES)}, "id,post,status,author",
+                                  by=("parent", posts)):
+                if row["id"] in public["media"] and row.get("post") in posts:
+                    visibility = self._media_visibility(row, restricted_post(row["post"])["visibility"],
+                                                        self._login(row.get("author")))
+                    yield Access(record_key(self.name, "media", f"media:{row['id']}"), visibility)
+        if public.get("comment"):
+            trashed = [post_id for post_id, (_, row) in posts.items() if row.get("status") == "trash"]
+            listings = [self._rows("/wp/v2/comments", {"status": status, "type": ""}, "id,post,status")
+                        for status in NARROWED_COMMENTS]
+            listings += [self._rows("/wp/v2/comments", {"status": status, "type": ""}, "id,post,status",
+                                    by=("post", ids)) for status, ids in (("approve", posts), ("post-trashed", trashed))
+                         if ids]
+            narrowed = {row["id"]: row for rows in listings for row in rows if row["id"] in public["comment"]}
+            self._parents({row.get("post") or 0 for row in narrowed.values()} - set(posts))
+            for comment_id, row in sorted(narrowed.items()):
+                post_id = row.get("post") or 0
+                post = restricted_post(post_id) if post_id in posts else self._posts.get(post_id)
+                yield Access(record_key(self.name, "comment", f"comment:{comment_id}"),
+                             self._comment_visibility(row.get("status") or "unknown", post))
+
+    def _archived_id(self, key: str) -> tuple[str, int] | None:
+        """(kind, WordPress id) of a record key of this source (``blog/post/post:12``)."""
+        if not key.startswith(f"{self.name}/"):
+            return None
+        kind, _, number = key.rsplit("/", 1)[-1].partition(":")
+        return (kind, int(number)) if number.isdigit() else None
+
+    def _rows(self, path: str, params: dict, fields: str,
+              by: tuple[str, Iterable[int]] | None = None) -> Iterator[dict]:
+        """A listing of a few fields, all of it or only the rows of some parents (``by``: the filter
+        and its ids, 100 a request)."""
+        base = {**params, "context": "edit", "orderby": "id", "_fields": fields}
+        if by is None:
+            yield from self.api.paged(path, base)
+            return
+        name, ids = by
+        for chunk in _chunks(ids):
+            yield from self.api.paged(path, {**base, name: ",".join(map(str, chunk))})
 
     def fetch(self, native_ids: Iterable[str]) -> Iterator[Item]:
         """The items with these native ids (``"post:12"``, ``"media:5"``, ``"comment:7"``), read
