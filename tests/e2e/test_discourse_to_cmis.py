@@ -1,5 +1,6 @@
 """Discourse (documented API shapes on `responses` fixtures: Discourse cannot run here) →
-OpenCMIS InMemory (real): the repository side is never mocked, requests to it pass through."""
+OpenCMIS InMemory (real): the repository side is never mocked, requests to it pass through; every
+ACL, property and content checked here is read back from the repository."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +12,8 @@ from connector import config
 from connector.pipeline import Archive
 
 from ..conftest import write_config
-from ..sources.test_discourse import BASE, RUN2_DATE, UPLOAD, FakeTime, get, register_listing, register_run1, source
+from ..sources.test_discourse import (BASE, DELETED, HIDDEN, RUN2_DATE, UPLOAD, WHISPER, FakeTime, get,
+                                     register_listing, register_quiet_run, register_run1, source)
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +26,10 @@ restricted_readers = ["GROUP_records"]
 "group:auditors" = "GROUP_auditors"
 "group:staff" = "GROUP_staff"
 """
+WORLD = {"anyone", "anonymous", "cmis:anyone", "cmis:anonymous", "GROUP_EVERYONE", "Everyone", "guest", "*"}
+TEAM = {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}, "GROUP_team": {"cmis:read"},
+        "GROUP_auditors": {"cmis:read"}}
+STAFF = {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}, "GROUP_staff": {"cmis:read"}}
 
 
 @pytest.fixture
@@ -95,3 +101,59 @@ def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, cmi
     assert tombs.tombstones >= 1
     record = archive.ledger.record("talk/thread/thread:101")
     assert record["deleted"] == 1 and archive.repo.versions(record["object_id"])
+
+
+def version_acls(archive: Archive, key: str) -> list[dict]:
+    object_id = archive.ledger.record(key)["object_id"]
+    return [archive.repo.acl(v["cmis:objectId"]) for v in archive.repo.versions(object_id)]
+
+
+def world_readable(archive: Archive) -> list[str]:
+    """Every property and the content of every world-readable version of every document in the archive."""
+    rows = archive.repo.query(f"SELECT cmis:objectId FROM {archive.filer.profile.document_type} "
+                              f"WHERE {archive.filer.in_archive()}", all_versions=True)
+    found = []
+    for object_id in {row["cmis:objectId"] for row in rows}:
+        for version in archive.repo.versions(object_id):
+            if WORLD & set(archive.repo.acl(version["cmis:objectId"])):
+                found.append(repr(version) + "\n" + b"".join(archive.repo.content(version["cmis:objectId"]))
+                             .decode("utf-8", "replace"))
+    return found
+
+
+def test_a_topic_moved_into_a_restricted_category_is_restricted_and_no_public_object_holds_staff_text(
+        archive, cmis_url):
+    with mocked(cmis_url, assert_all_requests_are_fired=False) as rsps:   # uploads are read by the filer
+        register_run1(rsps)
+        assert archive.sync(source(FakeTime())).outcome == "ok"
+    public = world_readable(archive)
+    assert any('"sa:recordKey": "talk/thread/thread:102"' in text or "talk/thread/thread:102" in text
+               for text in public)                                  # topic 102 was public, with its record
+    assert any("Release 4.2 goes out on Friday" in text for text in public)
+    for text in public:
+        for staff_only in (WHISPER, DELETED, HIDDEN, "Staff note.", "Team only."):
+            assert staff_only not in text
+    assert version_acls(archive, "talk/post/post:1201") == [STAFF]          # the whisper
+    assert all(WORLD.isdisjoint(acl) for acl in version_acls(archive, "talk/post/post:1202"))
+
+    # topic 102 moves into "Private Team"; no post is edited, nothing is bumped
+    with mocked(cmis_url) as rsps:
+        register_quiet_run(rsps, general="c_general_1_page0_moved.json", team="c_private-team_5_page0_moved.json")
+        moved = archive.sync(source(FakeTime()))
+    assert moved.outcome == "ok" and moved.versions == 0 and moved.acl_changes >= 2
+    for key in ("talk/thread/thread:102", "talk/post/post:1200"):
+        assert version_acls(archive, key) == [TEAM], key
+    assert version_acls(archive, "talk/post/post:1201") == [STAFF]
+    assert version_acls(archive, "talk/post/post:1203") == [STAFF]          # the author no longer sees it
+    public = world_readable(archive)
+    assert not any("Release 4.2 goes out on Friday" in text or "thread:102" in text for text in public)
+    for text in public:
+        for staff_only in (WHISPER, DELETED, HIDDEN):
+            assert staff_only not in text
+    assert any("talk/thread/thread:100" in text for text in public)       # what stays public stays public
+
+    with mocked(cmis_url) as rsps:                                        # a no-op sync: no CMIS request
+        register_quiet_run(rsps, general="c_general_1_page0_moved.json", team="c_private-team_5_page0_moved.json")
+        before = archive.repo.request_count
+        again = archive.sync(source(FakeTime()))
+    assert again.acl_changes == 0 and archive.repo.request_count == before
