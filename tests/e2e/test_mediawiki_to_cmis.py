@@ -1,4 +1,9 @@
-"""MediaWiki → OpenCMIS InMemory, both real: a wiki archived through `Archive.sync`."""
+"""MediaWiki → OpenCMIS InMemory, both real: a wiki archived through `Archive.sync`.
+
+Servers: the real MediaWiki 1.39 of ``make test`` (``SA_TEST_MW_API``, bot password in
+``SA_TEST_MW_STATE``) and the real Apache Chemistry OpenCMIS InMemory server (``SA_TEST_CMIS_URL``).
+Every ACL asserted here is read back from the repository, for every version of the series.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -23,6 +28,13 @@ api_url = "{api}"
 username = "Admin@connector"
 password_file = "{state}/botpassword"
 """
+# the Project namespace only (a small full crawl), restricted or not; no overlap, so a page edited
+# before a run is not read again by the next one (only the visibility sweep sees it)
+PROJECT = SOURCE + """namespaces = [4]
+restricted_namespaces = {restricted}
+overlap_minutes = 0
+"""
+WORLD = {"anyone", "anonymous", "cmis:anyone", "cmis:anonymous", "GROUP_EVERYONE", "Everyone", "guest", "*"}
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +164,69 @@ def test_delete_makes_a_tombstone_and_move_keeps_history(wiki, pages, archived):
                                    f"WHERE sa:recordKey = '{mover_key}' AND {archive.filer.in_archive()}",
                                    all_versions=True))
     assert len({r["cmis:versionSeriesId"] for r in rows}) == 1   # still one document
+
+
+def _project_archive(tmp_path, mw_api, cmis_url, restricted: str, base_path: str) -> Archive:
+    """An archive of the Project namespace; opened again on the same ledger and folder with another
+    ``restricted_namespaces`` (a config change between two runs)."""
+    path = write_config(tmp_path, cmis_url, base_path=base_path,
+                        sources=PROJECT.format(api=mw_api, state=STATE, restricted=restricted))
+    return Archive.open(config.load(path))
+
+
+def _sync_wiki(archive: Archive):
+    return archive.sync(build("wiki", "mediawiki", archive.config.sources["wiki"].options))
+
+
+def _acls(archive, key) -> list[dict[str, set[str]]]:
+    _, versions = _versions(archive, key)
+    return [archive.repo.acl(v["cmis:objectId"]) for v in versions]
+
+
+def test_a_page_deleted_in_the_wiki_is_restricted_in_every_version(wiki, mw_api, cmis_url, tmp_path):  # noqa: F811
+    title = f"Project:E2E deleted later {uuid.uuid4().hex[:8]}"
+    for n in (1, 2, 3):
+        wiki.edit(title, f"revision {n}")
+    key = f"wiki/page/{_page_id(wiki, title)}"
+    archive = _project_archive(tmp_path, mw_api, cmis_url, "[]", f"/test-{uuid.uuid4().hex[:10]}")
+    try:
+        assert _sync_wiki(archive).outcome == "ok"
+        before = _acls(archive, key)
+        assert len(before) == 3 and all(acl.get("anyone") == {"cmis:read"} for acl in before)
+        wiki.delete(title)
+        summary = _sync_wiki(archive)
+        assert summary.outcome == "ok" and summary.tombstones >= 1
+        for acl in _acls(archive, key):
+            assert not WORLD & set(acl), acl
+            assert acl == {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"},
+                           "GROUP_wiki_admins": {"cmis:read"}}   # group:sysop, mapped
+    finally:
+        archive.close()
+
+
+def test_a_namespace_restricted_in_the_config_restricts_its_pages_without_an_edit(
+        wiki, mw_api, cmis_url, tmp_path):  # noqa: F811
+    tag = uuid.uuid4().hex[:8]
+    title = f"Project:E2E restricted later {tag}"
+    for n in (1, 2):
+        wiki.edit(title, f"revision {n}")
+    key = f"wiki/page/{_page_id(wiki, title)}"
+    time.sleep(1.1)   # a later edit elsewhere is the newest change the next run starts from
+    wiki.edit(f"Project:E2E bystander {tag}", "newest")
+    base_path = f"/test-{uuid.uuid4().hex[:10]}"
+    archive = _project_archive(tmp_path, mw_api, cmis_url, "[]", base_path)
+    try:
+        assert _sync_wiki(archive).outcome == "ok"
+        assert all(acl.get("anyone") == {"cmis:read"} for acl in _acls(archive, key))
+    finally:
+        archive.close()
+    archive = _project_archive(tmp_path, mw_api, cmis_url, "[4]", base_path)
+    try:
+        summary = _sync_wiki(archive)
+        assert summary.outcome == "ok" and summary.acl_changes >= 1
+        acls = _acls(archive, key)
+        assert len(acls) == 2                          # no new version: the ACL changed alone
+        for acl in acls:
+            assert acl == {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}}, acl
+    finally:
+        archive.close()
