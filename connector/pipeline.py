@@ -102,6 +102,7 @@ class Archive:
         self.stop_requested = False
         self.last_key: str | None = None
         self.workers = DEFAULT_WORKERS   # threads writing to the repository (connector.workers)
+        self._quarantined_now: set[str] = set()
 
     @classmethod
     def open(cls, config: Config, *, dry_run: bool = False, lock: bool = True,
@@ -186,6 +187,8 @@ class Archive:
                 if not deleted and key.split("/", 2)[1] != "tombstone"}
         seen = {access.key: access.visibility for access in source.sweep(live) if access.key in live}
         for key, _, label, acl, _ in rows:
+            if key in self._quarantined_now:
+                continue   # its ACL write failed in this run already: the next run tries again
             visibility = seen.get(key) or visibility_from_label(label)
             decided = self.mapper.acl(source.name, visibility, restrictions.get(key, frozenset()))
             if decided.digest != acl or access_label(visibility) != label:
@@ -199,12 +202,13 @@ class Archive:
         self._runs += 1
         self._run_key = f"{self.run_id}-{source.name}-{self._runs}"
         self._outage: Retriable | None = None   # set by _gave_up: the repository is down, stop writing
+        self._quarantined_now: set[str] = set()   # records this run quarantined: not tried again in it
         if not self.dry_run:
             self.ledger.start_run(self._run_key, f"{command} {source.name}")
         self._consume(objects, summary, on_object)
         return summary
 
-    def _consume(self, objects: Iterable[Item | Tombstone], summary: Summary,
+    def _consume(self, objects: Iterable[Item | Tombstone | Access], summary: Summary,
                  on_object: Callable[[Summary], None] | None) -> None:
         """File ``objects`` through the worker window (``connector.workers``): this thread reads the
         source, maps, writes intents and records results in order; ``self.workers`` threads do the
@@ -322,6 +326,7 @@ class Archive:
 
     def _quarantine(self, key: str, source: str, exc: BaseException, summary: Summary) -> None:
         reason = str(exc) or type(exc).__name__
+        self._quarantined_now.add(key)
         log.warning("quarantined %s: %s", key, reason)
         summary.quarantined += 1
         if not self.dry_run:
@@ -582,9 +587,9 @@ class Archive:
                                    acl=spec.acl_digest if acl is None else acl)
 
 
-def _keys(obj: Item | Tombstone) -> set[str]:
+def _keys(obj: Item | Tombstone | Access) -> set[str]:
     """The records an object writes: jobs that share one are never in flight together."""
-    if isinstance(obj, Tombstone):
+    if isinstance(obj, (Tombstone, Access)):
         return {obj.key}
     return {obj.key, *(a.key for a in obj.attachments)}
 
