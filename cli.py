@@ -175,6 +175,7 @@ def _selected(cfg, names: tuple[str, ...]):
 @config_options
 def check(cfg, as_json) -> None:
     """Probe the repository and every configured source, and print what was found."""
+    from connector.access import AccessPolicy
     from connector.cmis.client import CmisRepository
     from connector.cmis.profiles import profile
     rc = cfg.repository
@@ -182,6 +183,7 @@ def check(cfg, as_json) -> None:
     info = repo.info()
     caps = info.capabilities
     prof = profile(rc.profile)
+    AccessPolicy(cfg.permissions, prof, anyone=info.anyone, anonymous=info.anonymous)   # refuses world principals
     lines = [f"repository {info.id}: {info.product_id}, CMIS {info.cmis_version}, profile {prof.name}",
              f"  ACL: {caps.get('capabilityACL')}  query: {caps.get('capabilityQuery')}  "
              f"joins: {caps.get('capabilityJoin')}  content updates: {caps.get('capabilityContentStreamUpdatability')}"]

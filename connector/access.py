@@ -43,17 +43,10 @@ from dataclasses import dataclass
 from typing import Collection, Iterable
 
 from .cmis.profiles import Profile
-from .config import PermissionsConfig
-from .errors import ConfigError
+from .config import WORLD_PRINCIPALS, PermissionsConfig, check_no_world
 from .model import Visibility
 
 log = logging.getLogger(__name__)
-
-# Principals that mean "everybody" on some repository (CMIS, OpenCMIS, Alfresco, Nuxeo, SharePoint),
-# compared case-insensitively; the repository's own anyone/anonymous ids are added at run time.
-WORLD_PRINCIPALS = frozenset({"anyone", "cmis:anyone", "anonymous", "cmis:anonymous", "guest", "everyone",
-                              "group_everyone", "*"})
-
 
 @dataclass(frozen=True)
 class DecidedAcl:
@@ -81,8 +74,8 @@ class AccessPolicy:
     def __init__(self, permissions: PermissionsConfig, profile: Profile, *, anyone: str, anonymous: str = ""):
         self.permissions, self.profile, self.anyone = permissions, profile, anyone
         self.unmapped: set[str] = set()
-        world = {p.casefold() for p in WORLD_PRINCIPALS | {anyone, anonymous} if p}
-        check_no_world(permissions, world)
+        # config.load refused the well-known world principals; the repository names its own
+        check_no_world(permissions, WORLD_PRINCIPALS | {p for p in (anyone, anonymous) if p})
 
     def decide(self, source: str, visibility: Visibility, restrictions: Collection[str] = ()) -> DecidedAcl:
         """The ACL of a record of ``source`` that the source shows as ``visibility`` and the archive
@@ -113,19 +106,3 @@ class AccessPolicy:
                 self.unmapped.add(principal)
                 log.warning("source principal %s of %s is not mapped in [permissions.principals]: "
                             "restricting to archive admins and restricted readers", principal, source)
-
-
-def check_no_world(permissions: PermissionsConfig, world: Collection[str]) -> None:
-    """Refuse a config that grants restricted content (or control) to everybody."""
-    problems = []
-    for where, principals in (("archive_admins", permissions.archive_admins),
-                              ("restricted_readers", permissions.restricted_readers)):
-        leaked = sorted(p for p in principals if p.casefold() in world)
-        if leaked:
-            problems.append(f"{where} names {', '.join(leaked)}")
-    mapped = sorted(f"{src} -> {ecm}" for src, ecm in permissions.principals.items() if ecm.casefold() in world)
-    if mapped:
-        problems.append(f"[permissions.principals] maps {', '.join(mapped)}")
-    if problems:
-        raise ConfigError("[permissions] " + "; ".join(problems) + ": a principal that means everybody would make "
-                          "restricted content world-readable; only public_readers may name one")

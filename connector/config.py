@@ -44,6 +44,10 @@ from .errors import ConfigError
 from .http import configure as configure_http
 
 SECRET_KEYS = {"password", "api_key", "app_password", "token", "secret"}
+# Principals that mean "everybody" on some repository (CMIS, OpenCMIS, Alfresco, Nuxeo), compared
+# case-insensitively; connector.access adds the repository's own anyone/anonymous ids at run time.
+WORLD_PRINCIPALS = frozenset({"anyone", "cmis:anyone", "anonymous", "cmis:anonymous", "guest", "everyone",
+                              "group_everyone", "*"})
 DEFAULT_CONFIG = "socialarchive.toml"
 
 
@@ -115,6 +119,7 @@ def load(path: str | None = None) -> Config:
         restricted_readers=list(perms.get("restricted_readers", [])),
         public_readers=list(perms["public_readers"]) if "public_readers" in perms else None,
         principals=dict(perms.get("principals", {})))
+    check_no_world(permissions, WORLD_PRINCIPALS)
 
     sources = {}
     for name, table in data.get("sources", {}).items():
@@ -132,6 +137,24 @@ def load(path: str | None = None) -> Config:
         audit_path=resolve.path(state.get("audit_log", os.path.join(os.path.dirname(ledger_path), "audit.jsonl"))),
         mapping_path=resolve.path(data.get("mapping", {}).get("file", shipped_mapping("default.toml"))),
         fingerprint=hashlib.sha256(raw).hexdigest(), compliance=dict(data.get("compliance", {})))
+
+
+def check_no_world(permissions: PermissionsConfig, world: frozenset[str] | set[str]) -> None:
+    """Refuse a config that grants restricted content (or control) to everybody: a world principal
+    as an archive admin, a restricted reader or a mapped principal. Only public_readers may name one."""
+    world = {p.casefold() for p in world}
+    problems = []
+    for where, principals in (("archive_admins", permissions.archive_admins),
+                              ("restricted_readers", permissions.restricted_readers)):
+        leaked = sorted(p for p in principals if p.casefold() in world)
+        if leaked:
+            problems.append(f"{where} names {', '.join(leaked)}")
+    mapped = sorted(f"{src} -> {ecm}" for src, ecm in permissions.principals.items() if ecm.casefold() in world)
+    if mapped:
+        problems.append(f"[permissions.principals] maps {', '.join(mapped)}")
+    if problems:
+        raise ConfigError("[permissions] " + "; ".join(problems) + ": a principal that means everybody would make "
+                          "restricted content world-readable; only public_readers may name one")
 
 
 def shipped_mapping(name: str) -> str:

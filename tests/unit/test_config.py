@@ -62,3 +62,16 @@ def test_shipped_mapping_is_the_checkouts_else_the_installed_copy(tmp_path, monk
     monkeypatch.setattr(config_module.os.path, "abspath", lambda p: str(tmp_path / "site-packages/connector/config.py")
                         if p == config_module.__file__ else p)
     assert config_module.shipped_mapping("default.toml") == str(installed / "default.toml")
+
+
+@pytest.mark.parametrize("permissions, named", [
+    ('restricted_readers = ["GROUP_records", "Everyone"]', "restricted_readers names Everyone"),
+    ('archive_admins = ["guest"]', "archive_admins names guest"),
+    ('[permissions.principals]\n"group:sysop" = "GROUP_EVERYONE"', "maps group:sysop -> GROUP_EVERYONE"),
+])
+def test_a_world_principal_for_restricted_content_is_refused_at_load(tmp_path, permissions, named):
+    (tmp_path / "pw").write_text("pw\n")
+    text = BASE + 'password_file = "pw"\n[permissions]\n' + permissions + "\n"
+    with pytest.raises(ConfigError, match=named):
+        config.load(write(tmp_path, text))
+    config.load(write(tmp_path, BASE + 'password_file = "pw"\n[permissions]\npublic_readers = ["Everyone"]\n'))
