@@ -1,8 +1,13 @@
-"""WordPress → OpenCMIS InMemory, both real: a blog archived through `Archive.sync`."""
+"""WordPress → OpenCMIS InMemory, both real: a blog archived through `Archive.sync`.
+
+Servers: the real WordPress 6.1 of ``make test`` (``SA_TEST_WP_URL``, application password in
+``SA_TEST_WP_STATE``) and the real Apache Chemistry OpenCMIS InMemory server (``SA_TEST_CMIS_URL``).
+"""
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from datetime import datetime, timedelta, timezone
 
@@ -164,3 +169,34 @@ def test_changes_second_sync_edit_comment_delete_and_switch_to_private(wp, blog,
     assert props["sa:visibility"] == "restricted"
     acl = archive.repo.acl(record["object_id"])
     assert "anyone" not in acl and acl.get("GROUP_blog_editors") == {"cmis:read"}
+
+
+def test_moderation_and_trashing_restrict_comments_without_a_date_change(wp, cmis_url, tmp_path):  # noqa: F811
+    """Holding a comment and trashing a post (its comments turn ``post-trashed``) change no comment
+    date; with no overlap the next run re-reads neither comment, and the visibility sweep narrows
+    both. The ACLs are read back from the real OpenCMIS InMemory."""
+    tag = uuid.uuid4().hex[:8]
+    kept, doomed = wp.post(title=f"Kept {tag}"), wp.post(title=f"Doomed {tag}")
+    held, orphaned = wp.comment(kept["id"]), wp.comment(doomed["id"])
+    time.sleep(2.2)                       # both comments are older than the first run's start
+    path = write_config(tmp_path, cmis_url, permissions=PERMISSIONS,
+                        sources=SOURCE.format(url=URL, state=STATE) + "overlap_minutes = 0\n")
+    cfg = config.load(path)
+    archive = Archive.open(cfg)
+    try:
+        keys = [f"blog/comment/comment:{c['id']}" for c in (held, orphaned)]
+        assert _sync(archive, cfg).outcome == "ok"
+        for key in keys:
+            record, _ = _latest(archive, key)
+            assert archive.repo.acl(record["object_id"]).get("anyone") == {"cmis:read"}
+        wp.call("POST", f"/comments/{held['id']}", json={"status": "hold"})
+        wp.call("DELETE", f"/posts/{doomed['id']}")
+        assert _sync(archive, cfg).outcome == "ok"
+        for key in keys:
+            record, _ = _latest(archive, key)
+            for version in archive.repo.versions(record["object_id"]):
+                acl = archive.repo.acl(version["cmis:objectId"])
+                assert "anyone" not in acl and "anonymous" not in acl, (key, acl)
+                assert acl.get("GROUP_blog_editors") == {"cmis:read"}, (key, acl)
+    finally:
+        archive.close()
