@@ -373,7 +373,7 @@ class MediaWikiSource:
         if not pages:
             return
         run, self._last_run = self._last_run or self._begin(), None
-        in_restricted = self._restricted_pages(run)
+        in_restricted = self._restricted_pages()
         to_check: dict[int, dict[str, Visibility]] = {}
         for pid, records in sorted(pages.items()):
             for key, seen in sorted(records.items()):
@@ -413,12 +413,12 @@ class MediaWikiSource:
                 return int(key[len(prefix):])
         return None
 
-    def _restricted_pages(self, run: _Run) -> dict[int, int]:
+    def _restricted_pages(self) -> dict[int, int]:
         """page id -> namespace, for every page of the restricted namespaces."""
         found: dict[int, int] = {}
         for ns in sorted(self.restricted_namespaces):
             for body in self.api.query({"action": "query", "list": "allpages", "apnamespace": str(ns),
-                                        "aplimit": str(run.list_cap)}):
+                                        "aplimit": "max"}):
                 found.update((int(p["pageid"]), ns) for p in body.get("query", {}).get("allpages", []))
         return found
 
