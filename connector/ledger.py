@@ -67,6 +67,7 @@ CREATE TABLE IF NOT EXISTS backfills (
 
 
 LEGACY_RESTRICTION = "restricted before the ledger kept the archive's reasons"
+LEGACY_RAW_RECORD = "filed with the raw source response, before records became allow-lists"
 
 
 def now() -> str:
@@ -85,16 +86,21 @@ class Ledger:
         self._migrate()
 
     def _migrate(self) -> None:
-        """Ledgers written before the ACL digest: add the column. Their records restricted then may
-        have been restricted by the archive (sensitive data) without the reason being kept; fail
-        closed: such a record keeps a restriction until an operator lifts it."""
+        """Ledgers written before the ACL digest: add the column, and fail closed on what such an
+        archive may hold. A record restricted then may have been restricted by the archive
+        (sensitive data) without the reason being kept; a forum thread's versions held the raw topic
+        JSON (other posts' text, whispers, deleted posts) and a blog comment's the commenter's e-mail
+        and IP. Those records keep a restriction until an operator lifts it."""
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(records)")}
         if "acl" in columns:
             return
+        stamp = now()
         with self.transaction() as db:
             db.execute("ALTER TABLE records ADD COLUMN acl TEXT NOT NULL DEFAULT ''")
             db.execute("INSERT OR IGNORE INTO record_restrictions SELECT key, ?, ? FROM records "
-                       "WHERE visibility LIKE 'restricted%' AND kind != 'tombstone'", (LEGACY_RESTRICTION, now()))
+                       "WHERE visibility LIKE 'restricted%' AND kind != 'tombstone'", (LEGACY_RESTRICTION, stamp))
+            db.execute("INSERT OR IGNORE INTO record_restrictions SELECT key, ?, ? FROM records "
+                       "WHERE kind IN ('thread', 'comment')", (LEGACY_RAW_RECORD, stamp))
 
     def close(self) -> None:
         self.db.close()
