@@ -302,7 +302,7 @@ class Archive:
                 work.units.append(unit)
         elif isinstance(obj, Tombstone):
             # who may read the deleted record narrows first, then the tombstone is filed
-            unit = self._access_unit(obj.key, Visibility.restricted("deleted in the source", obj.readers), deleted=True)
+            unit = self._access_unit(obj.key, self._deleted_visibility(obj), deleted=True)
             if unit is not None:
                 work.units.append(unit)
             self._guarded(obj.key, obj.source, lambda: work.units.append(self._tombstone_unit(obj)), summary)
@@ -347,6 +347,15 @@ class Archive:
             # changed): it is replaced before the next version or, when there is none, on its own
             unit.remember(record)
         return unit
+
+    def _deleted_visibility(self, tomb: Tombstone) -> Visibility:
+        """Who may read a record once deleted: those who can see deleted content in the source
+        (``tomb.readers``), but never more than could read it before (a page of a restricted
+        namespace does not become readable by every sysop because it was deleted)."""
+        record = self.ledger.record(tomb.key)
+        before = visibility_from_label(record["visibility"]) if record is not None else Visibility.public()
+        readers = tomb.readers if before.is_public else tuple(r for r in tomb.readers if r in before.readers)
+        return Visibility.restricted("deleted in the source", readers)
 
     def _access_unit(self, key: str, visibility: Visibility, *, deleted: bool | None) -> "_Unit | None":
         """The ACL of an archived record, decided again (sweep, deletion); None when not archived."""

@@ -154,6 +154,15 @@ def test_a_deleted_record_is_readable_only_by_who_sees_deleted_content_until_res
     assert archive.sync(source).acl_changes == 1 and acls(archive, "wiki/page/5") == [PUBLIC] * 2
 
 
+def test_a_deletion_never_widens_a_record_restricted_before(archive):
+    source = ScriptedSource()
+    source.queue = [page("6", ["staff text"], Visibility.restricted("restricted namespace"))]   # no readers
+    archive.sync(source)
+    source.queue = [tombstone("6", readers=("group:sysop",))]   # sysops see deleted pages in the wiki
+    archive.sync(source)
+    assert acls(archive, "wiki/page/6") == [ADMINS_AND_RECORDS]
+
+
 class OneItemHistory(RuleBasedStateMachine):
     """Histories of one wiki page; the model says what the source shows and what the archive placed."""
 
@@ -171,6 +180,7 @@ class OneItemHistory(RuleBasedStateMachine):
         self.next_revision = 1
         self.visibility = Visibility.public()
         self.deleted = False
+        self.sysops_see_deleted = False
         self.restricted_by_archive = False
         self.secrets: set[str] = set()   # text of versions that must never be world-readable
         self.refuse_acl = False
@@ -212,6 +222,8 @@ class OneItemHistory(RuleBasedStateMachine):
     @precondition(lambda self: not self.deleted and self.next_revision > 1)
     @rule()
     def delete(self):
+        # sysops see deleted pages in the wiki, but a deletion never widens the record
+        self.sysops_see_deleted = self.visibility.is_public or "group:sysop" in self.visibility.readers
         self.source.queue.append(tombstone("1"))
         self.source.shown.pop(self.key, None)
         self.deleted = True
@@ -270,7 +282,8 @@ class OneItemHistory(RuleBasedStateMachine):
         if self.restricted_by_archive:
             return ADMINS_AND_RECORDS
         if self.deleted:
-            return {**ADMINS_AND_RECORDS, **({principals["group:sysop"]: {"cmis:read"}})}
+            sysops = {principals["group:sysop"]: {"cmis:read"}} if self.sysops_see_deleted else {}
+            return {**ADMINS_AND_RECORDS, **sysops}
         if self.visibility.is_public:
             return PUBLIC
         mapped = {principals[r]: {"cmis:read"} for r in self.visibility.readers if r in principals}
