@@ -189,6 +189,32 @@ def test_an_edit_reads_only_the_new_revision_and_a_restriction_holds(seeded):
         archive.close()
 
 
+def test_a_rebuilt_ledger_keeps_the_archives_restrictions(seeded):
+    """The ledger lost: `ledger rebuild` reads the restriction back from sa:visibilityReason, so the
+    record the archive restricted for an IBAN does not widen when the source calls it public."""
+    cfg = config.load(seeded.path)
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(cfg.ledger_path + suffix):
+            os.remove(cfg.ledger_path + suffix)
+    result = cli("ledger", "rebuild", "--config", seeded.path)
+    assert result.exit_code == 0, result.output
+    archive = Archive.open(cfg)
+    try:
+        assert any(r.startswith("archive restriction: sensitive data (iban)")
+                   for r in archive.ledger.restrictions(seeded.sensitive.key))
+        assert archive.ledger.restrictions(seeded.record.key) == frozenset()
+        seeded.sensitive.revisions.append(revision(402, T2023 + timedelta(days=400), "Contact details removed."))
+        seeded.sensitive.visibility = Visibility.public()
+        before, summary = archive.repo.request_count, Summary(source="wiki")
+        archive.archive_object(seeded.sensitive, summary)
+        assert (summary.versions, summary.acl_changes) == (1, 0)
+        assert archive.repo.request_count - before == 2          # check-out and check-in, no ACL request
+        for version in history(archive, seeded.sensitive):
+            assert archive.repo.acl(version["cmis:objectId"]) == {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}}
+    finally:
+        archive.close()
+
+
 def test_hold_is_applied_listed_extended_and_removed_each_audited(seeded):
     cfg = config.load(seeded.path)
     result = cli("hold", "add", "M-2023-7", "--source", "wiki", "--since", "2023-01-01", "--until", "2024-01-01",
