@@ -205,13 +205,7 @@ def test_incremental_run_yields_the_edit_and_the_new_post_only(run1):
         get(rsps, "/categories.json", "categories.json", {"include_subcategories": "true"}, date=RUN2_DATE)
         for cid in (1, 5, 6):
             get(rsps, f"/c/{cid}/show.json", f"category_{cid}_show.json", date=RUN2_DATE)
-        get(rsps, "/t/200.json", "t_200_run2.json", date=RUN2_DATE)
-        get(rsps, "/t/100.json", "t_100.json", date=RUN2_DATE)
-        get(rsps, "/t/100/posts.json", "t_100_posts_run2.json", {"post_ids[]": [str(i) for i in range(1020, 1025)]},
-            date=RUN2_DATE)
-        get(rsps, "/posts/1024.json", "post_1024_run2.json", date=RUN2_DATE)
-        get(rsps, "/posts/1024/revisions/2.json", "post_1024_revision_2.json", date=RUN2_DATE)
-        get(rsps, "/posts/1024.json", "post_1024.json", {"version": "1"}, date=RUN2_DATE)
+        register_run2_topics(rsps)
         objects = run(source(fake), state)
     assert [o.native_id for o in objects] == ["thread:200", "post:2002", "thread:100", "post:1024"]
     edited = items(objects)["post:1024"]
@@ -381,6 +375,17 @@ def register_quiet_run(rsps, date: str = RUN3_DATE, **listing) -> None:
     register_listing(rsps, date=date, **listing)
 
 
+def register_run2_topics(rsps) -> None:
+    """The topics the second run reads: 200 (new posts), 100 and its edited post 1024."""
+    get(rsps, "/t/200.json", "t_200_run2.json", date=RUN2_DATE)
+    get(rsps, "/t/100.json", "t_100.json", date=RUN2_DATE)
+    get(rsps, "/t/100/posts.json", "t_100_posts_run2.json", {"post_ids[]": [str(i) for i in range(1020, 1025)]},
+        date=RUN2_DATE)
+    get(rsps, "/posts/1024.json", "post_1024_run2.json", date=RUN2_DATE)
+    get(rsps, "/posts/1024/revisions/2.json", "post_1024_revision_2.json", date=RUN2_DATE)
+    get(rsps, "/posts/1024.json", "post_1024.json", {"version": "1"}, date=RUN2_DATE)
+
+
 def register_listing(rsps, *, general: str = "c_general_1_page0.json", team: str = "c_private-team_5_page0.json",
                      general_show: str = "category_1_show.json", date: str = RUN3_DATE) -> None:
     """What the sweep lists: the categories, each one's permissions, each one's topics."""
@@ -450,13 +455,7 @@ def test_a_post_only_widens_when_its_topic_was_read_this_run(run1):
         get(rsps, "/posts.json", "posts_latest_run2.json", date=RUN2_DATE)
         get(rsps, "/latest.json", "latest_run2.json", {"page": "0"}, date=RUN2_DATE)
         register_listing(rsps, date=RUN2_DATE)
-        get(rsps, "/t/200.json", "t_200_run2.json", date=RUN2_DATE)
-        get(rsps, "/t/100.json", "t_100.json", date=RUN2_DATE)
-        get(rsps, "/t/100/posts.json", "t_100_posts_run2.json", {"post_ids[]": [str(i) for i in range(1020, 1025)]},
-            date=RUN2_DATE)
-        get(rsps, "/posts/1024.json", "post_1024_run2.json", date=RUN2_DATE)
-        get(rsps, "/posts/1024/revisions/2.json", "post_1024_revision_2.json", date=RUN2_DATE)
-        get(rsps, "/posts/1024.json", "post_1024.json", {"version": "1"}, date=RUN2_DATE)
+        register_run2_topics(rsps)
         src = source(FakeTime())
         run(src, state)
         archived["talk/post/post:2000"] = Visibility.restricted("x", [])
