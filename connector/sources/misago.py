@@ -74,13 +74,15 @@ Misago specifics (seen on a real 0.39.6 server):
 - **Sweep** (``sweep(archived)``): visibility changes without an edit (a thread moved into a
   staff-only category, a category's guest access taken away, a thread hidden or approved), so
   every run lists every thread again (the listing carries its category id and its hidden and
-  unapproved flags) and yields each archived thread's visibility, decided as above. Where that
-  differs from the one the archive holds, the thread's post listing (the only place that names its
-  posts and attachments; their text is not kept) gives its posts' hidden/unapproved flags, and
-  its archived posts and attachments are yielded too (they follow their thread), before the
-  thread. Cost per run, with C visible categories and T_c threads in each:
+  unapproved flags) and yields each archived thread's visibility, decided as above. Its archived
+  posts and attachments follow it (with their own hidden/unapproved flags) where the thread's
+  visibility differs from the one the archive holds, read from the thread's post listing (the
+  only place that names a thread's posts and attachments; their text is not kept), and where this
+  run's ``changes`` filed the thread, from the listing it read (no request): filing the thread
+  stored its new visibility already, while its older posts were not filed again. Cost per run,
+  with C visible categories and T_c threads in each:
   ``1 + Σ_c max(1, ⌈T_c / 26⌉)`` (categories, then the listing pages; Misago's default 26 per
-  page) ``+ 1`` (the signed-out ACL, shared with ``changes``) ``+ N`` (one thread read per
+  page; 2 more to sign in when ``changes`` did not) ``+ 1`` (the signed-out ACL, shared with ``changes``) ``+ N`` (one thread read per
   category holding archived threads whose name this run has not seen yet, N ≤ C) ``+ ⌈P / 26⌉ +
   P`` with P archived private threads (their participants are in the thread only) ``+ Σ ⌈posts /
   18⌉`` over the threads whose visibility changed. A thread the listing no longer shows gets
@@ -96,9 +98,8 @@ Misago specifics (seen on a real 0.39.6 server):
 - **Deletions**: posts and threads are hard-deleted (404). ``reconcile(known_ids)`` lists every
   live thread and post and returns Tombstones for known ids that are gone (after confirming the
   session is still signed in, since an anonymous session simply sees less). A tombstone's
-  ``readers`` are ``moderator_principals``: Misago's soft deletion is hiding, which leaves
-  content to the moderators; a hard-deleted one no one in Misago sees, so the moderators are the
-  widest set the archive may keep it for.
+  ``readers`` are ``moderator_principals``, who see deleted content in Misago: its soft deletion
+  is hiding, which leaves a post to the moderators (a hard-deleted one no one sees any more).
 
 State keys (``changes``): ``checkpoint`` (ISO-8601 UTC, server clock at run start minus overlap).
 """
@@ -230,6 +231,8 @@ class MisagoSource:
         self._visitor.headers["Accept"] = "application/json"
         self._guest_categories: frozenset[int] | None = None
         self._category_names: dict[int, str] = {}
+        # the posts (ids and visibility flags) of each thread this run's changes() filed, by key
+        self._filed_posts: dict[str, list[dict]] = {}
 
     def __repr__(self) -> str:  # never show the password
         return f"MisagoSource(name={self.name!r}, base_url={self.base_url!r}, username={self.username!r})"
@@ -309,7 +312,7 @@ class MisagoSource:
 
     def _run_start(self) -> datetime:
         self._server_time = None  # the next response's Date header is the run's clock
-        self._guest_categories, self._category_names = None, {}
+        self._guest_categories, self._category_names, self._filed_posts = None, {}, {}
         self._assert_signed_in()
         return self._server_time or datetime.now(timezone.utc)
 
@@ -655,6 +658,7 @@ class MisagoSource:
         if not selected and not in_range(thread.get("started_on"), thread.get("last_post_on")):
             return
         visibility = self._thread_visibility(prefix, thread)
+        self._filed_posts[record_key(self.name, "thread", f"thread:{thread_id}")] = [_post_facts(p) for p in posts]
         yield self._thread_item(prefix, thread, visibility)
         for position, post in selected:
             try:
@@ -724,8 +728,9 @@ class MisagoSource:
             yield self._tombstone(kind, native_id, reason)
 
     def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]:
-        """Who may read the archived threads now, and, where a thread's visibility changed, its
-        posts and attachments (see "Sweep" in the module docstring for what it reads)."""
+        """Who may read the archived threads now, and the posts and attachments of those whose
+        visibility changed or that this run's ``changes`` filed (see "Sweep" in the module
+        docstring for what it reads)."""
         for prefix, summary in self._list_threads():
             key = record_key(self.name, "thread", f"thread:{summary['id']}")
             if key not in archived:
@@ -734,19 +739,18 @@ class MisagoSource:
             if thread is None:
                 continue  # gone since the listing: reconcile's business
             visibility = self._thread_visibility(prefix, thread)
-            if _readers(visibility) != _readers(archived[key]):
+            posts = self._filed_posts.get(key)
+            if posts is None and _readers(visibility) != _readers(archived[key]):
                 try:
                     posts = self._posts(prefix, summary["id"])
                 except _Gone:
                     continue
-                # the posts and attachments first: a run that stops half-way leaves the thread's
-                # old visibility stored, so the next sweep compares it again and does them again
-                for post in posts:
-                    post_visibility = self._post_visibility(visibility, post)
-                    children = [record_key(self.name, "post", f"post:{post['id']}")]
-                    children += [record_key(self.name, "attachment", f"attachment:{att['id']}")
-                                 for att in post.get("attachments") or []]
-                    yield from (Access(child, post_visibility) for child in children if child in archived)
+            for post in posts or ():
+                post_visibility = self._post_visibility(visibility, post)
+                children = [record_key(self.name, "post", f"post:{post['id']}")]
+                children += [record_key(self.name, "attachment", f"attachment:{att['id']}")
+                             for att in post.get("attachments") or []]
+                yield from (Access(child, post_visibility) for child in children if child in archived)
             yield Access(key, visibility)
 
     def _swept_thread(self, prefix: str, summary: dict) -> dict | None:
@@ -791,6 +795,12 @@ class MisagoSource:
                 "notes": ["posts are counted as replies + 1 of each active thread (an upper bound)",
                           "edits and attachments are not in the listing: versions and bytes are a floor "
                           "(bytes assume 1.5 KB per post, 4 KB per thread record)"]}
+
+
+def _post_facts(post: dict) -> dict:
+    """What decides a post's and its attachments' visibility, besides its thread."""
+    return {**_pick(post, ("id", "is_hidden", "is_unapproved", "poster_name")),
+            "attachments": [{"id": att["id"]} for att in post.get("attachments") or []]}
 
 
 def _readers(visibility: Visibility) -> tuple[bool, frozenset[str]]:
