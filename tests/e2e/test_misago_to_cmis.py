@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from pathlib import Path
 
@@ -130,3 +131,47 @@ def test_edit_adds_one_version_and_second_sync_files_nothing(forum, archived):
     quiet = archive.sync(_source(cfg))
     assert quiet.outcome == "ok"
     assert {key: set(archive.ledger.filed_revisions(key)) for key in _mine(forum)} == after
+
+
+WORLD = {"anyone", "anonymous", "cmis:anyone", "cmis:anonymous", "GROUP_EVERYONE", "everyone", "guest"}
+
+
+def test_a_thread_moved_into_the_staff_lounge_is_restricted_with_its_posts_and_attachment(forum, cmis_url, tmp_path):
+    """No post is edited: the move's own event post is the only new content, so the thread's older
+    posts and their attachment are narrowed by the sweep (no overlap window re-reads them)."""
+    categories = json.loads((Path(STATE) / "categories.json").read_text())
+    admin, tag = forum["admin"], uuid.uuid4().hex[:8]
+    att = admin.s.post(URL + "/api/attachments/", files={"upload": (f"moved-{tag}.png", PNG, "image/png")},
+                       timeout=30).json()["id"]
+    tid = admin.call("POST", "/api/threads/", json={"title": f"E2E moved {tag}", "category": categories["engineering"],
+                                                      "post": f"E2E moved first {tag}", "attachments": [att]})["id"]
+    first = admin.call("GET", f"/api/threads/{tid}/posts/")["post_set"]["results"][0]["id"]
+    reply = admin.call("POST", f"/api/threads/{tid}/posts/", json={"post": f"E2E moved reply {tag}"})["id"]
+    (tmp_path / "misago-password").write_text(ADMIN[1])
+    sources = SOURCE.format(url=URL).replace('password_file = "misago-password"\n',
+                                              'password_file = "misago-password"\noverlap_minutes = 0\n')
+    cfg = config.load(write_config(tmp_path, cmis_url, sources=sources, permissions=PERMISSIONS))
+    keys = [f"forum/thread/thread:{tid}", f"forum/post/post:{first}", f"forum/post/post:{reply}",
+            f"forum/attachment/attachment:{att}"]
+    archive = Archive.open(cfg)
+    try:
+        assert archive.sync(_source(cfg)).outcome == "ok"
+
+        def acls(key: str) -> list[dict]:
+            object_id = archive.ledger.record(key)["object_id"]
+            return [archive.repo.acl(v["cmis:objectId"]) for v in archive.repo.versions(object_id)]
+
+        assert all(acl.get("anyone") == {"cmis:read"} for key in keys for acl in acls(key))
+        versions = {key: set(archive.ledger.filed_revisions(key)) for key in keys[1:]}
+        time.sleep(1.1)  # the server's Date header has 1 s resolution: the move lands after the checkpoint
+        admin.call("PATCH", f"/api/threads/{tid}/", json=[{"op": "replace", "path": "category",
+                                                           "value": categories["staff"]}])
+        summary = archive.sync(_source(cfg))
+        assert summary.outcome == "ok" and summary.quarantined == 0
+        assert {key: set(archive.ledger.filed_revisions(key)) for key in keys[1:]} == versions  # no new version
+        for key in keys:
+            for acl in acls(key):
+                assert not WORLD & set(acl), (key, acl)
+                assert acl["GROUP_forum_moderators"] == {"cmis:read"}, (key, acl)
+    finally:
+        archive.close()
