@@ -122,6 +122,24 @@ def test_a_move_without_an_edit_narrows_at_once_and_widens_when_the_source_does(
     assert archive.sync(source).acl_changes == 1 and acls(archive, "wiki/page/3") == [PUBLIC]
 
 
+def test_a_narrowing_the_repository_refused_is_retried_when_the_sweep_says_nothing_more(archive, monkeypatch):
+    """The sweep reports a narrowing once (its thread moved); the ACL call fails. The next runs'
+    sweeps no longer mention the record, and the narrowing is still applied."""
+    source = ScriptedSource()
+    source.queue = [page("7", ["text"], Visibility.public())]
+    archive.sync(source)
+    source.shown["wiki/page/7"] = Visibility.restricted("thread moved", ["group:staff"])
+
+    def refused(*args, **kwargs):
+        raise RejectedByRepository("CMIS runtime (HTTP 500) on applyACL", "runtime", 500)
+    monkeypatch.setattr(archive.repo, "apply_acl", refused)
+    assert archive.sync(source).quarantined == 1
+    monkeypatch.undo()
+    source.shown.clear()
+    assert archive.sync(source).acl_changes == 1
+    assert acls(archive, "wiki/page/7") == [{**ADMINS_AND_RECORDS, "GROUP_staff": {"cmis:read"}}]
+
+
 def test_a_changed_principal_map_reaches_filed_records_without_a_source_change(configs):
     source = ScriptedSource()
     source.queue = [page("4", ["text"], Visibility.restricted("sysops only", ["group:sysop"]))]
