@@ -513,22 +513,25 @@ class Archive:
                 raise _RepositoryDown(outage)
             current = object_id
             if attempts[0]:
-                # A failed attempt may have reached the repository: look before writing again.
-                done = {v.revision_id: v for v in self.filer.find(spec.key)}
-                if version.revision_id in done:
+                # A failed attempt may have reached the repository: look before writing again, and
+                # take a version found by key only once its content, read back, is what was sent
+                series = self.filer.find(spec.key)
+                landed = self.filer.proven([v for v in series if v.revision_id == version.revision_id])
+                if landed:
                     if acl_changed:   # the version landed, its ACL change may not have
-                        self.filer.replace_acl(done[version.revision_id].object_id, spec.acl_add)
-                    return done[version.revision_id]
-                if done and current is None:
-                    current = list(done.values())[-1].object_id
+                        self.filer.replace_acl(landed[-1].object_id, spec.acl_add)
+                    return landed[-1]
+                if series and current is None:
+                    current = series[-1].object_id
             attempts[0] += 1
             try:
                 if current is None:
                     return self.filer.create(spec, version)
                 return self.filer.add_version(current, spec, version, acl_changed)
             except AlreadyFiled as found:
-                recovered.extend(found.versions)
-                match = [v for v in found.versions if v.revision_id == version.revision_id]
+                intact = self.filer.proven(found.versions)
+                recovered.extend(intact)
+                match = [v for v in intact if v.revision_id == version.revision_id]
                 if match:
                     return match[0]
                 return self.filer.add_version(found.versions[-1].object_id, spec, version, acl_changed)
@@ -566,10 +569,12 @@ class Archive:
         return frozenset(self.ledger.filed_revisions(item.key))
 
     def _filed(self, spec: DocumentSpec, visibility: str) -> dict[str, str]:
-        """Revisions already archived; after an interrupted run, asks the repository."""
+        """Revisions already archived; after an interrupted run, asks the repository (and reads the
+        content of what the ledger lacks back: a damaged copy is not filed, see ``Filer.proven``)."""
         filed = self.ledger.filed_revisions(spec.key)
         if self.ledger.has_intent(spec.key) and not self.dry_run:
-            found = retrying(lambda: self.filer.find(spec.key), attempts=5)
+            found = retrying(lambda: self.filer.proven([v for v in self.filer.find(spec.key)
+                                                        if v.revision_id not in filed]), attempts=5)
             self._adopt(spec, found, visibility)
             self.ledger.clear_intents(spec.key)
             filed = self.ledger.filed_revisions(spec.key)
@@ -579,12 +584,13 @@ class Archive:
         """Record versions the repository has but the ledger missed (a run killed after the ack).
         Whether their ACL change landed is unknown: the ACL digest is left empty, so it is decided
         and compared with the repository's again."""
-        known = self.ledger.filed_revisions(spec.key)
+        known = set(self.ledger.filed_revisions(spec.key))
         kind, native_id = spec.properties.get("sa:kind", ""), spec.properties.get("sa:nativeId", "")
         for found in versions:
             if found.revision_id and found.revision_id not in known:
                 self._record(found, spec.properties.get("sa:source", ""), kind, native_id, spec,
                              visibility, "recovered", acl="")
+                known.add(found.revision_id)
 
     def _record(self, filed: FiledVersion, source: str, kind: str, native_id: str, spec: DocumentSpec,
                 visibility: str, event: str, acl: str | None = None) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from ..errors import Fatal, Retriable
+from ..http import retrying
 from ..model import Content, HashingReader
 from . import schema
 from .client import CmisRepository, NameConflict, PropertyValue, Upload, UpdateConflict
@@ -242,8 +243,10 @@ class Filer:
         return Upload(filename, storable_text(version.content.media_type), reader, trailing)
 
     def _filed(self, key: str, revision_id: str, acked: dict, reader: HashingReader) -> FiledVersion:
+        """The acknowledged version, once the repository's own length (``cmis:contentStreamLength``,
+        never our ``sa:contentLength``) and its echo of our SHA-256 match what was sent."""
         length = acked.get("cmis:contentStreamLength")
-        if length is not None and int(length) != reader.length:
+        if length is None or int(length) != reader.length:
             raise Retriable(f"repository stored {length} bytes of {key} revision {revision_id}, "
                             f"we sent {reader.length}")
         stored_hash = _single(acked.get("sa:sha256"))
@@ -260,7 +263,8 @@ class Filer:
         return f"IN_TREE({quote(self._root_id())})"
 
     def find(self, key: str) -> list[FiledVersion]:
-        """Every version already filed for ``key``, found by our properties (oldest first)."""
+        """Every version already filed for ``key``, found by our properties (oldest first), as the
+        repository describes it: not proven to hold what was sent (see ``proven``)."""
         statement = (f"SELECT cmis:objectId, cmis:versionSeriesId FROM {self.profile.document_type} "
                      f"WHERE {schema.KEY_PROPERTY} = {quote(storable_text(key))} AND {self.in_archive()}")
         rows = list(self.repo.query(statement, all_versions=self.profile.query_all_versions))
@@ -271,8 +275,41 @@ class Filer:
                 if not props.get("cmis:isPrivateWorkingCopy")]
 
 
+    def proven(self, versions: Sequence[FiledVersion]) -> list[FiledVersion]:
+        """The versions whose content, streamed back from the repository, hashes to the
+        ``sa:sha256`` we sent with it, at the repository's own length.
+
+        For the recovery path (a version found by key after a failed or unknown attempt), where
+        no acknowledgement was checked: a repository that stored fewer bytes than were sent (a
+        body cut on the way) still carries our trailing ``sa:sha256``/``sa:contentLength`` of the
+        whole. Such a damaged copy is logged and left out, so it is never recorded as filed; it
+        stays in the repository (nothing is deleted) and the revision is written again."""
+        intact = []
+        for version in versions:
+            digest, size = _content_digest(self.repo, version.object_id)
+            if digest == version.sha256 and size == version.length:
+                intact.append(version)
+            else:
+                log.warning("the repository holds a damaged copy of %s revision %s (%s v%s: %d bytes, sha256 %s; "
+                            "sent with sha256 %s): not recorded as filed", version.key, version.revision_id,
+                            version.object_id, version.version_label, size, digest, version.sha256 or "none")
+        return intact
+
+
+def _content_digest(repo: CmisRepository, object_id: str) -> tuple[str, int]:
+    """SHA-256 and length of an object's content, streamed (read again from the start on a retry)."""
+    def read() -> tuple[str, int]:
+        digest, size = hashlib.sha256(), 0
+        for chunk in repo.content(object_id):
+            digest.update(chunk)
+            size += len(chunk)
+        return digest.hexdigest(), size
+    return retrying(read, attempts=3)
+
+
 class AlreadyFiled(Exception):
-    """Create found the record already in the repository (recovered by key)."""
+    """Create found the record already in the repository (recovered by key); ``versions`` are as
+    ``Filer.find`` returns them, not yet proven."""
 
     def __init__(self, versions: list[FiledVersion]):
         super().__init__(f"{len(versions)} versions already filed")
@@ -285,7 +322,8 @@ def version_from_properties(key: str, props: dict) -> FiledVersion:
                         series_id=props.get("cmis:versionSeriesId") or props["cmis:objectId"],
                         version_label=props.get("cmis:versionLabel") or "",
                         sha256=str(_single(props.get("sa:sha256")) or ""),
-                        length=int(_single(props.get("sa:contentLength")) or props.get("cmis:contentStreamLength") or 0),
+                        # the repository's own length, never our sa:contentLength (which says what was sent)
+                        length=int(props.get("cmis:contentStreamLength") or 0),
                         name=props.get("cmis:name", ""))
 
 

@@ -120,12 +120,16 @@ def file_segment(archive) -> Segment | None:
     archive.ledger.begin_intent(key, version.revision_id, archive.run_id)
     try:
         filed = retrying(lambda: archive.filer.create(spec, version), attempts=5)
-    except AlreadyFiled as found:  # a run killed after the ack: record what the repository has
-        filed = found.versions[0]
-        extra = json.loads(_single(archive.repo.get_object(filed.object_id).get("sa:extra")) or "{}")
-        last = int(extra.get("last_seq", last))
-        lines = read_lines(archive.config.audit_path, first, last)
-        body = b"".join(lines)
+    except AlreadyFiled as found:  # a run killed after the ack: record what the repository has,
+        intact = archive.filer.proven(found.versions)   # if it holds what was sent; else file it again
+        if intact:
+            filed = intact[-1]
+            extra = json.loads(_single(archive.repo.get_object(filed.object_id).get("sa:extra")) or "{}")
+            last = int(extra.get("last_seq", last))
+            lines = read_lines(archive.config.audit_path, first, last)
+            body = b"".join(lines)
+        else:
+            filed = retrying(lambda: archive.filer.add_version(found.versions[-1].object_id, spec, version), attempts=5)
     digest = hashlib.sha256(body).hexdigest()
     if filed.sha256 != digest:
         log.error("audit segment %s: the repository holds sha256 %s, the local lines give %s", key, filed.sha256, digest)

@@ -16,6 +16,9 @@ Fault kinds (``KINDS``; ``weights`` chooses among them once a request is picked 
 - after the upstream processed it (the dangerous ones for writes: the repository did the work, the
   client never hears of it): ``reset_after``, ``502_after``, ``timeout_after``.
 
+``rewrite(method, path, body) -> body`` (optional) changes a request body before it is forwarded:
+a repository that stores other bytes than were sent (an upload cut on the way).
+
 ``slow`` (at ``slow_rate``, independent of faults) delays a request by ``slow_delay`` seconds and
 forwards it: not a failure.
 
@@ -52,7 +55,8 @@ Predicate = Callable[[str, str, bytes], bool]
 class FaultProxy:
     def __init__(self, upstream: str, *, seed: int, rate: float = 0.0, weights: dict[str, float] | None = None,
                  retry_after: int = 1, hang: float = 4.0, slow_rate: float = 0.0, slow_delay: float = 0.3,
-                 rules: list[tuple[Predicate, str]] | None = None):
+                 rules: list[tuple[Predicate, str]] | None = None,
+                 rewrite: Callable[[str, str, bytes], bytes] | None = None):
         parts = urlsplit(upstream)
         self.upstream_host, self.upstream_port = parts.hostname or "127.0.0.1", parts.port or 80
         self.upstream_origin = f"{parts.scheme}://{parts.netloc}"
@@ -62,6 +66,7 @@ class FaultProxy:
         self.retry_after, self.hang = retry_after, hang
         self.slow_rate, self.slow_delay = slow_rate, slow_delay
         self.rules = list(rules or [])
+        self.rewrite = rewrite
         self.requests = 0
         self.injected: Counter[str] = Counter()
         self.by_method: Counter[str] = Counter()
@@ -190,6 +195,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "timeout":
             self._hang()
             return
+        if proxy.rewrite is not None:
+            body = proxy.rewrite(self.command, self.path, body)
         try:
             status, headers, data = self._forward(body)
         except OSError:
