@@ -383,7 +383,8 @@ def _echo_json(data) -> None:
 @main.command()
 @click.option("--source", "source_name", required=True, help="The source to plan for (its name in the config).")
 @click.option("--since", type=WHEN, help="Start of the range, inclusive (UTC unless a zone is given). Default: the beginning.")
-@click.option("--until", type=WHEN, help="End of the range, exclusive. Default: now.")
+@click.option("--until", type=WHEN, help="End of the range, exclusive. Default: no end (items dated in the future, such as "
+                   "scheduled posts, too).")
 @click.option("--no-probe", is_flag=True,
               help="Never time createDocument with scratch documents; use the ledger's run history only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
@@ -406,7 +407,8 @@ def plan(cfg, source_name, since, until, no_probe, as_json) -> None:
 @main.command()
 @click.option("--source", "source_name", required=True, help="The source to backfill (its name in the config).")
 @click.option("--since", type=WHEN, help="Start of the range, inclusive (UTC unless a zone is given). Default: the beginning.")
-@click.option("--until", type=WHEN, help="End of the range, exclusive. Default: now.")
+@click.option("--until", type=WHEN, help="End of the range, exclusive. Default: no end (items dated in the future, such as "
+                   "scheduled posts, too).")
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, envvar="SOCIALARCHIVE_WORKERS",
               help="Threads writing to the repository at once (items stay in order, one ledger writer; "
                    "env SOCIALARCHIVE_WORKERS).")

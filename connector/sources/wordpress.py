@@ -622,17 +622,19 @@ class WordPressSource:
         state["version"] = STATE_VERSION
 
     def backfill(self, since: datetime | None, until: datetime | None) -> Iterator[Item | Tombstone]:
-        """Items created or changed in ``[since, until)`` (UTC if naive); no state is touched."""
-        run_start = self._preflight()
+        """Items created or changed in ``[since, until)`` (UTC if naive); no state is touched.
+
+        Without ``until`` the range has no end: items dated in the future (a scheduled post, whose
+        ``date`` is its publication time) are filed too, not left for the next sync."""
+        self._preflight()
         self._require_rights()
-        lo = _aware(since)
-        hi = _aware(until) or run_start
+        lo, hi = _aware(since), _aware(until)
         after = self._after(lo) if lo else None
-        before = self._before(hi)
+        before = self._before(hi) if hi else None
 
         def inside(raw: dict) -> bool:
             stamps = [_utc(raw.get("modified_gmt")), _utc(raw.get("date_gmt"))]
-            return any(s is not None and (lo is None or s >= lo) and s < hi for s in stamps)
+            return any(s is not None and (lo is None or s >= lo) and (hi is None or s < hi) for s in stamps)
 
         recheck: dict[str, set[int]] = {}
         for rest_base, kind in self.post_types.items():

@@ -440,6 +440,20 @@ def test_backfill_yields_exactly_the_range(wp):
 
 
 @pytest.mark.integration
+def test_backfill_without_an_end_yields_a_scheduled_post(wp):
+    """A backfill with no ``until`` has no end: a post scheduled for next week is in it. WordPress
+    gives a post created with a date that date as its ``modified`` too, so both lie in the future
+    and a range ending now (as it did without ``until``) misses it."""
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
+    future = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S")
+    scheduled = wp.post(status="future", date_gmt=future)
+    assert scheduled["status"] == "future" and scheduled["modified_gmt"] == future
+    source = wp.source()
+    assert f"post:{scheduled['id']}" in {o.native_id for o in source.backfill(start, None)}
+    assert f"post:{scheduled['id']}" not in {o.native_id for o in source.backfill(start - timedelta(days=1), start)}
+
+
+@pytest.mark.integration
 def test_check_reports_site_facts(wp):
     facts = wp.source().check()
     assert facts["timezone"] == "Europe/Berlin" and facts["user"] == "admin"
