@@ -246,6 +246,18 @@ class Access:
     visibility: Visibility
 
 
+@dataclass
+class Recheck:
+    """What the change sweep found in one unit (a topic, a thread, a batch of comments or pages):
+    ``marks`` are the cheap change markers of the records the unit covers (record key -> marker;
+    None: checked, no marker of its own), ``objects`` the items to file for the records whose
+    marker says they changed (the pipeline files only revisions the archive lacks)."""
+
+    unit: str
+    marks: dict[str, str | None]
+    objects: Iterable["Item | Tombstone"] = ()
+
+
 def access_label(visibility: Visibility) -> str:
     """Who may read a record in the source, as the ledger keeps it: ``public:`` or
     ``restricted:["group:a", "user:b,c"]`` (readers as JSON: a user name may hold a comma).

@@ -49,6 +49,7 @@ from .ledger import Ledger
 from .mapping import Mapper, Rules
 from .model import Access, DigestMismatch, Item, Tombstone, Visibility, access_label, visibility_from_label
 from .sources import Source
+from .sweep import ChangeSweep, Settings as SweepSettings
 from .workers import DEFAULT_WORKERS, Job, Window
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ class Summary:
     tombstones: int = 0
     unchanged: int = 0
     acl_changes: int = 0    # records whose ACL followed the source without a new version
+    swept_units: int = 0    # units the change sweep re-checked (connector.sweep)
     recovered: int = 0
     quarantined: int = 0
     source_requests: int = 0
@@ -147,6 +149,8 @@ class Archive:
             self._consume(source.reconcile(self._known_ids(source.name)), summary, on_object)
         if summary.outcome == "ok":
             self._consume(self.access_changes(source), summary, on_object)
+        if summary.outcome == "ok" and hasattr(source, "recheck"):
+            self.change_sweep(source, summary, on_object)
         if summary.outcome == "ok" and not self.dry_run:
             self.ledger.save_source_state(source.name, state)
         return self._finish(source, summary)
@@ -193,6 +197,18 @@ class Archive:
             decided = self.mapper.acl(source.name, visibility, restrictions.get(key, frozenset()))
             if decided.digest != acl or access_label(visibility) != label:
                 yield Access(key, visibility)
+
+    def change_sweep(self, source: Source, summary: Summary, on_object: Callable[[Summary], None] | None) -> None:
+        """The rolling change sweep (``connector.sweep``): this run's slice of the archive is
+        re-checked for changes no feed reports, and what changed is filed like any change."""
+        live = [key for key, _, _, _, deleted in self.ledger.access_rows(source.name) if not deleted]
+        options = self.config.sources[source.name].options if source.name in self.config.sources else {}
+
+        def file(objects: Iterable[Item | Tombstone]) -> bool:
+            self._consume(objects, summary, on_object)
+            return summary.outcome == "ok"
+        sweep = ChangeSweep(self.ledger, source, SweepSettings.of(options), dry_run=self.dry_run)
+        summary.swept_units = sweep.run(live, file, failed=self._quarantined_now.__contains__).units
 
     def _run(self, source: Source, objects: Iterable[Item | Tombstone],
              on_object: Callable[[Summary], None] | None, command: str = "sync") -> Summary:

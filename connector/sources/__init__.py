@@ -31,6 +31,10 @@ Every source class follows this protocol (dlt-style: a generator plus explicit s
   (otherwise it yields nothing for that key, and the stored visibility stands). Its requests count
   in ``request_count``; it never reads content. The pipeline runs it after ``changes`` on every
   sync.
+- ``sweep_units(keys)`` and ``recheck(units, changed)`` (the rolling change sweep,
+  ``connector/sweep.py``): the units the source re-checks its archived records by, and per unit a
+  ``model.Recheck`` with the records' cheap change markers and the items of those that changed.
+  Units the run read anyway come first and cost nothing.
 - ``Tombstone.readers``: the source principals who can still see deleted content in the source;
   the deleted record's ACL narrows to them (mapped), the archive admins and restricted readers.
 """
@@ -68,7 +72,9 @@ def build(name: str, system: str, options: dict) -> Source:
 
     from ..errors import ConfigError
 
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items()}
+    from ..sweep import OPTIONS as SWEEP_OPTIONS   # the change sweep's, not the source's
+
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k not in SWEEP_OPTIONS}
     if "overlap_minutes" in kwargs:
         kwargs["overlap"] = timedelta(minutes=float(kwargs.pop("overlap_minutes")))
     if system == "mediawiki":

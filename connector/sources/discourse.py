@@ -104,7 +104,7 @@ import requests
 
 from ..errors import ConfigError, Fatal, Retriable, Skippable
 from ..http import MAX_RETRY_AFTER, Session, check, make_session, parse_retry_after, retrying, safe_url
-from ..model import CHUNK_SIZE, Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from ..model import CHUNK_SIZE, Access, Content, Item, Recheck, Revision, Skipped, Tombstone, Visibility, record_key
 from .discourse_records import encode, post_record, revision_record, thread_record, upload_record
 
 log = logging.getLogger(__name__)
@@ -209,6 +209,8 @@ class DiscourseSource:
         self.skipped: list[Skipped] = []   # topics the last run could not read
         self._index: dict[int, dict[int, list[str]]] = {}   # topic -> post -> upload sha1s
         self._read_now: dict[str, Visibility] = {}           # record key -> visibility read this run
+        self._marks_now: dict[int, dict[str, str]] = {}     # topic -> change markers read this run
+        self._yielded: set[str] = set()                      # record keys yielded this run
         self._listed: dict[int, dict] | None = None          # topic -> its category listing entry
 
     def __repr__(self) -> str:  # never show the key
@@ -268,6 +270,8 @@ class DiscourseSource:
         self._raw_cache.clear()
         self._categories = None
         self._read_now.clear()
+        self._marks_now.clear()
+        self._yielded.clear()
         self._listed = None
         latest = self._get("/posts.json") or {}
         self._latest_first_page = latest.get("latest_posts") or []
@@ -582,12 +586,14 @@ class DiscourseSource:
                    "whisper": _flag(merged.get("post_type") == WHISPER), "wiki": _flag(merged.get("wiki")),
                    "deleted": _flag(merged.get("deleted_at")), "user_deleted": _flag(merged.get("user_deleted"))},
         )
+        self._yielded.add(item.key)
         yield item
         uploads = self._uploads(item)
         self._index[int(topic["id"])][int(post["id"])] = [upload.extra["sha1"] for upload in uploads]
         self._read_now[item.key] = visibility
         for upload in uploads:
             self._read_now[upload.key] = visibility
+            self._yielded.add(upload.key)
             yield upload
         if merged.get("deleted_at"):
             yield self._tombstone("post", item.native_id, "soft-deleted (deleted_at)", item.title,
@@ -596,22 +602,27 @@ class DiscourseSource:
                                   if isinstance(merged.get("deleted_by"), dict) else merged.get("deleted_by"))
 
     def _topic_objects(self, topic_id: int, *, select: Callable[[dict], bool] | None = None,
-                       always_thread: bool = True) -> Iterator[Item | Tombstone]:
-        try:
-            fetched = self._topic(topic_id)
-        except _Unreadable:
-            return
-        if fetched is None:
-            yield self._tombstone("thread", f"thread:{topic_id}", "404 on /t/{id}.json")
-            return
-        topic = fetched
-        posts = self._topic_posts(topic)
+                       always_thread: bool = True, read: tuple[dict, list[dict]] | None = None
+                       ) -> Iterator[Item | Tombstone]:
+        """A topic's thread and chosen posts (``read``: the topic and its posts, read already)."""
+        if read is None:
+            try:
+                fetched = self._topic(topic_id)
+            except _Unreadable:
+                return
+            if fetched is None:
+                yield self._tombstone("thread", f"thread:{topic_id}", "404 on /t/{id}.json")
+                return
+            read = fetched, self._topic_posts(fetched)
+        topic, posts = read
         visibility = self._topic_visibility(topic)
         self._remember(topic_id, visibility, posts)
+        thread = self._thread_item(topic, visibility, [p for p in posts if self._own_restriction(p) is None])
+        self._marks_now[topic_id] = self._marks(thread, posts)
         chosen = [p for p in posts if select is None or select(p)]
         if not chosen and not always_thread:
             return
-        thread = self._thread_item(topic, visibility, [p for p in posts if self._own_restriction(p) is None])
+        self._yielded.add(thread.key)
         yield thread
         number_to_id = {int(p["post_number"]): p["id"] for p in posts if p.get("post_number") is not None}
         for post in chosen:
@@ -721,6 +732,64 @@ class DiscourseSource:
                     narrowed = _narrowed(narrowed, topics_now[topic_id], self.staff_principals) or narrowed
             if narrowed is not seen:
                 yield Access(key, narrowed)
+
+    # ------------------------------------------------------- the change sweep
+    SWEEP_REQUESTS_PER_UNIT = 1.1   # /t/{id}.json, and /t/{id}/posts.json per 20 more posts
+
+    def sweep_units(self, archived: Iterable[str]) -> list[str]:
+        """Topics: one ``/t/{id}.json`` shows every post's ``version`` and ``updated_at``."""
+        return sorted(key for key in archived if key.split("/", 2)[1] == "thread")
+
+    def recheck(self, units: Iterable[str], changed: Callable[..., bool],
+                may_spend: Callable[[], bool]) -> Iterator[Recheck]:
+        """Per archived topic: its thread record's revision id, each post's ``version`` and
+        ``updated_at`` (an edit inside the grace period changes the text and ``updated_at`` only)
+        and its uploads; the thread and the posts whose marker changed are read and yielded.
+        Topics this run read already (``changes``: new posts, bumps, the rescan window) come
+        first and cost no request; a topic gone or unreadable is left to ``reconcile`` and the
+        quarantine. An edit of post #3 in a topic quiet for years is found here."""
+        units = list(units)
+        free = [unit for unit in units if _topic_of(unit) in self._marks_now]
+        for unit in free + [unit for unit in units if _topic_of(unit) not in self._marks_now]:
+            topic_id = _topic_of(unit)
+            read = None
+            if topic_id not in self._marks_now:
+                if not may_spend():
+                    return
+                try:
+                    topic = self._topic(topic_id)
+                except _Unreadable:
+                    continue
+                if topic is None:
+                    yield Recheck(unit, {})
+                    continue
+                read = topic, self._topic_posts(topic)
+                visible = [p for p in read[1] if self._own_restriction(p) is None]
+                self._marks_now[topic_id] = self._marks(
+                    self._thread_item(topic, self._topic_visibility(topic), visible), read[1])
+            marks = self._marks_now[topic_id]
+            stale = {key for key, marker in marks.items()
+                     if key not in self._yielded and changed(key, marker, _archived_test(key, marker))}
+            objects: Iterable[Item | Tombstone] = ()
+            if stale:
+                posts = {post_id for post_id, uploads in self._index.get(topic_id, {}).items()
+                         if record_key(self.name, "post", f"post:{post_id}") in stale
+                         or any(record_key(self.name, "attachment", f"attachment:{sha1}") in stale
+                                for sha1 in uploads)}
+                objects = self._topic_objects(topic_id, select=lambda p: int(p["id"]) in posts,
+                                              always_thread=True, read=read)
+            yield Recheck(unit, dict(marks), objects)
+
+    def _marks(self, thread: Item, posts: list[dict]) -> dict[str, str]:
+        """Change markers of a topic's records: thread record revision, post version and time, uploads."""
+        marks = {thread.key: thread.revisions[-1].id}
+        topic_id = int(thread.native_id.split(":", 1)[1])
+        for post in posts:
+            marks[record_key(self.name, "post", f"post:{post['id']}")] = \
+                f"v{post.get('version') or 1}|{post.get('updated_at') or ''}"
+            for sha1 in self._index.get(topic_id, {}).get(int(post["id"]), []):
+                marks[record_key(self.name, "attachment", f"attachment:{sha1}")] = sha1
+        return marks
 
     def _active_topics(self, since: datetime) -> Iterator[dict]:
         """Topics bumped at or after ``since``, newest first (``/latest.json``; PMs if configured)."""
@@ -858,6 +927,24 @@ def _narrowed(seen: Visibility, topic: Visibility, staff: tuple[str, ...]) -> Vi
     if len(readers) == len(seen.readers):
         return None
     return Visibility.restricted(f"{seen.reason}; its topic now: {topic.reason}", readers)
+
+
+def _topic_of(unit: str) -> int:
+    return int(unit.rsplit(":", 1)[1])
+
+
+def _archived_test(key: str, marker: str) -> Callable[[set[str]], bool]:
+    """Is the state a marker names among the filed revisions? (for a record with no stored marker)
+
+    >>> _archived_test("talk/post/post:7", "v2|2024-01-01")({"v1-ab12", "v2-cd34"})
+    True
+    >>> _archived_test("talk/post/post:7", "v3|2024-01-01")({"v1-ab12", "v2-cd34"})
+    False
+    """
+    if "/post/" in key:
+        prefix = marker.split("|", 1)[0] + "-"
+        return lambda filed: any(revision.startswith(prefix) for revision in filed)
+    return lambda filed: marker in filed
 
 
 class _Unreadable(Exception):
