@@ -3,14 +3,25 @@
 Every document we filed carries its record key on our document type and its provenance on the
 secondary type, so a lost or corrupted ledger can be reconstructed by query: one query for the
 keys, then the version history of each series.
+
+The compliance tables come back too, so that nothing widens or lapses with a lost ledger: the
+archive's restrictions (``sa:visibilityReason``, ``sa:restricted``), the holds on each record
+(``sa:holdIds``: a held record stays held), and from the audit segments filed in the repository
+the audit-segment rows, each hold's criteria and the restricted data subjects.
 """
 from __future__ import annotations
+
+import logging
 
 from .access import acl_digest
 from .cmis import schema
 from .cmis.filer import version_from_properties
+from .compliance import anchors, holds, subject
 from .compliance.classify import RESTRICTED_REASON
+from .compliance.select import as_list
 from .model import Visibility, access_label
+
+log = logging.getLogger(__name__)
 
 # how the archive's own restrictions begin their sa:visibilityReason (now, and before this version)
 ARCHIVE_REASONS = ("archive restriction", "sensitive data", RESTRICTED_REASON)
@@ -24,6 +35,8 @@ def rebuild_ledger(archive) -> tuple[int, int]:
     seen_series: set[str] = set()
     deleted_keys: list[str] = []
     acls: dict[str, str] = {}   # key -> digest of the ACL the repository holds
+    held: dict[str, dict[str, int]] = {}             # matter -> key -> versions carrying its id
+    marked: dict[str, tuple[int, set[str]]] = {}     # key -> (versions, authors) of sa:restricted records
     records = versions = 0
     for row in repo.query(statement, all_versions=archive.filer.profile.query_all_versions):
         series = row.get("cmis:versionSeriesId") or row["cmis:objectId"]
@@ -45,11 +58,21 @@ def rebuild_ledger(archive) -> tuple[int, int]:
         reason = str(_first(latest.get("sa:visibilityReason")) or "")
         if label == "restricted" and reason.startswith(ARCHIVE_REASONS):
             ledger.restrict(key, [reason])
+        if any(_first(v.get("sa:restricted")) is True for v in history):   # a data subject's (GDPR)
+            ledger.restrict(key, [RESTRICTED_REASON])
+            marked[key] = (len(history), {str(_first(v.get(p))) for v in history
+                                          for p in ("sa:author", "sa:revisionAuthor") if v.get(p)})
+        for version in history:
+            for matter in as_list(version.get("sa:holdIds")):
+                held.setdefault(matter, {}).setdefault(key, 0)
+                held[matter][key] += 1
         visibility = access_label(Visibility.public() if label == "public" else Visibility.restricted(reason, readers))
         acls[key] = acl_digest({p: sorted(perms) for p, perms in repo.acl(latest["cmis:objectId"]).items()})
+        # a revision filed twice (a copy the repository stored damaged, then a good one) is the later copy
+        latest_copy = {str(_first(props.get("sa:revisionId")) or ""): props for props in history}
         for props in history:
             filed = version_from_properties(key, props)
-            if filed.revision_id in known:
+            if filed.revision_id in known or latest_copy.get(filed.revision_id) is not props:
                 continue
             paths = repo.parents(props["cmis:objectId"])
             ledger.commit_version(filed, source=source, kind=kind, native_id=native_id,
@@ -67,6 +90,11 @@ def rebuild_ledger(archive) -> tuple[int, int]:
     for key in deleted_keys:
         ledger.set_access(key, access_label(Visibility.restricted("deleted in the source")), acls.get(key, ""),
                           deleted=True)
+    trail = anchors.restore(archive, {"hold-add", "hold-remove", "hold-released", "subject-restrict"})
+    active = holds.restore(ledger, trail, held)
+    subjects = subject.restore(ledger, trail, marked)
+    log.info("restored %d active holds, %d records restricted by the archive for a data subject (%d subjects)",
+             active, len(marked), len(subjects))
     return records, versions
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from typing import Iterable, Mapping
 
 from ..errors import ConfigError, ConnectorError
 from ..http import retrying
@@ -197,6 +198,47 @@ def held_records(archive, book: HoldBook, hold: Hold) -> dict[str, Found]:
         records.update({k: f for k, f in by_criteria(archive, hold.criteria).items() if carries(f.versions)})
     records.update(by_hold(archive, hold.matter))
     return records
+
+
+def restore(ledger, trail: Iterable[dict], held: Mapping[str, Mapping[str, int]]) -> int:
+    """Rebuild ``holds`` and ``hold_records`` after the ledger was lost; returns the active holds.
+
+    ``held`` is what the repository says (matter -> record key -> versions carrying the matter's
+    id in ``sa:holdIds``): every matter there is active again, on those records, so a held record
+    stays held and its new versions get the hold. ``trail`` (the audit entries, from the segments
+    filed in the repository) gives each hold its criteria, note, placer and time, and the holds
+    released since. A matter the trail does not explain is restored with no criteria (it holds
+    the records found, and extends to no new record) and says so in its note."""
+    ensure_schema(ledger)
+    placed: dict[tuple[str, str], dict] = {}
+    released: dict[tuple[str, str], dict] = {}
+    removing: dict[str, str] = {}
+    for entry in trail:
+        matter, event = entry.get("matter"), entry.get("event")
+        if event == "hold-add" and entry.get("placed_at"):
+            placed.setdefault((matter, entry["placed_at"]), entry)
+        elif event == "hold-remove":
+            removing[matter] = entry.get("placed_at", "")
+        elif event == "hold-released" and matter in removing:
+            released[(matter, removing.pop(matter))] = entry
+    for (matter, placed_at), entry in placed.items():
+        done = released.get((matter, placed_at))
+        ledger.db.execute("INSERT OR IGNORE INTO holds VALUES (?,?,?,?,?,?,?)",
+                          (matter, placed_at, entry.get("user", ""), json.dumps(entry.get("criteria") or {}, sort_keys=True),
+                           entry.get("note", ""), done and done.get("time"), done and done.get("user")))
+    book = HoldBook(ledger)
+    for matter, keys in sorted(held.items()):
+        hold = book.active(matter)
+        if hold is None:
+            log.warning("hold %s: carried by %d records in the repository, not explained by the audit trail: "
+                        "restored without criteria", matter, len(keys))
+            hold = Hold(matter, now(), "ledger rebuild", Criteria(),
+                        "restored by ledger rebuild from sa:holdIds; criteria unknown")
+            ledger.db.execute("INSERT INTO holds (matter, placed_at, placed_by, criteria, note) VALUES (?,?,?,?,?)",
+                              (matter, hold.placed_at, hold.placed_by, "{}", hold.note))
+        ledger.db.executemany("INSERT OR IGNORE INTO hold_records VALUES (?,?,?,?,?)",
+                              [(matter, hold.placed_at, key, versions, now()) for key, versions in sorted(keys.items())])
+    return len(held)
 
 
 def list_holds(archive) -> list[Hold]:

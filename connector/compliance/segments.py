@@ -3,9 +3,10 @@ one JSON Lines document under ``<base>/_audit/<year>/``, a record like any other
 SHA-256 checked on the way up, classified, in the ledger, so ``verify`` re-reads it).
 
 Filed after every ``sync`` (``[compliance] file_audit_log``, default on) and by
-``socialarchive audit file``. The ledger table ``audit_segments`` says which lines are filed;
-``verify`` compares each filed segment's hash with the local lines, so a local log rewritten with
-a consistent new chain is still caught.
+``socialarchive audit file``. The ledger table ``audit_segments`` says which lines are filed (where
+the next segment begins); ``verify`` reads the segments back from the repository and compares them
+with the local lines (``anchors``), so a local log cut, deleted or rewritten with a consistent new
+chain is still caught, whatever the ledger says.
 
 Each segment's record key is ``_audit/audit-segment/<first seq>``: a run killed after the
 repository's ack finds the segment by key and records it instead of filing it twice. A segment
@@ -158,18 +159,6 @@ def _chain_breaks(path: str, first: int, lines: list[bytes]) -> str:
             return f"at entry {seq}"
         prev = entry["hash"]
     return ""
-
-
-def check_segments(archive) -> list[str]:
-    """Problems where a filed segment no longer matches the local log's lines."""
-    problems = []
-    for seg in filed_segments(archive.ledger):
-        lines = read_lines(archive.config.audit_path, seg.first_seq, seg.last_seq)
-        digest = hashlib.sha256(b"".join(lines)).hexdigest()
-        if len(lines) != seg.lines or digest != seg.sha256:
-            problems.append(f"audit log entries {seg.first_seq}-{seg.last_seq} differ from the segment filed in the "
-                            f"repository ({seg.object_id}): local sha256 {digest}, filed {seg.sha256}")
-    return problems
 
 
 def file_after_run(archive) -> None:

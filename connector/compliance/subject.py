@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
+from typing import Iterable, Mapping
 
 from ..errors import ConnectorError
 from ..http import retrying
@@ -133,6 +134,30 @@ def restrict(archive, user: str, *, reason: str = "", by: str | None = None) -> 
                          versions_marked=report.versions_changed, acls_narrowed=report.acls_changed,
                          problems=len(report.problems), user=by, run_id=archive.run_id)
     return report
+
+
+def restore(ledger, trail: Iterable[dict], marked: Mapping[str, tuple[int, set[str]]]) -> list[str]:
+    """Rebuild ``restrictions`` and ``restricted_records`` after the ledger was lost; returns the
+    subjects restored.
+
+    ``marked`` is what the repository says: record key -> (versions, the people who created or
+    revised it) for every record with ``sa:restricted = true`` (the ledger's
+    ``record_restrictions`` are restored from it by ``rebuild``, so those records never widen).
+    ``trail`` (the audit entries, from the segments filed in the repository) names the subjects,
+    so that their content filed later is restricted too."""
+    ensure_schema(ledger)
+    subjects = []
+    for entry in trail:
+        if entry.get("event") != "subject-restrict" or not entry.get("subject"):
+            continue
+        subject = entry["subject"]
+        subjects.append(subject)
+        ledger.db.execute("INSERT OR IGNORE INTO restrictions VALUES (?,?,?,?)",
+                          (subject, entry.get("time", now()), entry.get("user", ""), entry.get("reason", "")))
+        ledger.db.executemany("INSERT OR IGNORE INTO restricted_records VALUES (?,?,?,?)",
+                              [(subject, key, versions, now()) for key, (versions, people) in sorted(marked.items())
+                               if subject in people])
+    return subjects
 
 
 def _narrow_acl(archive, key: str, object_id: str) -> bool:

@@ -1,7 +1,7 @@
 """Fixity verification: every archived version's content is streamed back from the repository and
 re-hashed, and compared with the object's ``sa:sha256`` and length properties and with the
 ledger's record of what the repository acknowledged; the audit log's hash chain is checked; every
-audit segment filed in the repository is compared with the local log's lines.
+audit segment filed in the repository is read back and compared with the local log's lines.
 
 Example::
 
@@ -13,7 +13,8 @@ What each problem means:
 - ``content``: the bytes read back do not hash to what was filed (content replaced or damaged);
 - ``property``: the object's ``sa:sha256`` / ``sa:contentLength`` / ``sa:recordKey`` differ from
   the ledger's (metadata edited);
-- ``audit``: the local audit log's chain is broken, or differs from a segment filed in the repository.
+- ``audit``: the local audit log's chain is broken, or the log is missing, cut short or differs from
+  the segments filed in the repository (its anchors, read back from there: ``anchors.check_log``).
 
 ``sample`` picks N versions at random (``secrets.SystemRandom``) for a periodic spot check; without
 it every version is read. The check itself is audited (``verify``: counts, outcome, problems).
@@ -29,7 +30,7 @@ from ..cmis import schema
 from ..cmis.client import ObjectNotFound
 from ..errors import ConnectorError
 from ..http import retrying
-from .segments import check_segments
+from .anchors import check_log
 from .select import single
 from .settings import operator
 
@@ -92,9 +93,8 @@ def verify(archive, *, source: str | None = None, sample: int | None = None) -> 
     chain = verify_chain(archive.config.audit_path)
     report.audit_entries = _count_lines(archive.config.audit_path)
     report.problems += [Problem("audit", "audit log", p) for p in chain]
-    from .segments import filed_segments
-    report.segments_checked = len(filed_segments(archive.ledger))
-    report.problems += [Problem("audit", "audit segment", p) for p in check_segments(archive)]
+    report.segments_checked, anchored = check_log(archive)
+    report.problems += [Problem("audit", "audit log", p) for p in anchored]
     archive.audit.append("verify", source=source, sample=sample, versions_total=report.versions_total,
                          versions_checked=report.versions_checked, bytes=report.bytes_read,
                          audit_entries=report.audit_entries, segments=report.segments_checked,
