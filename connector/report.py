@@ -12,7 +12,11 @@ Three views of the same records are compared, revision by revision:
   one request per record).
 
 An item is *missing* when a revision the source lists is absent from the repository or the
-ledger; every missing item is listed with its missing revisions. Without a range, records the
+ledger; every missing item is listed with its missing revisions. Lag is told from loss: when every
+revision missing was made at or after the start of the source's last completed ``sync`` (the
+ledger's ``runs``), the item is *pending* (the next run files it) and does not count as missing;
+a revision older than that, or without a date, is missing (no completed sync: everything is).
+Without a range, records the
 archive holds but the source no longer lists are *extra* (deleted in the source and not yet
 tombstoned: ``sync --reconcile`` files their tombstones); records with a tombstone are counted as
 deleted in the source, not as extra. With a range only missing items are reported, because the
@@ -49,16 +53,18 @@ def _month(value) -> str:
 
 
 def source_listing(source: Source, since: datetime | None, until: datetime | None) -> tuple[dict, set]:
-    """key -> {kind, space, title, created, revisions}; and the keys the listing reports deleted."""
+    """key -> {kind, space, title, created, revisions, made}; and the keys the listing reports deleted.
+    ``made``: revision id -> when the source made it (None when unknown)."""
     listed: dict[str, dict] = {}
     deleted: set[str] = set()
 
     def add(item: Item, space: str) -> None:
         entry = listed.setdefault(item.key, {"kind": item.kind, "space": space or "_", "title": item.title,
-                                             "created": item.created, "revisions": []})
+                                             "created": item.created, "revisions": [], "made": {}})
         for revision in item.revisions:
             if revision.id not in entry["revisions"]:
                 entry["revisions"].append(revision.id)
+                entry["made"][revision.id] = revision.created
         if entry["created"] is None:
             entry["created"] = item.created or (item.revisions[0].created if item.revisions else None)
 
@@ -123,18 +129,17 @@ def reconcile(archive: Archive, source: Source, since: datetime | None = None,
     ledger = archive.ledger
     ledger_keys = set(listed)
     if not ranged:
-        ledger_keys |= {record_key(source.name, kind, native) for kind, native in ledger.db.execute(
-            "SELECT kind, native_id FROM records WHERE source=? AND kind != 'tombstone'", (source.name,))}
+        ledger_keys |= {record_key(source.name, kind, native) for kind, native in ledger.record_ids(source.name)}
     in_ledger = {key: set(ledger.filed_revisions(key)) for key in ledger_keys}
     in_ledger = {k: v for k, v in in_ledger.items() if v}
     deleted = tombstoned | deleted_in_listing | {
-        record_key(source.name, kind, native) for kind, native in ledger.db.execute(
-            "SELECT kind, native_id FROM records WHERE source=? AND deleted=1", (source.name,))}
+        record_key(source.name, kind, native) for kind, native in ledger.record_ids(source.name, deleted_only=True)}
+    synced = ledger.last_completed_sync(source.name)
 
     spaces: dict[str, dict] = defaultdict(lambda: dict.fromkeys(
         ("source_items", "source_revisions", "ledger_items", "ledger_revisions", "repository_items",
-         "repository_revisions", "missing_items", "extra_items"), 0))
-    missing, extra = [], []
+         "repository_revisions", "missing_items", "pending_items", "extra_items"), 0))
+    missing, pending, extra = [], [], []
     per_month: dict[str, int] = defaultdict(int)
     for key, entry in sorted(listed.items()):
         space = spaces[entry["space"]]
@@ -151,13 +156,18 @@ def reconcile(archive: Archive, source: Source, since: datetime | None = None,
         not_in_repo = [r for r in revs if r not in rep]
         not_in_ledger = [r for r in revs if r not in led]
         if not_in_repo or not_in_ledger:
-            space["missing_items"] += 1
             status = ("not archived" if not rep and not led else
                       "missing from the repository" if not rep else
                       "missing from the ledger" if not led else "missing revisions")
-            missing.append({"key": key, "space": entry["space"], "kind": entry["kind"], "title": entry["title"],
-                            "status": status, "missing_in_repository": not_in_repo,
-                            "missing_in_ledger": not_in_ledger, "source_revisions": len(revs)})
+            row = {"key": key, "space": entry["space"], "kind": entry["kind"], "title": entry["title"],
+                   "status": status, "missing_in_repository": not_in_repo,
+                   "missing_in_ledger": not_in_ledger, "source_revisions": len(revs)}
+            if _after_sync([entry["made"][r] for r in {*not_in_repo, *not_in_ledger}], synced):
+                space["pending_items"] += 1
+                pending.append({**row, "changed": _iso(max(entry["made"][r] for r in {*not_in_repo, *not_in_ledger}))})
+            else:
+                space["missing_items"] += 1
+                missing.append(row)
     deleted_count = 0
     if not ranged:
         for key in sorted((set(in_repo) | set(in_ledger)) - set(listed)):
@@ -175,7 +185,8 @@ def reconcile(archive: Archive, source: Source, since: datetime | None = None,
     return {"source": source.name, "system": getattr(source, "system", ""), "ranged": ranged,
             "since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
             "totals": totals, "spaces": {name: spaces[name] for name in sorted(spaces)},
-            "missing": missing, "extra": extra, "deleted_in_source": deleted_count,
+            "last_completed_sync": _iso(synced),
+            "missing": missing, "pending": pending, "extra": extra, "deleted_in_source": deleted_count,
             "per_month": dict(sorted(per_month.items()))}
 
 
@@ -186,7 +197,18 @@ def build_report(archive: Archive, sources: list[Source], since: datetime | None
             "repository": archive.config.repository.url, "base_path": archive.filer.base_path or "/",
             "sources": results,
             "missing_total": sum(len(r["missing"]) for r in results),
+            "pending_total": sum(len(r["pending"]) for r in results),
             "extra_total": sum(len(r["extra"]) for r in results)}
+
+
+def _after_sync(made: list[datetime | None], synced: datetime | None) -> bool:
+    """Lag, not loss: every revision was made at or after the last completed sync started (and
+    so may be filed by the next run). Undated revisions, or no completed sync, fail closed."""
+    return synced is not None and bool(made) and all(when is not None and when >= synced for when in made)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.astimezone(timezone.utc).isoformat(timespec="seconds") if when else None
 
 
 # --- renderers ----------------------------------------------------------------------------
@@ -207,24 +229,29 @@ def render_text(report: dict) -> str:
                    f"{t.get('source_revisions', 0)} revisions in the source, {t.get('ledger_items', 0)} / "
                    f"{t.get('ledger_revisions', 0)} in the ledger, {t.get('repository_items', 0)} / "
                    f"{t.get('repository_revisions', 0)} in the repository; {len(r['missing'])} missing, "
-                   f"{len(r['extra'])} extra, {r['deleted_in_source']} deleted in the source (tombstoned)")
+                   f"{len(r['pending'])} pending, {len(r['extra'])} extra, {r['deleted_in_source']} deleted in "
+                   f"the source (tombstoned); last completed sync {r['last_completed_sync'] or 'none'}")
         for name, s in r["spaces"].items():
             out.append(f"  {name}: source {s['source_items']}/{s['source_revisions']}, ledger "
                        f"{s['ledger_items']}/{s['ledger_revisions']}, repository {s['repository_items']}/"
-                       f"{s['repository_revisions']}, missing {s['missing_items']}, extra {s['extra_items']}")
+                       f"{s['repository_revisions']}, missing {s['missing_items']}, pending {s['pending_items']}, "
+                       f"extra {s['extra_items']}")
         for m in r["missing"]:
             out.append(f"  MISSING {m['key']} ({m['space']}, {m['title']!r}): {m['status']}; revisions "
                        f"not in the repository: {', '.join(m['missing_in_repository']) or '-'}; "
                        f"not in the ledger: {', '.join(m['missing_in_ledger']) or '-'}")
+        for p in r["pending"]:
+            out.append(f"  PENDING {p['key']} ({p['space']}, {p['title']!r}): changed {p['changed']}, after the "
+                       f"last completed sync; not yet archived: {', '.join(p['missing_in_repository']) or '-'}")
         for e in r["extra"]:
             out.append(f"  EXTRA {e['key']} ({e['space']}): {e['status']}")
-    out.append(f"missing: {report['missing_total']}, extra: {report['extra_total']}")
+    out.append(f"missing: {report['missing_total']}, extra: {report['extra_total']}, pending: {report['pending_total']}")
     return "\n".join(out) + "\n"
 
 
 CSV_FIELDS = ("row", "source", "space", "key", "status", "source_items", "source_revisions", "ledger_items",
-              "ledger_revisions", "repository_items", "repository_revisions", "missing_items", "extra_items",
-              "missing_in_repository", "missing_in_ledger")
+              "ledger_revisions", "repository_items", "repository_revisions", "missing_items", "pending_items",
+              "extra_items", "missing_in_repository", "missing_in_ledger")
 
 
 def render_csv(report: dict) -> str:
@@ -234,10 +261,11 @@ def render_csv(report: dict) -> str:
     for r in report["sources"]:
         for name, s in r["spaces"].items():
             writer.writerow({"row": "space", "source": r["source"], "space": name, **s})
-        for m in r["missing"]:
-            writer.writerow({"row": "missing", "source": r["source"], "space": m["space"], "key": m["key"],
-                             "status": m["status"], "missing_in_repository": " ".join(m["missing_in_repository"]),
-                             "missing_in_ledger": " ".join(m["missing_in_ledger"])})
+        for kind in ("missing", "pending"):
+            for m in r[kind]:
+                writer.writerow({"row": kind, "source": r["source"], "space": m["space"], "key": m["key"],
+                                 "status": m["status"], "missing_in_repository": " ".join(m["missing_in_repository"]),
+                                 "missing_in_ledger": " ".join(m["missing_in_ledger"])})
         for e in r["extra"]:
             writer.writerow({"row": "extra", "source": r["source"], "space": e["space"], "key": e["key"],
                              "status": e["status"]})
@@ -272,6 +300,7 @@ def render_html(report: dict) -> str:
     e = html.escape
     body = [f"<h1>Archive reconciliation</h1><p>{e(report['generated_at'])} &middot; {e(report['repository'])} "
             f"{e(report['base_path'])} &middot; <b>{report['missing_total']}</b> missing, "
+            f"{report['pending_total']} pending (changed after the last completed sync), "
             f"<b>{report['extra_total']}</b> extra</p>"]
     for r in report["sources"]:
         window = f" [{e(r['since'] or '-')} .. {e(r['until'] or '-')})" if r["ranged"] else ""
@@ -281,13 +310,13 @@ def render_html(report: dict) -> str:
         body.append(f'<div class="chart-box">{_chart(r["per_month"])}</div>')
         body.append("<table><tr><th>space</th><th>source items</th><th>source revisions</th><th>ledger items</th>"
                     "<th>ledger revisions</th><th>repository items</th><th>repository revisions</th>"
-                    "<th>missing</th><th>extra</th></tr>")
+                    "<th>missing</th><th>pending</th><th>extra</th></tr>")
         for name, s in r["spaces"].items():
             cls = ' class="bad"' if s["missing_items"] or s["extra_items"] else ""
             body.append(f"<tr{cls}><td>{e(name)}</td>" + "".join(
                 f"<td>{s[k]}</td>" for k in ("source_items", "source_revisions", "ledger_items", "ledger_revisions",
                                              "repository_items", "repository_revisions", "missing_items",
-                                             "extra_items")) + "</tr>")
+                                             "pending_items", "extra_items")) + "</tr>")
         body.append("</table>")
         body.append(f"<p>{r['deleted_in_source']} records deleted in the source (tombstoned).</p>")
         if r["missing"]:
@@ -297,6 +326,13 @@ def render_html(report: dict) -> str:
                 body.append(f"<tr><td>{e(m['key'])}</td><td>{e(m['space'])}</td><td>{e(m['title'] or '')}</td>"
                             f"<td>{e(m['status'])}</td><td>{e(', '.join(m['missing_in_repository']))}</td>"
                             f"<td>{e(', '.join(m['missing_in_ledger']))}</td></tr>")
+            body.append("</table>")
+        if r["pending"]:
+            body.append('<h3>Pending: changed after the last completed sync</h3><table class="pending"><tr>'
+                        "<th>key</th><th>space</th><th>title</th><th>changed</th><th>revisions not yet archived</th></tr>")
+            for p in r["pending"]:
+                body.append(f"<tr><td>{e(p['key'])}</td><td>{e(p['space'])}</td><td>{e(p['title'] or '')}</td>"
+                            f"<td>{e(p['changed'] or '')}</td><td>{e(', '.join(p['missing_in_repository']))}</td></tr>")
             body.append("</table>")
         if r["extra"]:
             body.append('<h3>Extra</h3><table class="extra"><tr><th>key</th><th>space</th><th>status</th></tr>')
