@@ -170,12 +170,16 @@ def restore(archive, events: set[str]) -> list[dict]:
 
 
 class LocalLog:
-    """The local log read once, in order of ``seq``: ``get(seq)`` for ascending seqs."""
+    """The local log read in order of ``seq``: ``get(seq)`` for ascending seqs reads it once; a
+    smaller seq than the last asked for (two segments that overlap: one filed again after the
+    ledger lost its rows) reads it again from the start."""
 
     def __init__(self, path: str):
+        self.path = path
         self.exists = os.path.exists(path)
         self._lines = self._read(path) if self.exists else iter(())
         self._pending: tuple[int, bytes] | None = None
+        self._asked = 0
         self.last = 0
 
     @staticmethod
@@ -187,6 +191,9 @@ class LocalLog:
                     yield seq, line if line.endswith(b"\n") else line + b"\n"
 
     def get(self, seq: int) -> bytes | None:
+        if seq <= self._asked and self.exists:
+            self._lines, self._pending = self._read(self.path), None
+        self._asked = seq
         while self._pending is None or self._pending[0] < seq:
             self._pending = next(self._lines, None)
             if self._pending is None:
