@@ -31,6 +31,7 @@ from .cmis.client import Upload
 from .config import Config
 from .pipeline import Archive
 from .sources import build
+from .sweep import for_source, format_figures
 
 MIN_HISTORY_VERSIONS = 10
 PROBES = 3
@@ -55,6 +56,11 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
 
     archive = Archive.open(cfg, lock=False, dry_run=True)
     try:
+        counts = est.get("counts", {})
+        sweep = for_source(archive.ledger, source_name, sc.type, sc.options)
+        if sweep is not None and not sweep["units"]:   # nothing archived yet: the source's count
+            sweep = for_source(archive.ledger, source_name, sc.type, sc.options,
+                               units=int(counts.get("topics") or counts.get("threads") or 0))
         rate = history_rate(archive.ledger, source_name)
         if rate is None and probe:
             rate = probe_create_rate(archive)
@@ -89,7 +95,7 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
         "source_rate_limit_per_minute": limit, "repository": rate,
         "duration_seconds": None if repo_seconds is None else round(source_seconds + repo_seconds, 1),
         "duration": None if repo_seconds is None else _human(source_seconds + repo_seconds),
-        "estimate_requests": source.request_count, "notes": notes,
+        "estimate_requests": source.request_count, "notes": notes, "sweep": sweep,
     }
 
 
@@ -190,6 +196,8 @@ def format_plan(p: dict) -> str:
     else:
         lines.append("  repository: not measured")
     lines.append(f"  estimated duration: {p['duration'] or 'unknown'}")
+    if p.get("sweep"):
+        lines.append(f"  {format_figures(p['sweep'])[0]}")
     lines += [f"  note: {n}" for n in p["notes"]]
     return "\n".join(lines)
 

@@ -4,7 +4,7 @@ Per source: the incremental checkpoint; records (items, files, tombstones, items
 source), versions and bytes archived (``versions.length`` summed); quarantined records with their
 reasons; the last run with its outcome (a run with no outcome was killed or is still running);
 backfills with their status; intents left by a killed run (the next run checks them against the
-repository).
+repository); the change sweep's coverage and per-run budget (``connector.sweep.figures``).
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import json
 
 from .config import Config
 from .ledger import Ledger
+from .sweep import for_source, format_figures
 
 FILE_KINDS = ("file", "media", "attachment")
 
@@ -27,6 +28,9 @@ def status(cfg: Config, ledger: Ledger | None = None) -> dict:
                 names.append(name)
         sources = [_source(ledger, name, cfg.sources[name].type if name in cfg.sources else None)
                    for name in names]
+        for entry in sources:
+            sc = cfg.sources.get(entry["source"])
+            entry["sweep"] = for_source(ledger, sc.name, sc.type, sc.options) if sc else None
         return {"ledger": cfg.ledger_path, "sources": sources, "totals": ledger.counts()}
     finally:
         if own:
@@ -91,6 +95,8 @@ def format_status(st: dict) -> str:
                          f"{b['objects']} objects, {b['attempts']} attempt(s)")
         if s["pending_intents"]:
             lines.append(f"  {s['pending_intents']} writes were in flight when a run stopped; the next run checks them")
+        if s.get("sweep"):
+            lines += [f"  {line}" for line in format_figures(s["sweep"])]
         lines.append(f"  quarantined: {len(s['quarantined'])}")
         for q in s["quarantined"]:
             lines.append(f"    {q['key']}: {q['error']}: {q['reason']} ({q['attempts']} attempt(s), last {q['last_seen']})")

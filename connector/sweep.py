@@ -176,3 +176,58 @@ class ChangeSweep:
         if stored is not None:
             return stored != marker
         return not archived(set(self.ledger.filed_revisions(key)))
+
+
+def figures(ledger: Ledger, source: Any, settings: Settings, units: int | None = None) -> dict:
+    """What ``status`` and ``plan`` say of a source's sweep: coverage (records re-checked within
+    the period, the oldest check), and the per-run budget the period needs. ``units`` overrides
+    the archived count (``plan`` before anything is archived)."""
+    live = [key for key, _, _, _, deleted in ledger.access_rows(source.name) if not deleted]
+    count = len(source.sweep_units(live)) if units is None else units
+    totals = ledger.sweep_totals(source.name)
+    per_unit = requests_per_unit(source, totals)
+    now = datetime.now(timezone.utc)
+    fresh, total, oldest = ledger.sweep_coverage(source.name, (now - settings.period).isoformat())
+    per_run = count * per_unit / settings.runs_per_period
+    found = {"units": count, "requests_per_unit": round(per_unit, 2),
+             "requests_per_unit_measured": bool(totals and totals["paid_units"]),
+             "requests_per_pass": math.ceil(count * per_unit), "requests_per_run": round(per_run, 2),
+             "period_days": round(settings.period / timedelta(days=1), 3),
+             "sync_every_minutes": round(settings.every / timedelta(minutes=1), 2),
+             "sync_every_assumed": not settings.every_configured, "max_requests": settings.max_requests,
+             "achieved_period_days": None, "records": total, "checked_within_period": fresh,
+             "coverage": round(fresh / total, 4) if total else None, "oldest_check": oldest,
+             "oldest_check_age_hours": None if oldest is None else
+             round((now - datetime.fromisoformat(oldest)) / timedelta(hours=1), 1)}
+    if settings.max_requests and settings.max_requests < per_run:
+        found["achieved_period_days"] = round(
+            achieved_period(count, per_unit, settings, settings.max_requests) / timedelta(days=1), 2)
+    return found
+
+
+def format_figures(found: dict) -> list[str]:
+    """Two lines for ``status``/``plan``."""
+    every = (f"a sync every {found['sync_every_minutes']:g} min"
+             + (" (assumed: set sync_every_minutes)" if found["sync_every_assumed"] else ""))
+    budget_line = (f"change sweep: {found['units']} units, ~{found['requests_per_unit']} requests each"
+                   f" ({'measured' if found['requests_per_unit_measured'] else 'model'}): "
+                   f"{found['requests_per_pass']} per pass, {found['requests_per_run']} per run for a "
+                   f"{found['period_days']:g}-day period with {every}")
+    if found["achieved_period_days"]:
+        budget_line += (f"; capped at {found['max_requests']} a run, a pass takes "
+                        f"{found['achieved_period_days']:g} days")
+    coverage = ("no archived records" if found["coverage"] is None else
+                f"{found['coverage']:.1%} of {found['records']} records re-checked within the period; "
+                f"oldest check {found['oldest_check_age_hours']:g} h ago")
+    return [budget_line, "change sweep coverage: " + coverage]
+
+
+def for_source(ledger: Ledger, name: str, system: str, options: Mapping[str, Any],
+               units: int | None = None) -> dict | None:
+    """``figures`` of a configured source (built without a request), None if it has no change sweep."""
+    from .sources import build
+
+    source = build(name, system, dict(options))
+    if not hasattr(source, "recheck"):
+        return None
+    return figures(ledger, source, Settings.of(options), units)

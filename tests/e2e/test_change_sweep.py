@@ -10,6 +10,7 @@ import responses
 
 from connector import config
 from connector.pipeline import Archive
+from connector.status import format_status, status
 
 from ..conftest import write_config
 from ..sources.test_discourse import BASE, FakeTime, get, load, register_listing, register_run1, source
@@ -107,6 +108,13 @@ def test_discourse_edit_of_post_3_in_a_topic_quiet_for_two_years_is_archived_by_
     assert len(archive.ledger.filed_revisions(key)) == 2
     fresh, total, _ = archive.ledger.sweep_coverage("talk", "2000-01-01")
     assert fresh == total         # every live record, the upload of post 1001 too (from the index)
+    talk = next(s for s in status(archive.config, archive.ledger)["sources"] if s["source"] == "talk")
+    sweep = talk["sweep"]
+    assert sweep["units"] == 4 and sweep["coverage"] == 1.0 and not sweep["sync_every_assumed"]
+    # measured: topic 100 cost 2 requests (25 posts), 101 and 102 one each; 4 runs a period
+    assert sweep["requests_per_unit_measured"] and sweep["requests_per_unit"] == 1.33
+    assert sweep["requests_per_pass"] == 6 and sweep["requests_per_run"] == 1.33
+    assert "change sweep coverage: 100.0% of" in format_status(status(archive.config, archive.ledger))
 
 
 def test_default_period_a_quiet_forum_spends_nothing_until_a_request_is_earned(tmp_path, cmis_url):
