@@ -79,7 +79,9 @@ Discourse specifics (from the API docs and source; no Discourse server was run h
   down to ``last_post_id``; topics bumped since the checkpoint and all topics active within
   ``rescan_window`` from ``/latest.json``; in those topics, posts are re-filed when new or when
   ``updated_at`` is at or after the checkpoint. Edits to posts in topics quiet for longer than the
-  rescan window need a full run or webhooks (``post_edited``).
+  rescan window are found by the change sweep (``recheck``, ``connector/sweep.py``): a budgeted
+  slice of archived topics is read again each sync, least recently checked first, and posts whose
+  ``version``/``updated_at`` changed are filed (about 1.25 requests a topic).
 - **Deletions**: soft-deleted posts and topics (``deleted_at``; staff still read them) are filed,
   restricted, and followed by a Tombstone; ``reconcile(known_ids)`` finds hard deletions (404).
 
