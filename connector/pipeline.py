@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import time
@@ -187,15 +188,17 @@ class Archive:
         readers) reaches every filed record here."""
         rows = self.ledger.access_rows(source.name)
         restrictions = self.ledger.restrictions_of(source.name)
-        live = {key: visibility_from_label(label) for key, _, label, _, deleted in rows
+        parsed, labelled = functools.cache(visibility_from_label), functools.cache(access_label)   # records share
+        # a few labels and decisions: each is made once per run
+        decide = functools.cache(lambda visibility, placed: self.mapper.acl(source.name, visibility, placed).digest)
+        live = {key: parsed(label) for key, _, label, _, deleted in rows
                 if not deleted and key.split("/", 2)[1] != "tombstone"}
         seen = {access.key: access.visibility for access in source.sweep(live) if access.key in live}
         for key, _, label, acl, _ in rows:
             if key in self._quarantined_now:
                 continue   # its ACL write failed in this run already: the next run tries again
-            visibility = seen.get(key) or visibility_from_label(label)
-            decided = self.mapper.acl(source.name, visibility, restrictions.get(key, frozenset()))
-            if decided.digest != acl or access_label(visibility) != label:
+            visibility = seen.get(key) or parsed(label)
+            if decide(visibility, restrictions.get(key, frozenset())) != acl or labelled(visibility) != label:
                 yield Access(key, visibility)
 
     def change_sweep(self, source: Source, summary: Summary, on_object: Callable[[Summary], None] | None) -> None:
