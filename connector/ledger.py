@@ -10,6 +10,9 @@ Tables:
 - ``record_restrictions``: restrictions the archive placed on a record (sensitive data, a GDPR
   processing restriction), with their reason: they never widen by themselves;
 - ``versions``: one row per filed revision, written only after the repository acknowledged it;
+- ``revision_states``: the state digest of each filed version (``mapping.state_digest``: content
+  and archived metadata, not when it was captured), and the revisions not filed because they
+  repeat the version just before them (``covered_by`` names that version's revision);
 - ``intents``: a revision about to be written. An intent left behind by a killed run tells the
   next run to look in the repository (by our key property) before writing again;
 - ``quarantine``: records that could not be filed, with the reason; ``runs``: run history.
@@ -53,6 +56,9 @@ CREATE TABLE IF NOT EXISTS record_restrictions (
 CREATE TABLE IF NOT EXISTS versions (
     key TEXT NOT NULL, revision_id TEXT NOT NULL, object_id TEXT NOT NULL, version_label TEXT NOT NULL,
     sha256 TEXT NOT NULL, length INTEGER NOT NULL, filed_at TEXT NOT NULL, run_id TEXT NOT NULL,
+    PRIMARY KEY (key, revision_id));
+CREATE TABLE IF NOT EXISTS revision_states (
+    key TEXT NOT NULL, revision_id TEXT NOT NULL, state TEXT NOT NULL, covered_by TEXT,
     PRIMARY KEY (key, revision_id));
 CREATE TABLE IF NOT EXISTS intents (
     key TEXT NOT NULL, revision_id TEXT NOT NULL, started_at TEXT NOT NULL, run_id TEXT NOT NULL,
@@ -161,8 +167,30 @@ class Ledger:
             self.db.row_factory = None
 
     def filed_revisions(self, key: str) -> dict[str, str]:
-        """revision id → object id of every version filed for ``key``."""
-        return dict(self.db.execute("SELECT revision_id, object_id FROM versions WHERE key=?", (key,)))
+        """revision id → object id of every version filed for ``key``, and of every revision
+        covered by one (the same state: it is never filed, nor tried again)."""
+        return dict(self.db.execute(
+            "SELECT revision_id, object_id FROM versions WHERE key=? UNION ALL "
+            "SELECT c.revision_id, v.object_id FROM revision_states c JOIN versions v "
+            "ON v.key = c.key AND v.revision_id = c.covered_by WHERE c.key=?", (key, key)))
+
+    def last_state(self, key: str) -> tuple[str, str] | None:
+        """(revision id, state digest) of the version of ``key`` filed last; None when there is
+        none or its state is unknown (recovered by key, filed before states were kept)."""
+        row = self.db.execute(
+            "SELECT v.revision_id, s.state FROM versions v LEFT JOIN revision_states s "
+            "ON s.key = v.key AND s.revision_id = v.revision_id WHERE v.key=? ORDER BY v.rowid DESC LIMIT 1",
+            (key,)).fetchone()
+        return (row[0], row[1]) if row and row[1] else None
+
+    def covered(self, key: str) -> dict[str, str]:
+        """revision id → the filed revision that covers it (``cover``), for ``key``."""
+        return dict(self.db.execute("SELECT revision_id, covered_by FROM revision_states "
+                                    "WHERE key=? AND covered_by IS NOT NULL", (key,)))
+
+    def cover(self, key: str, revision_id: str, by: str, state: str) -> None:
+        """``revision_id`` repeats the filed version ``by`` (same state): it counts as filed."""
+        self.db.execute("INSERT OR IGNORE INTO revision_states VALUES (?,?,?,?)", (key, revision_id, state, by))
 
     def keys(self, source: str, kind: str | None = None, include_deleted: bool = False) -> set[str]:
         sql = "SELECT native_id FROM records WHERE source=? AND kind != 'tombstone'"
@@ -181,10 +209,10 @@ class Ledger:
         return self.db.execute("SELECT 1 FROM intents WHERE key=? LIMIT 1", (key,)).fetchone() is not None
 
     def commit_version(self, filed: FiledVersion, *, source: str, kind: str, native_id: str,
-                       folder: str, visibility: str, run_id: str, acl: str = "") -> None:
+                       folder: str, visibility: str, run_id: str, acl: str = "", state: str = "") -> None:
         """Record an acknowledged version (and its record) and clear the intent, atomically.
         ``visibility`` is the source's as filed, ``acl`` the digest of the ACL the record has now
-        (empty: unknown, decided again next run)."""
+        (empty: unknown, decided again next run), ``state`` its state digest (empty: unknown)."""
         stamp = now()
         with self.transaction() as db:
             db.execute(
@@ -197,6 +225,9 @@ class Ledger:
             db.execute("INSERT OR IGNORE INTO versions VALUES (?,?,?,?,?,?,?,?)",
                        (filed.key, filed.revision_id, filed.object_id, filed.version_label, filed.sha256,
                         filed.length, stamp, run_id))
+            if state:
+                db.execute("INSERT OR REPLACE INTO revision_states VALUES (?,?,?,NULL)",
+                           (filed.key, filed.revision_id, state))
             db.execute("DELETE FROM intents WHERE key=? AND revision_id=?", (filed.key, filed.revision_id))
             db.execute("DELETE FROM quarantine WHERE key=?", (filed.key,))
 

@@ -7,6 +7,7 @@ the classifier finds in the revisions filed now) and the config.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
@@ -69,6 +70,8 @@ class Mapper:
             properties=self.item_properties(item, decided.visibility), acl_add=decided.add,
             acl_remove=decided.remove, restrictions=found - restrictions, acl_digest=decided.digest)
         spec.versions = [self.version(item, revision) for revision in item.revisions if revision.id not in settled]
+        for version in spec.versions:
+            version.state = state_digest(spec.properties, version)
         return spec
 
     def item_properties(self, item: Item, visibility: Visibility) -> dict:
@@ -147,6 +150,31 @@ class Mapper:
 
     def acl(self, source: str, visibility: Visibility, restrictions: frozenset[str] = frozenset()) -> DecidedAcl:
         return self.policy.decide(source, visibility, restrictions)
+
+
+# What says when, by which run or under which id a state was captured, not what the state is:
+# left out of the state digest. The source record goes too: its API fields carry the save time
+# (``modified``, a revision's ``date``) and ids, so two captures of one state never share it.
+CAPTURE_PROPERTIES = frozenset({
+    "sa:revisionId", "sa:revisionCreated", "sa:modified", "sa:capturedAt", "sa:runId", "sa:connectorVersion",
+    "sa:sourceRecord", "sa:retainUntil", "cmis:rm_expirationDate", "cmis:rm_startOfRetention"})
+
+
+def state_digest(item_properties: dict, version: VersionSpec) -> str:
+    """SHA-256 of what a version archives: its content's SHA-256, the check-in comment, and every
+    property of the item and the version but ``CAPTURE_PROPERTIES``. Two consecutive versions
+    with the same digest are one state (the pipeline files the first only). Empty when the
+    content's digest is unknown before the upload (a streamed file): such versions are always
+    filed, since telling them apart would cost a download.
+
+    Example: WordPress's current state filed by one run, and the revision WordPress saves of it
+    later without a change to anything archived, have the same digest."""
+    if version.content.sha256 is None:
+        return ""
+    properties = {k: v for k, v in {**item_properties, **version.properties}.items() if k not in CAPTURE_PROPERTIES}
+    body = json.dumps({"content": version.content.sha256, "comment": version.comment, "properties": properties},
+                      sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
 def _value(value):

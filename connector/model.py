@@ -40,7 +40,8 @@ class Content:
     """A content stream: its media type, a way to read it in chunks, and what the source says of it.
 
     ``source_digest`` is ``(algorithm, hex)`` as given by the source (MediaWiki: sha1), checked
-    while the bytes flow to the repository.
+    while the bytes flow to the repository. ``sha256`` is known before any upload only for bytes
+    already in memory (``from_bytes``): it tells two states of an item apart without a request.
     """
 
     media_type: str
@@ -48,6 +49,7 @@ class Content:
     size: int | None = None
     filename: str | None = None
     source_digest: tuple[str, str] | None = None
+    sha256: str | None = None
 
     def __post_init__(self) -> None:
         # Whoever reads the bytes (the upload, a content scan, a report) gets SourceUnavailable
@@ -60,7 +62,7 @@ class Content:
                    source_digest: tuple[str, str] | None = None) -> "Content":
         """Wrap bytes already in memory (markup, JSON records: small by nature)."""
         return cls(media_type=media_type, chunks=lambda: _split(data), size=len(data),
-                   filename=filename, source_digest=source_digest)
+                   filename=filename, source_digest=source_digest, sha256=hashlib.sha256(data).hexdigest())
 
 
 def _split(data: bytes) -> Iterator[bytes]:

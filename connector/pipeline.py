@@ -358,8 +358,9 @@ class Archive:
             self.ledger.restrict(spec.key, spec.restrictions)   # kept before any write relies on them
         visibility = access_label(item.visibility)
         filed = self._filed(spec, visibility)
-        unit = _Unit(spec, [v for v in spec.versions if v.revision_id not in filed], item.source, item.kind,
-                     item.native_id, visibility, role, deleted=False)
+        pending, covered = _distinct(spec.versions, filed, self.ledger.last_state(spec.key))
+        unit = _Unit(spec, pending, item.source, item.kind, item.native_id, visibility, role, deleted=False,
+                     covered=covered)
         record = self.ledger.record(spec.key)   # after _filed, which may have recovered it
         if record is not None:
             # the decided ACL differs from the one written (the source, a restriction or the config
@@ -481,6 +482,7 @@ class Archive:
                                           visibility=unit.visibility, acl=unit.spec.acl_add, run_id=self.run_id)
                 if not self.dry_run:
                     self._record_access(unit)
+                    self._record_covered(unit)
                 if unit.error is not None and unit.error is not work.failure:
                     self._quarantine(unit.spec.key, unit.source, unit.error, summary)
                 elif unit.object_id is not None and not self.dry_run:
@@ -498,15 +500,30 @@ class Archive:
                 before = set(self.ledger.filed_revisions(unit.spec.key))
                 self._adopt(unit.spec, unit.recovered, unit.visibility)
                 adopted = set(self.ledger.filed_revisions(unit.spec.key)) - before
+            states = {version.revision_id: version.state for version in unit.pending}
             for filed, event in unit.filed:
                 if filed.revision_id not in adopted:
-                    self._record(filed, unit.source, unit.kind, unit.native_id, unit.spec, unit.visibility, event)
+                    self._record(filed, unit.source, unit.kind, unit.native_id, unit.spec, unit.visibility, event,
+                                 state=states.get(filed.revision_id, ""))
                 summary.versions += unit.role != "tombstone"
+            self._record_covered(unit)
             if unit.role == "tombstone" and unit.filed:
                 self.ledger.mark_deleted(unit.deleted_key)
             self._record_access(unit)
             if unit.error is not None and unit.error is not work.failure:
                 self._quarantine(unit.spec.key, unit.source, unit.error, summary)
+
+    def _record_covered(self, unit: "_Unit") -> None:
+        """Revisions that repeat the version just before them: once that version is in the ledger,
+        each is recorded as covered by it (never filed, never tried again) with an audit entry."""
+        if not unit.covered:
+            return
+        filed = self.ledger.filed_revisions(unit.spec.key)
+        for version, by in unit.covered:
+            if by in filed:
+                self.ledger.cover(unit.spec.key, version.revision_id, by, version.state)
+                self.audit.append("covered", key=unit.spec.key, revision=version.revision_id, by=by,
+                                  run_id=self.run_id)
 
     def _record_access(self, unit: "_Unit") -> None:
         """What the ledger keeps of who may read the record: the source's visibility as seen now
@@ -612,13 +629,39 @@ class Archive:
                 known.add(found.revision_id)
 
     def _record(self, filed: FiledVersion, source: str, kind: str, native_id: str, spec: DocumentSpec,
-                visibility: str, event: str, acl: str | None = None) -> None:
+                visibility: str, event: str, acl: str | None = None, state: str = "") -> None:
         self.audit.append(event, key=filed.key, revision=filed.revision_id, object_id=filed.object_id,
                           version=filed.version_label, sha256=filed.sha256, length=filed.length,
                           run_id=self.run_id, **classification_audit(spec, filed.revision_id))
         self.ledger.commit_version(filed, source=source, kind=kind, native_id=native_id,
                                    folder="/".join(spec.folder), visibility=visibility, run_id=self.run_id,
-                                   acl=spec.acl_digest if acl is None else acl)
+                                   acl=spec.acl_digest if acl is None else acl, state=state)
+
+
+def _distinct(versions: list[VersionSpec], filed: dict[str, str],
+              last: tuple[str, str] | None) -> tuple[list[VersionSpec], list[tuple[VersionSpec, str]]]:
+    """The versions to file, in order, and those that repeat the state just before them, each with
+    the revision id of that state (``mapping.state_digest``). Just before a version is the item's
+    previous revision in this run, or for the first the version filed last (``last``: its revision
+    id and state). A version whose state is unknown is always filed.
+
+    Example: the ledger's last version is ``cur-T1`` with state S; the source now lists ``rev-9``
+    with state S and ``rev-10`` with state S2: ``rev-9`` is covered by ``cur-T1``, ``rev-10`` is
+    filed."""
+    pending: list[VersionSpec] = []
+    covered: list[tuple[VersionSpec, str]] = []
+    before = last
+    for version in versions:
+        if version.revision_id in filed:
+            # filed already (listed again after an interrupted run): the state before the next one
+            # is known only when this is the version filed last (or a revision it covers)
+            before = last if last and filed[version.revision_id] == filed.get(last[0]) else None
+        elif version.state and before is not None and version.state == before[1]:
+            covered.append((version, before[0]))
+        else:
+            pending.append(version)
+            before = (version.revision_id, version.state) if version.state else None
+    return pending, covered
 
 
 def _keys(obj: Item | Tombstone | Access) -> set[str]:
@@ -649,6 +692,7 @@ class _Unit:
     filed: list[tuple[FiledVersion, str]] = field(default_factory=list)   # (version, audit event)
     recovered: list[FiledVersion] = field(default_factory=list)
     error: Exception | None = None
+    covered: list[tuple[VersionSpec, str]] = field(default_factory=list)   # (version, revision covering it)
 
     def remember(self, record) -> None:
         """The archived record as the ledger has it: the ACL changes when the decided one differs."""

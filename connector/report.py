@@ -11,6 +11,9 @@ Three views of the same records are compared, revision by revision:
   (records by ``sa:recordKey`` inside the base folder's tree, then each record's version list:
   one request per record).
 
+A revision the pipeline did not file because it repeats the version before it (same content and
+archived metadata, ``Ledger.cover``) counts as archived wherever the version covering it is.
+
 An item is *missing* when a revision the source lists is absent from the repository or the
 ledger; every missing item is listed with its missing revisions. Lag is told from loss: when every
 revision missing was made at or after the start of the source's last completed ``sync`` (the
@@ -145,6 +148,8 @@ def reconcile(archive: Archive, source: Source, since: datetime | None = None,
         space = spaces[entry["space"]]
         revs = entry["revisions"]
         led, rep = in_ledger.get(key, set()), in_repo.get(key, {}).get("revisions", set())
+        # a revision that repeats the version before it is held by that version (Ledger.cover)
+        rep = rep | {r for r, by in ledger.covered(key).items() if by in rep} if led else rep
         space["source_items"] += 1
         space["source_revisions"] += len(revs)
         space["ledger_items"] += bool(led & set(revs))

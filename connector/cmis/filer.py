@@ -44,6 +44,7 @@ class VersionSpec:
     content: Content
     properties: dict[str, PropertyValue]
     comment: str = ""
+    state: str = ""     # mapping.state_digest: equal for two versions that would archive the same state
 
 
 @dataclass

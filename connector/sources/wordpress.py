@@ -392,7 +392,7 @@ class WordPressSource:
             revisions.append(Revision(
                 id=f"cur-{raw.get('modified_gmt')}-{sig}", created=_utc(raw.get("modified_gmt")),
                 author=author, content=Content.from_bytes(current[0].encode("utf-8"), "text/html"),
-                title=current[1], comment=f"current state ({raw.get('status')})", record=_record(raw, POST_RECORD)))
+                title=current[1], record=_record(raw, POST_RECORD)))
         extra = {"status": str(raw.get("status")),
                  "password_protected": "true" if raw.get("password") else "false",
                  "slug": str(raw.get("slug") or ""), "type": str(raw.get("type") or kind)}
