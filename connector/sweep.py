@@ -45,10 +45,11 @@ from typing import Any, Callable, Iterable, Mapping
 from .errors import ConfigError
 from .ledger import Ledger
 from .model import Item, Tombstone
+from .sources import SWEEP_OPTIONS, build
 
 log = logging.getLogger(__name__)
 
-OPTIONS = ("sweep_period_days", "sync_every_minutes", "sweep_max_requests")
+OPTIONS = SWEEP_OPTIONS   # kept apart by sources.build: the source never sees them
 DEFAULT_PERIOD = timedelta(days=7)
 DEFAULT_EVERY = timedelta(minutes=15)
 
@@ -225,8 +226,6 @@ def format_figures(found: dict) -> list[str]:
 def for_source(ledger: Ledger, name: str, system: str, options: Mapping[str, Any],
                units: int | None = None) -> dict | None:
     """``figures`` of a configured source (built without a request), None if it has no change sweep."""
-    from .sources import build
-
     source = build(name, system, dict(options))
     if not hasattr(source, "recheck"):
         return None

@@ -62,6 +62,10 @@ class Source(Protocol):
     def request_count(self) -> int: ...
 
 
+# options of a source table that configure the change sweep (connector.sweep), not the source
+SWEEP_OPTIONS = ("sweep_period_days", "sync_every_minutes", "sweep_max_requests")
+
+
 def build(name: str, system: str, options: dict) -> Source:
     """A source instance from its config table (``[sources.NAME]``), secrets already resolved.
 
@@ -71,8 +75,6 @@ def build(name: str, system: str, options: dict) -> Source:
     from datetime import timedelta
 
     from ..errors import ConfigError
-
-    from ..sweep import OPTIONS as SWEEP_OPTIONS   # the change sweep's, not the source's
 
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k not in SWEEP_OPTIONS}
     if "overlap_minutes" in kwargs:
