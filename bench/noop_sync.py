@@ -10,7 +10,8 @@ OURS   ``Archive.sync`` of the real MediaWiki source, a new source object per ru
        then filled with 1 000, later 10 000, synthetic records (and their versions).
        Wall time: Archive.open + sync + close (everything but the interpreter's start).
 RAW    plain ``requests``: login token, login, one ``list=recentchanges`` since the checkpoint: the
-       least a client can do to learn that nothing changed.
+       least a client can do to learn that nothing changed (OURS also runs the visibility sweep:
+       the anonymous read probe, and one ``list=allpages`` per restricted namespace).
 
     PYTHONPATH=. python bench/noop_sync.py [--rounds 5] [--mw-api URL --mw-botpassword FILE]
 """
@@ -23,6 +24,7 @@ import time
 from common import ROOT, arguments, cmis_url, machine, median, raw_mediawiki_login, table, write_config
 
 from connector.cmis.filer import FiledVersion
+from connector.model import Visibility
 from connector.pipeline import Archive
 from connector.sources import build
 
@@ -37,7 +39,9 @@ password_file = "{password_file}"
 
 
 def fill(archive: Archive, start: int, count: int) -> None:
-    """Synthetic archived records (one version each), in one transaction."""
+    """Synthetic archived records (one version each, public, with the ACL the archive decides for
+    them), in one transaction."""
+    acl = archive.mapper.acl("wiki", Visibility.public()).digest
     with archive.ledger.transaction():
         for n in range(start, start + count):
             key = f"wiki/page/{10_000_000 + n}"
@@ -46,7 +50,7 @@ def fill(archive: Archive, start: int, count: int) -> None:
                              series_id=f"synthetic-{n}", version_label="1.0", sha256="0" * 64, length=100,
                              name=f"Synthetic {n} [{10_000_000 + n}].wiki"),
                 source="wiki", kind="page", native_id=str(10_000_000 + n), folder="wiki/Main/2024",
-                visibility="public:", run_id="bench")
+                visibility="public:", acl=acl, run_id="bench")
 
 
 def ours_noop(cfg) -> tuple[float, int, int, str]:
