@@ -27,8 +27,11 @@ Check it::
         -CAfile OUT/tsa-ca.pem
 
 The timestamp request is built with ``openssl ts -query`` (SHA-256, nonce, TSA certificate
-requested) and POSTed as ``application/timestamp-query``; the response must be granted, and is
-verified against the request (and the CA, when configured) before it is stored.
+requested) and POSTed as ``application/timestamp-query`` (no redirect followed; credentials only
+over https). The reply must be granted and bound to the request, whatever TSA answered: its
+message imprint is the SHA-256 of the tag manifest (computed here) and its nonce the request's
+(both read from ``openssl ts -reply -text``), so a token for other data or a replayed one is never
+stored. With ``tsa_ca_file`` it must also verify against that CA (``openssl ts -verify``).
 """
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -53,6 +57,9 @@ from .select import Criteria, Found, by_criteria, single
 from .settings import Settings, settings, operator
 
 CHUNK = 1 << 16
+MAX_REPLY = 1 << 20            # a timestamp reply is a few KB: token, TSA certificate, chain
+_DUMP_ROW = re.compile(r"^\s+[0-9a-f]{4} - (.{1,48})")   # BIO_dump: offset, 16 hex pairs, the text
+_HEX_PAIR = re.compile(r"[0-9a-f]{2}")
 
 
 class ExportError(Fatal):
@@ -152,28 +159,40 @@ def timestamp(data_path: str, conf: Settings, session: requests.Session | None =
     with tempfile.TemporaryDirectory() as tmp:
         query = os.path.join(tmp, "request.tsq")
         _openssl("ts", "-query", "-data", data_path, "-sha256", "-cert", "-out", query)
+        nonce = _stamped(_openssl("ts", "-query", "-in", query, "-text"))[2]
         with open(query, "rb") as fh:
             body = fh.read()
         http = session or requests.Session()
         auth = (conf.tsa_username, conf.tsa_password or "") if conf.tsa_username else None
         try:
             response = http.post(conf.tsa_url, data=body, auth=auth, timeout=conf.tsa_timeout,
+                                 allow_redirects=False, stream=True,
                                  headers={"Content-Type": "application/timestamp-query",
                                           "Accept": "application/timestamp-reply",
                                           "User-Agent": f"socialarchive/{__version__}"})
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise Retriable(f"timestamp authority {conf.tsa_url} unreachable: {type(exc).__name__}") from None
-        if response.status_code >= 500 or response.status_code == 429:
-            raise Retriable(f"timestamp authority answered HTTP {response.status_code}")
-        if response.status_code != 200:
-            raise ExportError(f"timestamp authority refused the request: HTTP {response.status_code}")
         reply = os.path.join(tmp, "reply.tsr")
-        with open(reply, "wb") as fh:
-            fh.write(response.content)
+        with response, open(reply, "wb") as fh:
+            if response.status_code >= 500 or response.status_code == 429:
+                raise Retriable(f"timestamp authority answered HTTP {response.status_code}")
+            if response.status_code != 200:
+                raise ExportError(f"timestamp authority refused the request: HTTP {response.status_code}")
+            for chunk in response.iter_content(CHUNK):
+                if fh.tell() + len(chunk) > MAX_REPLY:
+                    raise ExportError(f"timestamp reply from {conf.tsa_url} is larger than {MAX_REPLY} bytes")
+                fh.write(chunk)
         text = _openssl("ts", "-reply", "-in", reply, "-text")
         if "Status: Granted" not in text:
             status = next((line for line in text.splitlines() if line.startswith("Status")), "no status")
             raise ExportError(f"timestamp not granted by {conf.tsa_url}: {status}")
+        algorithm, imprint, reply_nonce = _stamped(text)
+        if (algorithm, imprint) != ("sha256", _sha256(data_path)):
+            raise ExportError(f"timestamp from {conf.tsa_url} is for other data: its message imprint is "
+                              f"{algorithm} {imprint or 'missing'}, not the SHA-256 of {os.path.basename(data_path)}")
+        if reply_nonce != nonce:
+            raise ExportError(f"timestamp from {conf.tsa_url} answers another request: nonce {reply_nonce or 'missing'}, "
+                              f"sent {nonce}")
         verify = ["ts", "-verify", "-queryfile", query, "-in", reply]
         if conf.tsa_ca_file:
             try:
@@ -183,7 +202,41 @@ def timestamp(data_path: str, conf: Settings, session: requests.Session | None =
             if "Verification: OK" not in out:
                 raise ExportError(f"timestamp from {conf.tsa_url} does not verify against {conf.tsa_ca_file}: "
                                   f"{out.strip()[-300:]}")
-        return response.content
+        with open(reply, "rb") as fh:
+            return fh.read()
+
+
+def _stamped(text: str) -> tuple[str, str, str]:
+    """(hash algorithm, message imprint in hex, nonce as printed) from the ``-text`` of
+    ``openssl ts -query`` or ``-reply``; an empty string for what is missing.
+
+    >>> _stamped("Hash Algorithm: sha256\\nMessage data:\\n    0000 - 58 91 b5-b5   X...\\n"
+    ...          "Policy OID: 1.2\\nNonce: 0x83B72F\\n")
+    ('sha256', '5891b5b5', '0x83b72f')
+    """
+    algorithm = imprint = nonce = ""
+    dump = False
+    for line in text.splitlines():
+        key, _, value = line.partition(": ")
+        if line == "Message data:":
+            dump = True
+        elif dump and (row := _DUMP_ROW.match(line)):
+            imprint += "".join(_HEX_PAIR.findall(row.group(1)))
+        else:
+            dump = False
+            if key == "Hash Algorithm":
+                algorithm = value.strip().lower()
+            elif key == "Nonce":
+                nonce = value.strip().lower()
+    return algorithm, imprint, nonce
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _openssl(*args: str) -> str:

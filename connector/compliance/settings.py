@@ -69,6 +69,8 @@ def settings(config: Config) -> Settings:
     tsa_url = table.get("tsa_url")
     if tsa_url is not None and not str(tsa_url).startswith(("http://", "https://")):
         raise ConfigError(f"[compliance] tsa_url must be an http(s) URL, not {tsa_url!r}")
+    if tsa_url and tsa_url.startswith("http://") and (table.get("tsa_username") or password is not None):
+        raise ConfigError(f"[compliance] tsa_url {tsa_url}: credentials are only sent over https")
     return Settings(classification_path=path(table.get("classification")) or default_classification(),
                     cmis_rm=str(table.get("cmis_rm", "auto")), file_audit_log=bool(table.get("file_audit_log", True)),
                     tsa_url=tsa_url, tsa_ca_file=path(table.get("tsa_ca_file")),

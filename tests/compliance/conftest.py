@@ -9,6 +9,7 @@ import subprocess
 import textwrap
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 import pytest
 
@@ -74,6 +75,9 @@ class LocalTsa:
     ca_file: str
     directory: str
     requests: list[bytes] = field(default_factory=list)
+    # what the TSA stamps instead of the query it received (tests of a reply bound to another
+    # request); None: the query itself
+    rewrite: Callable[[bytes], bytes] | None = None
 
 
 @pytest.fixture(scope="session")
@@ -129,7 +133,7 @@ def tsa(tmp_path_factory):
                 received.append(body)
                 query, reply = os.path.join(d, "q.tsq"), os.path.join(d, "r.tsr")
                 with open(query, "wb") as fh:
-                    fh.write(body)
+                    fh.write(local.rewrite(body) if local.rewrite else body)
                 done = subprocess.run(["openssl", "ts", "-reply", "-config", os.path.join(d, "tsa.cnf"),
                                        "-queryfile", query, "-out", reply], capture_output=True)
                 if done.returncode != 0:
@@ -150,7 +154,8 @@ def tsa(tmp_path_factory):
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield LocalTsa(url=f"http://127.0.0.1:{server.server_address[1]}/tsr", ca_file=os.path.join(d, "ca.crt"),
-                   directory=d, requests=received)
+    local = LocalTsa(url=f"http://127.0.0.1:{server.server_address[1]}/tsr", ca_file=os.path.join(d, "ca.crt"),
+                     directory=d, requests=received)
+    yield local
     server.shutdown()
     server.server_close()
