@@ -131,12 +131,42 @@ def load(path: str | None = None) -> Config:
     configure_http(data.get("http", {}))
     state = data.get("state", {})
     ledger_path = resolve.path(state.get("ledger", ".state/ledger.sqlite"))
+    mapping_path = resolve.path(data.get("mapping", {}).get("file", shipped_mapping("default.toml")))
+    compliance = dict(data.get("compliance", {}))
+    classification = compliance.get("classification")
+    classification_path = resolve.path(classification) if classification else shipped_mapping("classification.toml")
     return Config(
         path=os.path.abspath(path), repository=repository, permissions=permissions, sources=sources,
         ledger_path=ledger_path,
         audit_path=resolve.path(state.get("audit_log", os.path.join(os.path.dirname(ledger_path), "audit.jsonl"))),
-        mapping_path=resolve.path(data.get("mapping", {}).get("file", shipped_mapping("default.toml"))),
-        fingerprint=hashlib.sha256(raw).hexdigest(), compliance=dict(data.get("compliance", {})))
+        mapping_path=mapping_path, compliance=compliance,
+        fingerprint=fingerprint({"config": raw, "mapping": mapping_path, "classification": classification_path}))
+
+
+def fingerprint(files: dict[str, bytes | str]) -> str:
+    """The digest of everything a run loads (recorded in its 'run' audit entry, the procedure
+    documentation and every export), so a changed rule shows as a changed digest.
+
+    It is the SHA-256 of one line ``<role> <SHA-256 of the file>`` per file, in the order given
+    (config, mapping, classification rules); ``files`` maps a role to the file's bytes or path. A
+    file that cannot be read counts as ``unreadable``: its own loader says why, when it is needed.
+
+    >>> fingerprint({"config": b""}) == hashlib.sha256(
+    ...     b"config e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\\n").hexdigest()
+    True
+    """
+    lines = []
+    for role, file in files.items():
+        if isinstance(file, bytes):
+            digest = hashlib.sha256(file).hexdigest()
+        else:
+            try:
+                with open(file, "rb") as fh:
+                    digest = hashlib.file_digest(fh, "sha256").hexdigest()
+            except OSError:
+                digest = "unreadable"
+        lines.append(f"{role} {digest}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
 
 
 def check_no_world(permissions: PermissionsConfig, world: frozenset[str] | set[str]) -> None:
