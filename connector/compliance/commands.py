@@ -1,4 +1,4 @@
-"""The compliance commands of the CLI: hold, verify, export, audit file, docs procedure, subject.
+"""The compliance commands of the CLI: hold, verify, reclassify, export, audit file, docs procedure, subject.
 
 ``cli.py`` registers them with ``register(main, config_options)``, so they share its config and
 logging options and its exit-code mapping; what only they use is here:
@@ -128,6 +128,31 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
             archive.close()
         _print_report(report, as_json)
         sys.exit(0 if report.ok else EXIT_VERIFY)
+
+    # --- reclassification -------------------------------------------------------------------
+    @main.command()
+    @click.option("--source", help="Only the records of this source.")
+    @click.option("--apply", is_flag=True, help="Write the changes (without it: a dry run that lists them).")
+    @click.option("--force", is_flag=True, help="Also shorten retention periods already filed (audited as forced).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+    @config_options
+    def reclassify(cfg, source, apply, force, as_json) -> None:
+        """Decide the record class and retain-until of filed versions again, by the classification
+        rules as they are now: a dry run unless --apply.
+
+        Never shortens a retention already filed unless --force; every version changed is one
+        audit entry; only properties are updated (updateProperties), never content. Exits 5 if
+        some version could not be updated."""
+        from .reclassify import reclassify as run_reclassify
+        if force and not apply:
+            raise click.UsageError("--force goes with --apply (a dry run lists what would shorten anyway)")
+        archive = _open(cfg, write=apply)
+        try:
+            report = run_reclassify(archive, source=source, apply=apply, force=force)
+        finally:
+            archive.close()
+        _print_report(report, as_json)
+        sys.exit(EXIT_FATAL if report.problems else 0)
 
     # --- export -----------------------------------------------------------------------------
     @main.command()
