@@ -5,7 +5,7 @@ repository, who may read it, how long it is kept, how it is protected, checked a
 It needs no server: everything comes from the config, the mapping and classification files, the
 schema, the deployment units under ``docker/`` and, if present, the ledger's run history. Generate
 it after every configuration change and file it with the other organisational documents (the
-config's SHA-256 in the header ties the text to the configuration).
+digests in the header tie the text to the configuration, mapping and rules a run loads).
 
 Example::
 
@@ -123,9 +123,10 @@ def generate(config: Config, now: datetime | None = None) -> str:
         "below. Regenerate after every change of configuration, mapping or rules, and keep every edition.")
     add("")
     out.extend(_table(["document", "path", "SHA-256"], [
-        ["configuration", config.path, config.fingerprint],
+        ["configuration", config.path, _sha256(config.path)],
         ["mapping rules", config.mapping_path, _sha256(config.mapping_path)],
-        ["classification rules", conf.classification_path, _sha256(conf.classification_path)]]))
+        ["classification rules", conf.classification_path, _sha256(conf.classification_path)],
+        ["all three (the config digest of every run, audit entry 'run')", "", config.fingerprint]]))
     add("")
 
     add("## 1. Purpose and principles")

@@ -30,7 +30,8 @@ def test_procedure_names_sources_classes_permissions_and_the_config_hash(tmp_pat
     assert text.startswith("# Verfahrensdokumentation")
     assert cfg.fingerprint == _digest_of(("config", path), ("mapping", cfg.mapping_path),
                                          ("classification", str(tmp_path / "classes.toml")))
-    assert cfg.fingerprint in text
+    assert f"| all three (the config digest of every run, audit entry 'run') | – | {cfg.fingerprint} |" in text
+    assert f"| configuration | {path} | {hashlib.sha256(open(path, 'rb').read()).hexdigest()} |" in text
     assert "| wiki | mediawiki | api_url = http://wiki.example/api.php; username = Archiver@bot |" in text
     assert "s3cret-value" not in text and "password" not in text.split("## 3.")[0].split("## 2.")[1]
     assert "| booking-voucher | 8 | gobd-8 |" in text and "| short | 3 | custom |" in text
