@@ -92,7 +92,9 @@ Misago specifics (seen on a real 0.39.6 server):
 - **Incremental**: no modified-since filter exists. ``changes()`` rescans threads by last activity
   down to ``min(checkpoint, run start - rescan_window)`` and re-files posts whose
   ``posted_on``/``updated_on`` is at or after the checkpoint (an edit sets ``updated_on``). Edits to
-  posts of threads quiet for longer than ``rescan_window`` are seen by ``backfill``/a full run.
+  posts of threads quiet for longer than ``rescan_window`` are found by the change sweep
+  (``recheck``, ``misago_sweep.py``): one post listing per archived thread, least recently checked
+  first, within the sweep's budget.
   Revision ids are stable (``"0"`` for the original, ``"edit:{edit id}"`` after), so a repeated
   window yields only revisions the archive already holds.
 - **Deletions**: posts and threads are hard-deleted (404). ``reconcile(known_ids)`` lists every
@@ -120,6 +122,7 @@ import requests
 from ..errors import ConfigError, Fatal, Skippable
 from ..http import Session, check, make_session, retrying, safe_url
 from ..model import CHUNK_SIZE, Access, Content, Item, Revision, Tombstone, Visibility, record_key
+from .misago_sweep import ThreadSweep
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +183,9 @@ def _record(fields: dict) -> bytes:
     return json.dumps(fields, sort_keys=True).encode("utf-8")
 
 
-class MisagoSource:
-    """Archive a Misago forum (see the module docstring for the shape and the pitfalls)."""
+class MisagoSource(ThreadSweep):
+    """Archive a Misago forum (see the module docstring for the shape and the pitfalls; the change
+    sweep's part is ``misago_sweep.ThreadSweep``)."""
 
     system = SYSTEM
 
@@ -233,6 +237,9 @@ class MisagoSource:
         self._category_names: dict[int, str] = {}
         # the posts (ids and visibility flags) of each thread this run's changes() filed, by key
         self._filed_posts: dict[str, list[dict]] = {}
+        self._prefixes: dict[int, str] = {}      # thread id -> API prefix, from every listing read
+        self._marks_now: dict[int, dict[str, str]] = {}   # thread id -> change markers read this run
+        self._yielded: set[str] = set()          # record keys this run's changes() yielded
 
     def __repr__(self) -> str:  # never show the password
         return f"MisagoSource(name={self.name!r}, base_url={self.base_url!r}, username={self.username!r})"
@@ -360,6 +367,7 @@ class MisagoSource:
                     if thread["id"] in seen:
                         continue
                     seen.add(thread["id"])
+                    self._prefixes[thread["id"]] = "threads"
                     yield "threads", thread
                 cursor = page.get("next")
                 if stop or not cursor:
@@ -376,23 +384,34 @@ class MisagoSource:
                         break
                     if thread["id"] not in seen:
                         seen.add(thread["id"])
+                        self._prefixes[thread["id"]] = "private-threads"
                         yield "private-threads", thread
                 cursor = page.get("next")
                 if stop or not cursor:
                     break
 
     def _posts(self, prefix: str, thread_id: int) -> list[dict]:
+        read = self._read_thread(prefix, thread_id)
+        if read is None:
+            raise _Gone()
+        return read[1]
+
+    def _read_thread(self, prefix: str, thread_id: int) -> tuple[dict, list[dict]] | None:
+        """The thread (the first page of its post listing carries it whole) and all its posts, one
+        request per page of posts; None when the thread is gone."""
+        thread: dict = {}
         posts: list[dict] = []
         page_no, pages = 1, 1
         while page_no <= pages:
             data = self._get_json(f"/api/{prefix}/{thread_id}/posts/", {"page": page_no}, allow_404=True)
             if data is None:
-                raise _Gone()
+                return None
+            thread = thread or {name: value for name, value in data.items() if name != "post_set"}
             post_set = data.get("post_set") or {}
             posts.extend(post_set.get("results") or [])
             pages = int(post_set.get("pages") or 1)
             page_no += 1
-        return posts
+        return thread, posts
 
     # ------------------------------------------------------------ visibility
     def _guest_readable(self) -> frozenset[int]:
@@ -450,6 +469,10 @@ class MisagoSource:
             fields["category"] = {"id": category.get("id"), "name": category.get("name")}
         return fields
 
+    def _thread_revision(self, prefix: str, thread: dict) -> str:
+        """The thread record's revision id: a digest of the record (the change sweep's marker)."""
+        return f"t{_digest(self._thread_record(prefix, thread))}"
+
     def _thread_item(self, prefix: str, thread: dict, visibility: Visibility) -> Item:
         fields = self._thread_record(prefix, thread)
         record = _record(fields)
@@ -461,7 +484,7 @@ class MisagoSource:
             visibility=visibility, author=thread.get("starter_name"),
             created=parse_time(thread.get("started_on")), modified=modified,
             space="Private threads" if prefix == "private-threads" else category.get("name", ""),
-            revisions=[Revision(id=f"t{_digest(fields)}", created=modified or datetime.now(timezone.utc),
+            revisions=[Revision(id=self._thread_revision(prefix, thread), created=modified or datetime.now(timezone.utc),
                                 author=thread.get("last_poster_name"), comment="thread record",
                                 title=thread.get("title"),
                                 content=Content.from_bytes(record, "application/json",
@@ -638,6 +661,7 @@ class MisagoSource:
             yield self._tombstone("thread", f"thread:{thread_id}", "404 while reading its posts",
                                   thread.get("title", ""))
             return
+        self._marks_now[thread_id] = self._thread_marks(prefix, thread, posts)
 
         def in_range(*stamps: str | None) -> bool:
             for stamp in stamps:
@@ -661,13 +685,17 @@ class MisagoSource:
         self._filed_posts[record_key(self.name, "thread", f"thread:{thread_id}")] = [_post_facts(p) for p in posts]
         yield self._thread_item(prefix, thread, visibility)
         for position, post in selected:
-            try:
-                item, attachments = self._post_items(prefix, thread, post, position,
-                                                     self._post_visibility(visibility, post))
-            except _Gone:
-                continue
-            yield item
-            yield from attachments
+            yield from self._post_objects(prefix, thread, post, position, visibility)
+
+    def _post_objects(self, prefix: str, thread: dict, post: dict, position: int,
+                      thread_visibility: Visibility) -> list[Item]:
+        """A post and its attachments (none when the post vanished while we read it)."""
+        try:
+            item, attachments = self._post_items(prefix, thread, post, position,
+                                                 self._post_visibility(thread_visibility, post))
+        except _Gone:
+            return []
+        return [item, *attachments]
 
     def _tombstone(self, kind: str, native_id: str, reason: str, title: str = "") -> Tombstone:
         return Tombstone(source=self.name, system=SYSTEM, native_id=native_id, kind=kind,
@@ -679,8 +707,11 @@ class MisagoSource:
         run_start = self._run_start()
         checkpoint = parse_time(state.get("checkpoint")) if state.get("checkpoint") else None
         stop_before = None if checkpoint is None else min(checkpoint, run_start - self.rescan_window)
+        self._marks_now, self._yielded = {}, set()
         for prefix, summary in self._list_threads(stop_before=stop_before):
-            yield from self._thread_objects(prefix, summary, changed_since=checkpoint)
+            for obj in self._thread_objects(prefix, summary, changed_since=checkpoint):
+                self._yielded.add(obj.key)
+                yield obj
         state["checkpoint"] = (run_start - self.overlap).astimezone(timezone.utc).isoformat()
 
     def backfill(self, since: datetime | None, until: datetime | None) -> Iterator[Item | Tombstone]:
