@@ -54,7 +54,9 @@ touching it: they are listed separately every run and re-read by id next run (``
 Comments have no modified date: ``after=<checkpoint>`` (comment date) plus, for every post that
 changed in this run, all its comments and media (``post=``/``parent=`` batches), so a public ->
 private switch reaches them. Moderation, comment edits and media attach/detach do not touch any
-date: a full comments + media sweep runs every ``sweep_every`` (default 1 day). Deletions:
+date: comments are re-checked by the change sweep (``recheck``, ``wordpress_sweep.py``: 100 by id
+a request, within its budget, every ``sweep_period_days``), media by a full media listing every
+``sweep_every`` (default 1 day). Deletions:
 WordPress keeps no record of a force delete, so only ``reconcile`` sees them; their tombstones are
 readable by ``private_readers`` (editors), who see trashed content in WordPress.
 
@@ -62,8 +64,9 @@ The visibility sweep (``sweep``, every run after ``changes``) narrows what chang
 date: seen on WordPress 6.1, a post's status, password and trash all bump ``modified`` (so
 ``changes`` re-reads them), but moderating a comment, the comments of a trashed post turning
 ``post-trashed`` and attaching media to a post touch no date at all. See ``sweep`` for its
-listings and cost. Widening is left to ``changes`` (a post's ``modified``; comments and media
-through the full sweep every ``sweep_every``), which knows every fact of the record.
+listings and cost. Widening is left to ``changes`` (a post's ``modified``; media through the full
+listing every ``sweep_every``) and to the change sweep (comments), which know every fact of the
+record.
 
 State keys (JSON): ``checkpoint`` (UTC ISO, run start minus overlap), ``swept_at`` (UTC ISO),
 ``recheck`` ({rest_base: [ids]}: scheduled posts and records skipped this run), ``version``.
@@ -98,6 +101,7 @@ from ..errors import Fatal, Skippable
 from ..http import DEFAULT_TIMEOUT, make_session
 from ..model import Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 from .wordpress_api import PER_PAGE, RestApi
+from .wordpress_sweep import CommentSweep
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +160,9 @@ def _chunks(ids: Iterable[int], size: int = PER_PAGE) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
-class WordPressSource:
-    """Archive a WordPress 6.1 site through its REST API (see the module docstring)."""
+class WordPressSource(CommentSweep):
+    """Archive a WordPress 6.1 site through its REST API (see the module docstring; the change
+    sweep's part is ``wordpress_sweep.CommentSweep``)."""
 
     system = "wordpress"
 
@@ -198,6 +203,8 @@ class WordPressSource:
         self._terms: dict[str, dict[int, str]] = {}
         self._posts: dict[int, dict] = {}      # id -> summary used by media and comments
         self._me: dict | None = None
+        self._comment_marks: dict[int, str] = {}   # comment id -> revision id, read this run
+        self._yielded: set[str] = set()             # record keys this run's changes() yielded
 
     @property
     def request_count(self) -> int:
@@ -568,6 +575,7 @@ class WordPressSource:
         old_recheck = {k: set(v) for k, v in (state.get("recheck") or {}).items()}
         recheck: dict[str, set[int]] = {}
         changed_posts: set[int] = set()
+        self._comment_marks, self._yielded = {}, set()
 
         for rest_base, kind in self.post_types.items():
             seen: set[tuple[int, str]] = set()
@@ -596,8 +604,10 @@ class WordPressSource:
                 ("comments", self._comments, self._comment_item)):
             seen_ids: set[int] = set()
             parent_key = "parent" if rest_base == "media" else "post"
-            sources = [rows_fn(None if sweep else after, before)]
-            if not sweep:
+            # every comment is re-checked by the change sweep (wordpress_sweep), media every sweep_every
+            whole = full or (sweep and rest_base == "media")
+            sources = [rows_fn(None if whole else after, before)]
+            if not whole:
                 for chunk in _chunks(changed_posts):
                     sources.append(rows_fn(None, before, **{parent_key: ",".join(map(str, chunk))}))
                 ids = old_recheck.get(rest_base)
@@ -613,6 +623,9 @@ class WordPressSource:
                     seen_ids.add(raw["id"])
                     item = self._build(lambda: builder(raw), rest_base, raw["id"], recheck)
                     if item is not None:
+                        if rest_base == "comments":
+                            self._comment_marks[raw["id"]] = item.revisions[-1].id
+                            self._yielded.add(item.key)
                         yield item
 
         state["checkpoint"] = (run_start - self.overlap).isoformat()
