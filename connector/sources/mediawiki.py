@@ -31,6 +31,9 @@ How it reads the wiki (the request budget is the point):
 - The visibility sweep (``sweep``) after ``changes``: one ``list=allpages`` per restricted namespace
   and the anonymous read probe, nothing else unless some record may be widened (see ``sweep``).
   Tombstones (deletions) are readable by ``group:sysop``, who see deleted pages in the wiki.
+- The change sweep (``recheck``, ``mediawiki_sweep.py``) after that: the latest revision id of 50
+  archived pages a request, within its budget; a page whose latest revision the archive lacks
+  (an edit the feeds missed) is read again with its whole history.
 
 State keys (``changes``): ``checkpoint`` (ISO UTC, server clock at run start minus ``overlap``),
 ``server_time`` (the clock itself, informational) and, only when some page failed with a per-page
@@ -68,6 +71,7 @@ from ..errors import Fatal, Skippable
 from ..http import make_session, safe_url
 from ..model import Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 from .mediawiki_api import ActionApi, format_ts, parse_ts
+from .mediawiki_sweep import PageSweep
 
 log = logging.getLogger(__name__)
 
@@ -192,8 +196,9 @@ class _Seen:
                 state.pop(key, None)
 
 
-class MediaWikiSource:
-    """A MediaWiki 1.39 wiki read through the Action API with a bot password."""
+class MediaWikiSource(PageSweep):
+    """A MediaWiki 1.39 wiki read through the Action API with a bot password (the change sweep's
+    part is ``mediawiki_sweep.PageSweep``)."""
 
     system = SYSTEM
 
@@ -221,6 +226,9 @@ class MediaWikiSource:
                              maxlag=maxlag, attempts=attempts, sleep=sleep)
         self._failed: dict[str, str] = {}   # page id -> why it was skipped this run
         self._last_run: _Run | None = None   # the facts of the latest run, for the sweep that follows
+        self._run_now: _Run | None = None    # the same, kept for the change sweep after the sweep
+        self._marks_now: dict[int, str] = {}   # page id -> latest revision id, of pages read this run
+        self._continues: dict[int, str] = {}   # page id -> parent of the oldest revision read ("": creation)
 
     def __repr__(self) -> str:
         return f"MediaWikiSource(name={self.name!r}, api_url={self.api_url!r}, username={self.username!r})"
@@ -261,6 +269,7 @@ class MediaWikiSource:
         """Full crawl when ``state`` has no checkpoint, else everything since it. See the module doc."""
         self._failed = {}
         self._seen = _Seen()
+        self._marks_now, self._continues = {}, {}
         if state.get("checkpoint"):
             since = parse_ts(state["checkpoint"])
             retry = [int(p) for p in state.get("retry_pages", []) if str(p).isdigit()]
@@ -440,13 +449,17 @@ class MediaWikiSource:
         longer exists yields nothing."""
         run = self._begin()
         self._failed = {}
+        yield from self._execute(self._whole_pages({int(str(n).removeprefix("file:")) for n in native_ids
+                                                    if str(n).removeprefix("file:").isdigit()}), run)
+
+    def _whole_pages(self, pageids: Iterable[int]) -> list[_Plan]:
+        """Plans for these pages with their whole history (one metadata request a page)."""
         plans: list[_Plan] = []
-        for pid in sorted({int(str(n).removeprefix("file:")) for n in native_ids
-                           if str(n).removeprefix("file:").isdigit()}):
+        for pid in sorted(pageids):
             history = self._history(pid)
             if history:
                 plans.append(_Plan(pageid=pid, revids=[r["revid"] for r in history], history=history))
-        yield from self._execute(plans, run)
+        return plans
 
     def estimate(self, since: datetime | None, until: datetime | None,
                  max_requests: int = 10) -> dict:
@@ -541,7 +554,7 @@ class MediaWikiSource:
         time_str = general.get("time")
         if not time_str:
             raise Fatal(f"no server time in meta=siteinfo from {safe_url(self.api_url)}")
-        self._last_run = _Run(server_time=parse_ts(time_str), namespaces=names, script_url=server + script,
+        self._last_run = self._run_now = _Run(server_time=parse_ts(time_str), namespaces=names, script_url=server + script,
                               star_reads=star_reads, cap=cap, list_cap=5000 if high else 500, rights=rights,
                               general=general, statistics=q.get("statistics", {}),
                               anonymous_can_read=self.api.anonymous_can_read)
@@ -908,6 +921,8 @@ class MediaWikiSource:
         visibility = self._visibility(ns, buf.hidden, run)
         title = page.get("title", "")
         lastrevid = page.get("lastrevid")
+        self._marks_now[pageid] = str(lastrevid)
+        self._continues.setdefault(pageid, str(revs[0].get("parentid") or ""))
         revisions = [self._revision(r, title if r["revid"] == lastrevid else None) for r in revs]
         subject = page.get("subjectid")
         item = Item(
