@@ -141,15 +141,16 @@ class Archive:
              on_object: Callable[[Summary], None] | None = None) -> Summary:
         """Incremental run for one source; the checkpoint advances only after a complete run.
 
-        After the changes (and deletions, with ``reconcile``), every record's ACL is decided again
-        (``access_changes``): from the visibility sweep of the source, the archive's restrictions
-        and the config; the ACL is replaced where the decided one differs from the one written."""
+        Right after the changes (before a ``reconcile`` listing, which starts the source's next
+        read afresh), every record's ACL is decided again (``access_changes``): from the visibility
+        sweep of the source, the archive's restrictions and the config; the ACL is replaced where
+        the decided one differs from the one written. Deletions narrow their records themselves."""
         state = self.ledger.source_state(source.name)
         summary = self._run(source, source.changes(state), on_object)
-        if reconcile and summary.outcome == "ok" and hasattr(source, "reconcile"):
-            self._consume(source.reconcile(self._known_ids(source.name)), summary, on_object)
         if summary.outcome == "ok":
             self._consume(self.access_changes(source), summary, on_object)
+        if reconcile and summary.outcome == "ok" and hasattr(source, "reconcile"):
+            self._consume(source.reconcile(self._known_ids(source.name)), summary, on_object)
         if summary.outcome == "ok" and hasattr(source, "recheck"):
             self.change_sweep(source, summary, on_object)
         if summary.outcome == "ok" and not self.dry_run:
