@@ -173,8 +173,8 @@ def state_digest(item_properties: dict, version: VersionSpec) -> str:
         return ""
     properties = {k: v for k, v in {**item_properties, **version.properties}.items() if k not in CAPTURE_PROPERTIES}
     body = json.dumps({"content": version.content.sha256, "comment": version.comment, "properties": properties},
-                      sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+                      sort_keys=True, ensure_ascii=True, default=str)   # ASCII: lone surrogates escaped
+    return hashlib.sha256(body.encode("ascii")).hexdigest()
 
 
 def _value(value):

@@ -124,9 +124,12 @@ def test_hostile_items_are_filed_with_safe_names_or_quarantined_never_crash(arch
     record = archive.ledger.record(item.key)
     assert record is not None and summary.quarantined == 0
     versions = archive.repo.versions(record["object_id"])
-    assert [_one(v["sa:revisionId"]) for v in versions] == [r.id for r in item.revisions]
+    covered = archive.ledger.covered(item.key)   # a revision repeating the one before it is one version
+    filed = [r for r in item.revisions if r.id not in covered]
+    assert [_one(v["sa:revisionId"]) for v in versions] == [r.id for r in filed]
+    assert set(covered.values()) <= {r.id for r in filed}
     sanitised = False
-    for version, revision in zip(versions, item.revisions):
+    for version, revision in zip(versions, filed):
         data = b"".join(revision.content.chunks())
         assert b"".join(archive.repo.content(version["cmis:objectId"])) == data        # byte-exact
         assert _one(version["sa:sha256"]) == hashlib.sha256(data).hexdigest()

@@ -86,15 +86,18 @@ def test_first_signal_asks_to_stop_second_sigint_aborts():
 
 
 REPORT = {"generated_at": "2026-01-01T00:00:00+00:00", "repository": "http://cmis", "base_path": "/a",
-          "missing_total": 1, "extra_total": 1, "sources": [{
+          "missing_total": 1, "extra_total": 1, "pending_total": 1, "sources": [{
               "source": "wiki", "system": "mediawiki", "ranged": False, "since": None, "until": None,
-              "totals": {"source_items": 3}, "deleted_in_source": 0,
+              "totals": {"source_items": 3}, "deleted_in_source": 0, "last_completed_sync": "2025-12-31T23:00:00+00:00",
               "spaces": {"Main": {"source_items": 3, "source_revisions": 5, "ledger_items": 2, "ledger_revisions": 4,
                                   "repository_items": 2, "repository_revisions": 4, "missing_items": 1,
-                                  "extra_items": 1}},
+                                  "pending_items": 1, "extra_items": 1}},
               "missing": [{"key": "wiki/page/3", "space": "Main", "kind": "page", "title": "<Three>",
                            "status": "not archived", "missing_in_repository": ["9"], "missing_in_ledger": ["9"],
                            "source_revisions": 1}],
+              "pending": [{"key": "wiki/page/5", "space": "Main", "kind": "page", "title": "Five",
+                           "status": "not archived", "missing_in_repository": ["11"], "missing_in_ledger": ["11"],
+                           "source_revisions": 1, "changed": "2026-01-01T00:00:00+00:00"}],
               "extra": [{"key": "wiki/page/4", "space": "Main", "status": "not listed by the source",
                          "in_ledger": True, "in_repository": True, "revisions": ["7"]}],
               "per_month": {"2025-11": 1, "2025-12": 2}}]}
@@ -102,7 +105,8 @@ REPORT = {"generated_at": "2026-01-01T00:00:00+00:00", "repository": "http://cmi
 
 def test_renderers():
     text = render(REPORT, "text")
-    assert "MISSING wiki/page/3" in text and "EXTRA wiki/page/4" in text and "missing: 1, extra: 1" in text
+    assert "MISSING wiki/page/3" in text and "EXTRA wiki/page/4" in text and "missing: 1, extra: 1, pending: 1" in text
+    assert "PENDING wiki/page/5" in text
     csv_text = render(REPORT, "csv")
     assert csv_text.splitlines()[0].startswith("row,source,space,key,status")
     assert "missing,wiki,Main,wiki/page/3,not archived" in csv_text
