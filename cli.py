@@ -120,8 +120,13 @@ def _setup_logging(verbose: int, log_format: str) -> None:
     logging.captureWarnings(True)  # library warnings become log lines (JSON ones with --log-format json)
 
 
+SOURCE_OPTIONS = ("source", "sources", "source_name")
+
+
 def config_options(fn):
-    """The option bundle every command shares: where the config is, how to log."""
+    """The option bundle every command shares: where the config is, how to log. A command's
+    ``--source`` (a parameter named as in SOURCE_OPTIONS) is checked against the config here, so
+    no command can report success on a source that does not exist (exit 2)."""
     @click.option("--config", "config_path", envvar="SOCIALARCHIVE_CONFIG", type=click.Path(dir_okay=False),
                   default=config_mod.DEFAULT_CONFIG, show_default=True, help="TOML config file (env SOCIALARCHIVE_CONFIG).")
     @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
@@ -133,6 +138,9 @@ def config_options(fn):
         _setup_logging(verbose, log_format)
         try:
             cfg = config_mod.load(config_path)
+            for name in SOURCE_OPTIONS:
+                value = kwargs.get(name)
+                cfg.check_sources((value,) if isinstance(value, str) else value or ())
             return fn(cfg, *args, **kwargs)
         except ConfigError as exc:
             _err(f"configuration error: {exc}")
@@ -163,9 +171,7 @@ def main() -> None:
 
 def _selected(cfg, names: tuple[str, ...]):
     from connector.sources import build
-    unknown = set(names) - set(cfg.sources)
-    if unknown:
-        raise ConfigError(f"no source named {', '.join(sorted(unknown))} in {cfg.path}")
+    cfg.check_sources(names)
     return [build(name, cfg.sources[name].type, cfg.sources[name].options)
             for name in (names or tuple(cfg.sources))]
 

@@ -90,6 +90,14 @@ class Config:
     fingerprint: str
     compliance: dict[str, Any] = field(default_factory=dict)  # [compliance], read by connector.compliance
 
+    def check_sources(self, names) -> None:
+        """Refuse a source name the config does not define, naming the ones it does: a typo in
+        ``--source`` would otherwise select nothing and report success on it."""
+        unknown = sorted(set(names) - set(self.sources))
+        if unknown:
+            configured = ", ".join(sorted(self.sources)) or "none"
+            raise ConfigError(f"no source named {', '.join(unknown)} in {self.path} (configured: {configured})")
+
 
 def load(path: str | None = None) -> Config:
     path = path or os.environ.get("SOCIALARCHIVE_CONFIG") or DEFAULT_CONFIG

@@ -1,0 +1,66 @@
+"""Config and input at the command line (issue #17, IT): an unknown --source is refused by every
+command with the configured names, and the shared options work before the subcommand too.
+
+None of these reach a server: each is refused (or answered) before the repository is opened."""
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+import cli
+from ..conftest import write_config
+
+SOURCES = """
+[sources.blog]
+type = "wordpress"
+base_url = "http://127.0.0.1:1"
+username = "admin"
+
+[sources.wiki]
+type = "mediawiki"
+api_url = "http://127.0.0.1:1/api.php"
+"""
+
+UNKNOWN_SOURCE = [
+    ["sync", "--source", "nope"],
+    ["sync", "--source", "blog", "--source", "nope"],
+    ["search", "word", "--source", "nope"],
+    ["plan", "--source", "nope"],
+    ["backfill", "--source", "nope"],
+    ["report", "--source", "nope"],
+    ["verify", "--source", "nope"],
+    ["reclassify", "--source", "nope"],
+    ["export", "--source", "nope", "--out", "bag"],
+    ["hold", "add", "M-1", "--source", "nope"],
+    ["quarantine", "list", "--source", "nope"],
+    ["quarantine", "retry", "--source", "nope"],
+]
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_config(tmp_path, "http://127.0.0.1:1/browser", sources=SOURCES)
+
+
+@pytest.mark.parametrize("args", UNKNOWN_SOURCE, ids=" ".join)
+def test_every_command_refuses_an_unknown_source_naming_the_configured_ones(config, tmp_path, args):
+    result = CliRunner().invoke(cli.main, [*args, "--config", config])
+    assert result.exit_code == 2, result.output
+    assert "no source named nope" in result.output and "(configured: blog, wiki)" in result.output
+    assert not (tmp_path / "state").exists()  # refused before the ledger (or the repository) was opened
+
+
+def _commands(group: click.Group, path=()):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, (*path, name))
+        else:
+            yield (*path, name), command
+
+
+def test_every_source_option_is_one_the_shared_options_check():
+    """The counter-example: a command whose --source reaches the command under another name."""
+    unchecked = [" ".join(path) for path, command in _commands(cli.main) for p in command.params
+                 if "--source" in getattr(p, "opts", ()) and p.name not in cli.SOURCE_OPTIONS]
+    assert unchecked == []
