@@ -22,7 +22,7 @@ import sys
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
-from functools import wraps
+from functools import partial, wraps
 
 import click
 
@@ -123,18 +123,37 @@ def _setup_logging(verbose: int, log_format: str) -> None:
 SOURCE_OPTIONS = ("source", "sources", "source_name")
 
 
+def _shared_options(fn, *, on_group: bool = False):
+    """--config, --log-format, -v: on every command, and on the group (``socialarchive --config X
+    sync``), where they have no default of their own so the command can tell they were not given."""
+    fn = click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")(fn)
+    fn = click.option("--log-format", type=click.Choice(["text", "json"]), default=None if on_group else "text",
+                      show_default=not on_group, envvar=None if on_group else "SOCIALARCHIVE_LOG_FORMAT",
+                      help="Log lines as text, or one JSON object per line (env SOCIALARCHIVE_LOG_FORMAT).")(fn)
+    return click.option("--config", "config_path", envvar=None if on_group else "SOCIALARCHIVE_CONFIG",
+                        type=click.Path(dir_okay=False), default=None if on_group else config_mod.DEFAULT_CONFIG,
+                        show_default=not on_group, help="TOML config file (env SOCIALARCHIVE_CONFIG).")(fn)
+
+
+def _given(name: str, value):
+    """A shared option's value: the command's own when its command line names it, else the one
+    given before the command, else the command's (environment or default)."""
+    ctx = click.get_current_context()
+    before = ctx.find_root().params.get(name)
+    if before in (None, 0) or ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+        return value
+    return before
+
+
 def config_options(fn):
     """The option bundle every command shares: where the config is, how to log. A command's
     ``--source`` (a parameter named as in SOURCE_OPTIONS) is checked against the config here, so
     no command can report success on a source that does not exist (exit 2)."""
-    @click.option("--config", "config_path", envvar="SOCIALARCHIVE_CONFIG", type=click.Path(dir_okay=False),
-                  default=config_mod.DEFAULT_CONFIG, show_default=True, help="TOML config file (env SOCIALARCHIVE_CONFIG).")
-    @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                  envvar="SOCIALARCHIVE_LOG_FORMAT",
-                  help="Log lines as text, or one JSON object per line (env SOCIALARCHIVE_LOG_FORMAT).")
-    @click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")
+    @_shared_options
     @wraps(fn)
     def wrapper(*args, config_path, log_format, verbose, **kwargs):
+        config_path, log_format, verbose = (_given("config_path", config_path), _given("log_format", log_format),
+                                            _given("verbose", verbose))
         _setup_logging(verbose, log_format)
         try:
             cfg = config_mod.load(config_path)
@@ -162,11 +181,14 @@ def config_options(fn):
     return wrapper
 
 
-@click.group(cls=_Main)
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="socialarchive")
-def main() -> None:
+@partial(_shared_options, on_group=True)
+def main(config_path, log_format, verbose) -> None:
     """Archive wikis, blogs and forums - every revision, comment, file and permission - into a
-    CMIS repository. Append-only: nothing archived is ever overwritten or deleted."""
+    CMIS repository. Append-only: nothing archived is ever overwritten or deleted.
+
+    --config, --log-format and -v go before the command or after it (after wins)."""
 
 
 def _selected(cfg, names: tuple[str, ...]):

@@ -4,6 +4,8 @@ command with the configured names, and the shared options work before the subcom
 None of these reach a server: each is refused (or answered) before the repository is opened."""
 from __future__ import annotations
 
+import json
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -64,3 +66,29 @@ def test_every_source_option_is_one_the_shared_options_check():
     unchecked = [" ".join(path) for path, command in _commands(cli.main) for p in command.params
                  if "--source" in getattr(p, "opts", ()) and p.name not in cli.SOURCE_OPTIONS]
     assert unchecked == []
+
+
+def test_shared_options_work_before_the_command(config):
+    result = CliRunner().invoke(cli.main, ["--config", config, "--log-format", "json", "-v", "verify",
+                                           "--source", "nope"])
+    assert result.exit_code == 2, result.output
+    line = json.loads(result.output.strip().splitlines()[-1])   # --log-format json reached the command
+    assert line["level"] == "error" and "no source named nope" in line["message"] and config in line["message"]
+
+
+def test_the_command_line_after_the_command_wins_and_before_it_beats_the_environment(config, tmp_path):
+    missing = str(tmp_path / "missing.toml")
+    result = CliRunner().invoke(cli.main, ["--config", missing, "verify", "--config", config, "--source", "nope"])
+    assert result.exit_code == 2 and "no source named nope" in result.output, result.output
+    result = CliRunner(env={"SOCIALARCHIVE_CONFIG": missing}).invoke(
+        cli.main, ["--config", config, "verify", "--source", "nope"])
+    assert result.exit_code == 2 and "no source named nope" in result.output, result.output
+    result = CliRunner(env={"SOCIALARCHIVE_CONFIG": missing}).invoke(cli.main, ["verify"])
+    assert result.exit_code == 2 and f"cannot read config {missing}" in result.output, result.output
+
+
+@pytest.mark.parametrize("path", [(), *(p for p, _ in _commands(cli.main))], ids=" ".join)
+def test_h_is_help_everywhere(path):
+    result = CliRunner().invoke(cli.main, [*path, "-h"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Usage: ") and "-h, --help" in result.output
