@@ -1,5 +1,6 @@
 """Configuration: one TOML file, secrets only from the environment or files, validated with
-errors that say which key is wrong.
+errors that say which key is wrong (every table but the sources' options is checked first, key by
+key and type by type, by ``connector.configcheck``).
 
 Example ``socialarchive.toml``::
 
@@ -40,6 +41,7 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
+from .configcheck import check as check_tables
 from .errors import ConfigError
 from .http import configure as configure_http
 
@@ -110,6 +112,7 @@ def load(path: str | None = None) -> Config:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    check_tables(data)
     base = os.path.dirname(os.path.abspath(path))
     resolve = _Resolver(base, path)
 

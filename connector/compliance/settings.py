@@ -19,10 +19,10 @@ import os
 from dataclasses import dataclass
 
 from ..config import Config, shipped_mapping
+from ..configcheck import TABLES
 from ..errors import ConfigError
 
-KNOWN = {"classification", "cmis_rm", "file_audit_log", "tsa_url", "tsa_ca_file", "tsa_username",
-         "tsa_password_env", "tsa_password_file", "tsa_timeout", "organization"}
+KNOWN = set(TABLES["compliance"])  # keys and their types: connector.configcheck
 
 
 def default_classification() -> str:
