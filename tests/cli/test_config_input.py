@@ -92,3 +92,24 @@ def test_h_is_help_everywhere(path):
     result = CliRunner().invoke(cli.main, [*path, "-h"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Usage: ") and "-h, --help" in result.output
+
+
+REQUIRED = {("hold", "add"): ["M-1", "--query", "x"], ("hold", "remove"): ["M-1"], ("subject", "find"): ["u"],
+            ("subject", "restrict"): ["u"], ("plan",): ["--source", "blog"], ("backfill",): ["--source", "blog"],
+            ("export",): ["--source", "blog", "--out", "bag"]}
+
+
+@pytest.mark.parametrize("extra, message", [
+    ('[stat]\nledger = "elsewhere.sqlite"\n', "[stat]: unknown table (did you mean state?)"),
+    ('[http]\nread_timeout = "slow"\n', '[http] read_timeout: expected a number, not "slow"'),
+])
+def test_a_malformed_config_is_exit_2_with_the_key_named_for_every_command(config, tmp_path, extra, message):
+    with open(config, "a", encoding="utf-8") as fh:
+        fh.write(extra)
+    for path, _ in _commands(cli.main):
+        if path[0] == "docs" and path[-1] == "cli":
+            continue  # reads no config
+        result = CliRunner().invoke(cli.main, ["--config", config, *path, *REQUIRED.get(path, ())])
+        assert result.exit_code == 2, (path, result.output)
+        assert f"configuration error: {message}" in result.output and "Traceback" not in result.output, path
+    assert not (tmp_path / "state").exists() and not (tmp_path / "elsewhere.sqlite").exists()
