@@ -120,7 +120,20 @@ def _setup_logging(verbose: int, log_format: str) -> None:
     logging.captureWarnings(True)  # library warnings become log lines (JSON ones with --log-format json)
 
 
+# --source parameters: "source" selects archived records (a source retired from the config but
+# in the ledger counts), "sources" and "source_name" read the source itself (configured only).
 SOURCE_OPTIONS = ("source", "sources", "source_name")
+
+
+def _check_source_options(cfg, kwargs: dict) -> None:
+    from connector.ledger import archived_sources
+    for name in SOURCE_OPTIONS:
+        value = kwargs.get(name)
+        names = {value} if isinstance(value, str) else set(value or ())
+        if name == "source" and names - set(cfg.sources):
+            cfg.check_sources(names, archived_sources(cfg.ledger_path))
+        else:
+            cfg.check_sources(names)
 
 
 def _shared_options(fn, *, on_group: bool = False):
@@ -157,9 +170,7 @@ def config_options(fn):
         _setup_logging(verbose, log_format)
         try:
             cfg = config_mod.load(config_path)
-            for name in SOURCE_OPTIONS:
-                value = kwargs.get(name)
-                cfg.check_sources((value,) if isinstance(value, str) else value or ())
+            _check_source_options(cfg, kwargs)
             return fn(cfg, *args, **kwargs)
         except ConfigError as exc:
             _err(f"configuration error: {exc}")

@@ -92,13 +92,17 @@ class Config:
     fingerprint: str
     compliance: dict[str, Any] = field(default_factory=dict)  # [compliance], read by connector.compliance
 
-    def check_sources(self, names) -> None:
-        """Refuse a source name the config does not define, naming the ones it does: a typo in
+    def check_sources(self, names, archived: set[str] = frozenset()) -> None:
+        """Refuse a source name the config does not define (nor, when given, the ``archived``
+        names: sources with records, perhaps retired), naming the ones it does: a typo in
         ``--source`` would otherwise select nothing and report success on it."""
-        unknown = sorted(set(names) - set(self.sources))
+        unknown = sorted(set(names) - set(self.sources) - archived)
         if unknown:
-            configured = ", ".join(sorted(self.sources)) or "none"
-            raise ConfigError(f"no source named {', '.join(unknown)} in {self.path} (configured: {configured})")
+            known = "configured: " + (", ".join(sorted(self.sources)) or "none")
+            retired = sorted(archived - set(self.sources))
+            if retired:
+                known += "; archived, no longer configured: " + ", ".join(retired)
+            raise ConfigError(f"no source named {', '.join(unknown)} in {self.path} ({known})")
 
 
 def load(path: str | None = None) -> Config:

@@ -38,6 +38,7 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Iterable, Iterator
 
 from .cmis.filer import FiledVersion
@@ -394,3 +395,18 @@ class Ledger:
             "versions": self.db.execute("SELECT count(*) FROM versions").fetchone()[0],
             "quarantined": self.db.execute("SELECT count(*) FROM quarantine").fetchone()[0],
         }
+
+
+def archived_sources(path: str) -> set[str]:
+    """The sources the ledger at ``path`` holds records of, read without creating or migrating it:
+    a source retired from the config stays searchable, holdable and exportable."""
+    if not os.path.exists(path):
+        return set()
+    try:
+        db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            return {row[0] for row in db.execute("SELECT DISTINCT source FROM records")}
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return set()  # the command that opens the ledger says what is wrong with it

@@ -113,3 +113,21 @@ def test_a_malformed_config_is_exit_2_with_the_key_named_for_every_command(confi
         assert result.exit_code == 2, (path, result.output)
         assert f"configuration error: {message}" in result.output and "Traceback" not in result.output, path
     assert not (tmp_path / "state").exists() and not (tmp_path / "elsewhere.sqlite").exists()
+
+
+def test_a_source_retired_from_the_config_can_still_select_its_archived_records(config, tmp_path):
+    """Archive, not sync: a wiki taken out of the config keeps its records holdable, searchable,
+    exportable; reading the source itself (sync, backfill, plan, report) needs it configured."""
+    from connector.ledger import Ledger
+    ledger = Ledger(str(tmp_path / "state" / "ledger.sqlite"))
+    ledger.db.execute("INSERT INTO records (key, source, kind, native_id, object_id, series_id, name, folder, "
+                      "first_filed, last_filed) VALUES ('oldwiki/page/1', 'oldwiki', 'page', '1', 'o', 's', 'n', "
+                      "'/f', 't', 't')")
+    ledger.close()
+    result = CliRunner().invoke(cli.main, ["quarantine", "list", "--source", "oldwiki", "--config", config])
+    assert result.exit_code == 0 and "nothing quarantined" in result.output, result.output
+    result = CliRunner().invoke(cli.main, ["sync", "--source", "oldwiki", "--config", config])
+    assert result.exit_code == 2 and "no source named oldwiki" in result.output, result.output
+    result = CliRunner().invoke(cli.main, ["verify", "--source", "nope", "--config", config])
+    assert result.exit_code == 2, result.output
+    assert "(configured: blog, wiki; archived, no longer configured: oldwiki)" in result.output
