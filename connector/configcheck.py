@@ -35,6 +35,7 @@ INTEGER: Kind = ("a whole number", lambda v: isinstance(v, int) and not isinstan
 TEXTS: Kind = ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v))
 TEXT_TABLE: Kind = ("a table of strings", lambda v: isinstance(v, dict) and all(isinstance(i, str) for i in v.values()))
 FLAG_OR_PATH: Kind = ("true, false or a CA bundle path", lambda v: isinstance(v, (bool, str)))
+RM_MODE: Kind = ('"auto", "on" or "off"', lambda v: isinstance(v, str) and v in ("auto", "on", "off"))
 
 # table -> key -> kind. A secret (password, tsa_password) is never a key: only <key>_env or <key>_file.
 TABLES: dict[str, dict[str, Kind]] = {
@@ -46,7 +47,7 @@ TABLES: dict[str, dict[str, Kind]] = {
     "state": {"ledger": TEXT, "audit_log": TEXT},
     "mapping": {"file": TEXT},
     "http": {f.name: INTEGER if f.type in (int, "int") else NUMBER for f in fields(HttpSettings)},
-    "compliance": {"classification": TEXT, "cmis_rm": TEXT, "file_audit_log": FLAG, "tsa_url": TEXT,
+    "compliance": {"classification": TEXT, "cmis_rm": RM_MODE, "file_audit_log": FLAG, "tsa_url": TEXT,
                    "tsa_ca_file": TEXT, "tsa_username": TEXT, "tsa_password_env": TEXT, "tsa_password_file": TEXT,
                    "tsa_timeout": NUMBER, "organization": TEXT},
 }

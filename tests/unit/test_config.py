@@ -107,6 +107,7 @@ def test_unknown_keys_and_tables_are_errors_with_the_closest_name(tmp_path, extr
     ('[permissions.principals]\n"group:sysop" = 1\n', r"\[permissions\] principals: expected a table of strings"),
     ('[http]\nwrite_attempts = 2.5\n', r"\[http\] write_attempts: expected a whole number, not 2.5"),
     ('[compliance]\nfile_audit_log = "yes"\n', r'\[compliance\] file_audit_log: expected true or false, not "yes"'),
+    ('[compliance]\ncmis_rm = "always"\n', r'\[compliance\] cmis_rm: expected "auto", "on" or "off", not "always"'),
     ('[sources]\nwiki = "mediawiki"\n', r'sources.wiki: expected a table \(\[sources.wiki\]\), not "mediawiki"'),
     ('[sources.wiki]\ntype = 1\n', r"\[sources.wiki\] type: expected a string, not 1"),
     ('mapping = "m.toml"\n[x]\n', r"mapping: expected a table \(\[mapping\]\)"),
