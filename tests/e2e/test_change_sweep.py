@@ -134,3 +134,33 @@ def test_default_period_a_quiet_forum_spends_nothing_until_a_request_is_earned(t
         assert 0.0129 < credit < 0.0132       # two runs' share: 2 x 4 x 1.1 / 672
     finally:
         arch.close()
+
+
+def test_default_period_archives_the_old_edit_within_one_pass_of_runs(tmp_path, cmis_url, monkeypatch):
+    """The documented bound: with the default period (7 days) and a sync every 15 minutes, every
+    archived topic is re-checked within 672 runs. Quiet runs (nothing in any feed) each earn 1/672
+    of a pass; the run that has earned topic 100's cost reads it and files the edit of post #3 (run
+    152 of 672 when this was written)."""
+    monkeypatch.setenv("UNUSED_KEY", "not-used")
+    default = SWEEP.replace("sweep_period_days = 0.041666667\n", "")
+    arch = Archive.open(config.load(write_config(tmp_path, cmis_url, sources=default)))
+    key = "talk/post/post:1002"
+    try:
+        with mocked(cmis_url) as rsps:
+            register_run1(rsps)
+            arch.sync(source(FakeTime()))
+        runs_per_pass = 7 * 24 * 4
+        for run in range(1, runs_per_pass + 1):
+            with mocked(cmis_url) as rsps:
+                quiet_run(rsps)
+                edited_topic_100(rsps)
+                for topic in (101, 102, 200):
+                    get(rsps, f"/t/{topic}.json", f"t_{topic}.json", date=LATER)
+                summary = arch.sync(source(FakeTime()))
+            assert summary.outcome == "ok"
+            if len(arch.ledger.filed_revisions(key)) == 2:
+                break
+        assert len(arch.ledger.filed_revisions(key)) == 2, f"not archived within {runs_per_pass} runs"
+        assert run < runs_per_pass   # earned long before the pass ends: 1.1 requests of 4.4 a pass
+    finally:
+        arch.close()
