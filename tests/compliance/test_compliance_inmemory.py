@@ -300,9 +300,10 @@ def test_verify_detects_content_replaced_in_the_repository(seeded):
     assert tampered.exit_code == 7, tampered.output
     report = json.loads(tampered.output)
     assert [(p["kind"], p["key"], p["object_id"]) for p in report["problems"]] == [("content", "wiki/page/1", target)]
-    assert cli("verify", "--source", "blog", "--config", seeded.path).exit_code == 0     # other sources unaffected
+    unknown = cli("verify", "--source", "blog", "--config", seeded.path)       # a source with nothing archived
+    assert unknown.exit_code == 2 and "no source named blog" in unknown.output        # is refused, not "verified"
     verifies = [e for e in audit_events(cfg) if e["event"] == "verify"]
-    assert [e["outcome"] for e in verifies] == ["ok", "mismatch", "ok"]
+    assert [e["outcome"] for e in verifies] == ["ok", "mismatch"]   # the refused one verified nothing
 
 
 def test_verify_detects_an_edited_audit_line(seeded):
