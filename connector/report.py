@@ -208,8 +208,14 @@ def build_report(archive: Archive, sources: list[Source], since: datetime | None
 
 def _after_sync(made: list[datetime | None], synced: datetime | None) -> bool:
     """Lag, not loss: every revision was made at or after the last completed sync started (and
-    so may be filed by the next run). Undated revisions, or no completed sync, fail closed."""
-    return synced is not None and bool(made) and all(when is not None and when >= synced for when in made)
+    so may be filed by the next run). Undated revisions, or no completed sync, fail closed.
+
+    Sources stamp revisions in whole seconds, the run's start has milliseconds: a revision of the
+    second the sync started in may have been missed by it, so the cutoff is that whole second."""
+    if synced is None or not made:
+        return False
+    cutoff = synced.replace(microsecond=0)
+    return all(when is not None and when >= cutoff for when in made)
 
 
 def _iso(when: datetime | None) -> str | None:
