@@ -89,6 +89,7 @@ class Config:
     ledger_path: str
     audit_path: str
     mapping_path: str
+    classification_path: str   # [compliance] classification, next to the config; else the shipped rules
     fingerprint: str
     compliance: dict[str, Any] = field(default_factory=dict)  # [compliance], read by connector.compliance
 
@@ -154,7 +155,7 @@ def load(path: str | None = None) -> Config:
         path=os.path.abspath(path), repository=repository, permissions=permissions, sources=sources,
         ledger_path=ledger_path,
         audit_path=resolve.path(state.get("audit_log", os.path.join(os.path.dirname(ledger_path), "audit.jsonl"))),
-        mapping_path=mapping_path, compliance=compliance,
+        mapping_path=mapping_path, classification_path=classification_path, compliance=compliance,
         fingerprint=fingerprint({"config": raw, "mapping": mapping_path, "classification": classification_path}))
 
 

@@ -19,11 +19,7 @@ import os
 from dataclasses import dataclass
 
 from ..config import Config, shipped_mapping
-from ..configcheck import TABLES
 from ..errors import ConfigError
-
-KNOWN = set(TABLES["compliance"])  # keys and their types: connector.configcheck
-
 
 def default_classification() -> str:
     return shipped_mapping("classification.toml")
@@ -43,13 +39,9 @@ class Settings:
 
 
 def settings(config: Config) -> Settings:
-    table = getattr(config, "compliance", None) or {}
-    unknown = set(table) - KNOWN
-    if unknown:
-        raise ConfigError(f"[compliance]: unknown keys {', '.join(sorted(unknown))}; known: {', '.join(sorted(KNOWN))}")
-    if "tsa_password" in table:
-        raise ConfigError("[compliance] tsa_password: secrets are not read from the config file; "
-                          "use tsa_password_env or tsa_password_file")
+    """The [compliance] table's settings; its keys and value types were checked when the config
+    was loaded (``connector.configcheck``), its classification path resolved there too."""
+    table = config.compliance
     base = os.path.dirname(config.path)
 
     def path(value: str | None) -> str | None:
@@ -71,7 +63,7 @@ def settings(config: Config) -> Settings:
         raise ConfigError(f"[compliance] tsa_url must be an http(s) URL, not {tsa_url!r}")
     if tsa_url and tsa_url.startswith("http://") and (table.get("tsa_username") or password is not None):
         raise ConfigError(f"[compliance] tsa_url {tsa_url}: credentials are only sent over https")
-    return Settings(classification_path=path(table.get("classification")) or default_classification(),
+    return Settings(classification_path=config.classification_path,
                     cmis_rm=str(table.get("cmis_rm", "auto")), file_audit_log=bool(table.get("file_audit_log", True)),
                     tsa_url=tsa_url, tsa_ca_file=path(table.get("tsa_ca_file")),
                     tsa_username=table.get("tsa_username"), tsa_password=password,
