@@ -2,41 +2,55 @@
 from the configuration actually in use: what is archived from where, how it lands in the
 repository, who may read it, how long it is kept, how it is protected, checked and handed over.
 
-It needs no server: everything comes from the config, the mapping and classification files, the
-schema, the deployment units under ``docker/`` and, if present, the ledger's run history. Generate
-it after every configuration change and file it with the other organisational documents (the
-digests in the header tie the text to the configuration, mapping and rules a run loads).
+It describes this deployment, never the shipped examples: the sources, repository, base folder,
+mapping and classification files and permissions of the loaded config (addresses without
+credentials, secrets never), the schedule the config declares (``sync_every_minutes``) and the
+one the ledger observed, and the holds and runs the ledger records. It needs no server. One
+language per document (``--lang en|de``; the wording is in ``procedure_text``). Generate it after
+every configuration change and file it with the other organisational documents (the digests in
+the header tie the text to the configuration, mapping and rules a run loads).
 
 Example::
 
-    socialarchive docs procedure --out verfahrensdokumentation.md
+    socialarchive docs procedure --lang de --out verfahrensdokumentation.md
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import platform
-import re
 import sqlite3
+import statistics
 import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .. import __version__
 from ..cmis import schema
 from ..cmis.profiles import profile as load_profile
-from ..config import SECRET_KEYS, Config
+from ..config import SECRET_KEYS, Config, shipped_mapping
 from ..mapping import Rules
+from ..sources import SWEEP_OPTIONS
 from .classify import ClassRules
+from .procedure_text import PROPERTIES_DE, TEXT
 from .settings import settings
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LANGUAGES = ("en", "de")
+# Commands that take the ledger's run lock (connector.pipeline._take_lock through Archive.open with
+# lock=True); every other command runs alongside. A test holds the lock and runs every command.
+LOCKING = ("sync", "backfill", "quarantine retry", "ledger rebuild", "hold add", "hold remove", "verify",
+           "reclassify", "export", "audit file", "subject find", "subject restrict")
+NOT_LOCKING = ("check", "status", "search", "report", "plan", "quarantine list", "hold list", "docs")
+# Query parameters and option names that may carry a credential: never printed.
+_SECRET_HINTS = (*SECRET_KEYS, "key", "auth", "sig", "session")
 
 
 def _sha256(path: str) -> str:
     try:
         with open(path, "rb") as fh:
-            return hashlib.sha256(fh.read()).hexdigest()
+            return hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:
         return "(unreadable)"
 
@@ -52,62 +66,116 @@ def _table(headers: list[str], rows: list[list]) -> list[str]:
     return out
 
 
-def _versions() -> list[list[str]]:
+def public_url(url: str) -> str:
+    """A URL as the document may show it: no user or password, no secret-looking query value.
+
+    >>> public_url("https://bot:s3cret@wiki.example/api.php?token=abc&x=1")
+    'https://wiki.example/api.php?x=1'
+    """
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname or ""
+        netloc = (f"[{host}]" if ":" in host else host) + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return "(not a valid URL)"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                       if not any(h in k.lower() for h in _SECRET_HINTS)])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def _is_secret(key: str) -> bool:
+    stem = key.rsplit("_", 1)[0] if key.endswith(("_env", "_file")) else key
+    return stem in SECRET_KEYS or key in SECRET_KEYS
+
+
+def _source_rows(config: Config) -> list[list[str]]:
+    rows = []
+    for name, src in sorted(config.sources.items()):
+        opts = {k: v for k, v in src.options.items() if not _is_secret(k) and k not in SWEEP_OPTIONS}
+        urls = [public_url(v) for k, v in sorted(opts.items()) if k.endswith("url")]
+        account = opts.get("username") or opts.get("api_username") or "–"
+        rest = {k: v for k, v in opts.items() if not k.endswith("url") and k not in ("username", "api_username")}
+        rows.append([name, src.type, urls or "–", account,
+                     "; ".join(f"{k} = {_cell(v)}" for k, v in sorted(rest.items())) or "–"])
+    return rows
+
+
+def _file_label(path: str, shipped: str, t: dict) -> str:
+    return path + (t["shipped"] if os.path.abspath(path) == os.path.abspath(shipped) else "")
+
+
+def _versions(t: dict) -> list[list[str]]:
     rows = [["socialarchive", __version__], ["Python", platform.python_version()]]
     for dist in ("cmislib", "requests", "click", "tenacity", "lxml"):
         try:
             rows.append([dist, metadata.version(dist)])
         except metadata.PackageNotFoundError:
-            rows.append([dist, "not installed"])
+            rows.append([dist, t["not_installed"]])
     try:
-        rows.append(["OpenSSL (timestamps)", subprocess.run(["openssl", "version"], capture_output=True, text=True,
-                                                            timeout=10).stdout.strip()])
+        rows.append(["OpenSSL", subprocess.run(["openssl", "version"], capture_output=True, text=True,
+                                               timeout=10).stdout.strip()])
     except (OSError, subprocess.SubprocessError):
-        rows.append(["OpenSSL (timestamps)", "not found"])
-    rows.append(["Operating system", f"{platform.system()} {platform.release()}"])
+        rows.append(["OpenSSL", t["not_found"]])
+    rows.append([t["os"], f"{platform.system()} {platform.release()}"])
     return rows
 
 
-def _schedule() -> list[str]:
-    units = []
-    for directory, pattern, what in (("docker/systemd", r"^OnCalendar=(.+)$", "systemd timer"),
-                                     ("docker/k8s", r"^\s*schedule:\s*\"?([^\"\n]+)\"?", "Kubernetes CronJob")):
-        folder = os.path.join(ROOT, directory)
-        if not os.path.isdir(folder):
-            continue
-        for name in sorted(os.listdir(folder)):
-            path = os.path.join(folder, name)
-            try:
-                text = open(path, encoding="utf-8").read()
-            except (OSError, UnicodeDecodeError):
-                continue
-            for match in re.finditer(pattern, text, re.M):
-                units.append(f"- {what} `{directory}/{name}`: `{match.group(1).strip()}`")
-    if not units:
-        return ["No deployment unit with a schedule was found under `docker/`. Runs must be scheduled by the "
-                "operator (cron, systemd timer, Kubernetes CronJob) calling `socialarchive sync`; the schedule "
-                "must stay well inside each source's change-feed horizon (MediaWiki recentchanges: 90 days)."]
-    return ["Incremental runs (`socialarchive sync`) are started by:", "", *units, "",
-            "A run still going makes the next one wait (the ledger's run lock; exit code 6). The checkpoint of a "
-            "source advances only after a complete run, so a missed or failed run is caught up by the next one."]
-
-
-def _runs(ledger_path: str, limit: int = 10) -> list[list[str]]:
+def _query(ledger_path: str, sql: str, args: tuple = ()) -> list[tuple]:
+    """Rows from the ledger, read-only; none when it does not exist or lacks the table."""
     if not os.path.exists(ledger_path):
         return []
     try:
-        db = sqlite3.connect(f"file:{ledger_path}?mode=ro", uri=True)
+        db = sqlite3.connect(f"{Path(ledger_path).absolute().as_uri()}?mode=ro", uri=True)
         try:
-            return [list(map(lambda v: v or "", row)) for row in db.execute(
-                "SELECT run_id, command, started_at, finished_at, outcome FROM runs ORDER BY started_at DESC LIMIT ?",
-                (limit,))]
+            return list(db.execute(sql, args))
         finally:
             db.close()
     except sqlite3.Error:
         return []
 
 
-def generate(config: Config, now: datetime | None = None) -> str:
+def _interval(seconds: float, lang: str) -> str:
+    minutes = seconds / 60
+    if minutes < 120:
+        return f"{minutes:.0f} min"
+    return f"{minutes / 60:.1f} h" if minutes < 2880 else (f"{minutes / 1440:.1f} " + ("Tage" if lang == "de" else "days"))
+
+
+def _schedule(config: Config, t: dict, lang: str) -> list[str]:
+    declared = {name: src.options["sync_every_minutes"] for name, src in sorted(config.sources.items())
+                if "sync_every_minutes" in src.options}
+    out = ([t["schedule_declared"], "", *(t["schedule_source"].format(source=n, minutes=m) for n, m in declared.items())]
+           if declared else [t["schedule_unknown"]])
+    for name in sorted(config.sources):
+        starts = [datetime.fromisoformat(r[0]) for r in _query(
+            config.ledger_path, "SELECT started_at FROM runs WHERE command = ? ORDER BY started_at DESC LIMIT 50",
+            (f"sync {name}",))]
+        if len(starts) >= 2:
+            gaps = [(a - b).total_seconds() for a, b in zip(starts, starts[1:])]
+            out += ["", t["schedule_observed"].format(source=name, count=len(starts), last=starts[0].isoformat(),
+                                                      interval=_interval(statistics.median(gaps), lang))]
+    lock = config.ledger_path + ".lock"
+    return [*out, "", t["checkpoint"], "",
+            t["lock"].format(commands=_enumerate(LOCKING, t), path=lock, free=_enumerate(NOT_LOCKING, t))]
+
+
+def _enumerate(commands: tuple[str, ...], t: dict) -> str:
+    quoted = [f"`{c}`" for c in commands]
+    return ", ".join(quoted[:-1]) + f" {t['and']} " + quoted[-1]
+
+
+def _holds(config: Config, t: dict) -> list[str]:
+    rows = _query(config.ledger_path, "SELECT matter, placed_at, placed_by, criteria, released_at FROM holds "
+                                      "ORDER BY placed_at")
+    out = [t["holds_now"], "", *_table(t["holds_head"], [[m, p, b, c, r or t["holds_active"]] for m, p, b, c, r in rows])
+           ] if rows else [t["no_holds"]]
+    restricted = _query(config.ledger_path, "SELECT count(*) FROM restrictions")
+    return [*out, "", t["restrictions_now"].format(count=restricted[0][0] if restricted else 0)]
+
+
+def generate(config: Config, now: datetime | None = None, lang: str = "en") -> str:
+    """The document for ``config`` in ``lang`` (en or de)."""
+    t = TEXT[lang]
     now = now or datetime.now(timezone.utc)
     conf = settings(config)
     rules = Rules.load(config.mapping_path)
@@ -117,185 +185,140 @@ def generate(config: Config, now: datetime | None = None) -> str:
     out: list[str] = []
     add = out.append
 
-    add("# Verfahrensdokumentation: Archivierung von Wikis, Blogs und Foren (socialarchive)")
+    add(t["title"])
     add("")
-    add(f"Generated {now.strftime('%Y-%m-%d %H:%M UTC')} by socialarchive {__version__} from the configuration "
-        "below. Regenerate after every change of configuration, mapping or rules, and keep every edition.")
+    add(t["generated"].format(when=now.strftime("%Y-%m-%d %H:%M UTC"), version=__version__))
     add("")
-    out.extend(_table(["document", "path", "SHA-256"], [
-        ["configuration", config.path, _sha256(config.path)],
-        ["mapping rules", config.mapping_path, _sha256(config.mapping_path)],
-        ["classification rules", conf.classification_path, _sha256(conf.classification_path)],
-        ["all three (the config digest of every run, audit entry 'run')", "", config.fingerprint]]))
-    add("")
-
-    add("## 1. Purpose and principles")
-    add("")
-    add("The connector copies the content of the systems listed in section 2 — every revision, comment, reply, "
-        "file, author, timestamp and permission — into the CMIS repository of section 3. It archives, it does "
-        "not synchronise: nothing archived is ever overwritten or deleted by it. An edit in a source becomes a new "
-        "version; a deletion becomes a deletion record (tombstone). Legal holds and processing restrictions are "
-        "added as metadata events; content is never changed. The repository's own retention and WORM functions, "
-        "not the connector, make the archive tamper-proof; the connector supplies completeness, integrity evidence "
-        "(SHA-256 per version, hash-chained audit log) and the audit trail.")
+    out.extend(_table(t["docs_head"], [
+        [t["doc_config"], config.path, _sha256(config.path)],
+        [t["doc_mapping"], _file_label(config.mapping_path, shipped_mapping("default.toml"), t),
+         _sha256(config.mapping_path)],
+        [t["doc_classes"], _file_label(conf.classification_path, shipped_mapping("classification.toml"), t),
+         _sha256(conf.classification_path)],
+        [t["doc_all"], "", config.fingerprint]]))
     add("")
 
-    add("## 2. Sources and scope")
+    add(t["h_purpose"])
     add("")
-    rows = []
-    for name, src in sorted(config.sources.items()):
-        scope = {k: v for k, v in src.options.items() if k not in SECRET_KEYS and not k.endswith(("_env", "_file"))}
-        rows.append([name, src.type, "; ".join(f"{k} = {v}" for k, v in sorted(scope.items()))])
-    out.extend(_table(["source", "system", "scope and options (secrets omitted)"], rows) if rows
-               else ["No source is configured."])
-    add("")
-    add("Each source is read through its API as the configured account sees it. What that account cannot read is "
-        "not archived; its permissions define the scope as much as the options above.")
+    add(t["purpose"])
     add("")
 
-    add("## 3. Repository and storage")
+    add(t["h_sources"])
     add("")
-    out.extend(_table(["setting", "value"], [
-        ["CMIS endpoint (Browser binding)", rc.url], ["repository id", rc.repository_id],
-        ["repository profile", prof.name], ["base folder", rc.base_path],
-        ["document type / metadata type", f"{prof.document_type} / {prof.secondary_type}"],
-        ["types created by the connector", "yes (createType)" if prof.create_types else "no: deploy the content model (docker/alfresco)"],
-        ["CMIS records-management types", {"auto": "used where the repository defines them (probed at every run)",
-                                           "on": "always used", "off": "not used"}.get(conf.cmis_rm, conf.cmis_rm)],
-        ["ledger (local state)", config.ledger_path], ["audit log", config.audit_path]]))
+    rows = _source_rows(config)
+    out.extend(_table(t["sources_head"], rows) if rows else [t["no_sources"]])
+    add("")
+    add(t["sources_note"])
     add("")
 
-    add("## 4. Mapping: folders, names, properties")
+    add(t["h_repository"])
     add("")
-    add(f"- Default folder: `{rules.default_folder}` below the base folder; per kind:")
+    out.extend(_table(t["setting_head"], [
+        [t["repo_url"], public_url(rc.url)], [t["repo_id"], rc.repository_id], [t["repo_user"], rc.username],
+        [t["repo_profile"], prof.name], [t["repo_base"], rc.base_path],
+        [t["repo_types"], f"{prof.document_type} / {prof.secondary_type}"],
+        [t["repo_create"], t["create_yes"] if prof.create_types else t["create_no"]],
+        [t["repo_rm"], t.get(f"rm_{conf.cmis_rm}", conf.cmis_rm)],
+        [t["repo_ledger"], config.ledger_path], [t["repo_audit"], config.audit_path]]))
+    add("")
+
+    add(t["h_mapping"])
+    add("")
+    add(t["mapping_file"].format(path=config.mapping_path))
+    add("")
+    add(t["default_folder"].format(folder=rules.default_folder, base=rc.base_path))
     for kind, template in sorted(rules.kind_folders.items()):
         add(f"  - {kind}: `{template}`")
-    add("- Name: `Title [native id]` plus an extension by media type "
-        f"({', '.join(f'{k} → {v}' for k, v in sorted(rules.extensions.items())) or 'none'}); forbidden characters "
-        "become `_`; the original title is kept in `sa:title`.")
-    add("- One document per source item, one version per source revision, oldest first, holding the original "
-        "markup or file byte-exact. Audit-log segments are filed under `_audit/<year>`.")
+    add(t["names"].format(extensions=", ".join(f"{k} → {v}" for k, v in sorted(rules.extensions.items())) or t["none"]))
+    add(t["versions"].format(base=rc.base_path.rstrip("/")))
     add("")
-    add("Mapped properties:")
+    add(t["mapped"])
     add("")
-    out.extend(_table(["property", "from item field"], sorted(rules.item_properties.items())))
+    out.extend(_table(t["item_head"], sorted(rules.item_properties.items())))
     add("")
-    out.extend(_table(["property", "from revision field"], sorted(rules.revision_properties.items())))
+    out.extend(_table(t["revision_head"], sorted(rules.revision_properties.items())))
     add("")
-    add(f"All metadata properties (secondary type `{prof.secondary_type}`):")
+    add(t["all_props"].format(type=prof.secondary_type))
     add("")
-    out.extend(_table(["property", "type", "meaning"],
-                      [[p.id, p.type + (" (multi)" if p.multi else ""), p.description] for p in schema.ARCHIVE_PROPERTIES]))
+    meaning = (lambda p: PROPERTIES_DE.get(p.id, "")) if lang == "de" else (lambda p: p.description)
+    out.extend(_table(t["props_head"], [[p.id, p.type + (t["multi"] if p.multi else ""), meaning(p)]
+                                        for p in schema.ARCHIVE_PROPERTIES]))
     add("")
 
-    add("## 5. Permissions")
+    add(t["h_permissions"])
     add("")
-    add("Permissions fail closed. Every document gets the archive admins with full control; content the source "
-        "shows to anonymous users gets the public readers with read access; everything else gets the restricted "
-        "readers plus the principals mapped explicitly below. An unmapped source principal adds nobody. The "
-        "repository's default world ACE is always removed.")
+    add(t["permissions"])
     add("")
-    out.extend(_table(["role", "principals"], [
-        ["archive admins (cmis:all)", perms.archive_admins], ["restricted readers (cmis:read)", perms.restricted_readers],
-        ["public readers (cmis:read)", perms.public_readers if perms.public_readers is not None else ["the repository's `anyone`"]]]))
+    out.extend(_table(t["roles_head"], [
+        [t["role_admins"], perms.archive_admins], [t["role_restricted"], perms.restricted_readers],
+        [t["role_public"], perms.public_readers if perms.public_readers is not None else [t["anyone"]]]]))
     add("")
     if perms.principals:
-        out.extend(_table(["source principal", "repository principal"], sorted(perms.principals.items())))
+        out.extend(_table(t["principals_head"], sorted(perms.principals.items())))
     else:
-        add("No source principal is mapped: restricted content is readable by admins and restricted readers only.")
+        add(t["no_principals"])
     add("")
 
-    add("## 6. Record classes and retention")
+    add(t["h_retention"])
     add("")
-    add(f"Rules file: `{classes.path}`. Every version gets `sa:recordClass`, `sa:classRule` and `sa:retainUntil` = "
-        f"31 December (23:59:59, time zone {getattr(classes.zone, 'key', 'UTC')}) of the year the version was created "
-        "+ the class's years; the period starts at the end of that calendar year. Where the repository defines "
-        "`cmis:rm_clientMgtRetention`, `cmis:rm_expirationDate` and `cmis:rm_startOfRetention` are set as well and "
-        "the repository enforces them. The connector never deletes anything when a period ends: disposition is "
-        "decided in the repository, after checking that no tax assessment period is still open (§147(3) AO) and "
-        "that no legal hold applies.")
+    add(t["retention"].format(path=classes.path, zone=getattr(classes.zone, "key", "UTC")))
     add("")
-    out.extend(_table(["class", "years", "preset", "description"],
-                      [[c.name, c.years, c.preset or "custom", c.description] for c in classes.classes.values()]))
+    out.extend(_table(t["classes_head"], [[c.name, c.years, c.preset or t["custom"], c.description]
+                                          for c in classes.classes.values()]))
     add("")
-    add("Rules, first match wins:")
+    add(t["rules"])
     add("")
-    out.extend(_table(["#", "rule", "conditions", "class"],
-                      [[n, r.name, r.describe(), r.record_class] for n, r in enumerate(classes.rules, 1)]))
+    out.extend(_table(t["rules_head"], [[n, r.name, r.describe(), r.record_class]
+                                        for n, r in enumerate(classes.rules, 1)]))
     add("")
-    add(f"A version matching no rule gets the default class **{classes.default_class}** with `sa:classRule = "
-        "'default'`, and the source is logged; review them with "
-        f"`SELECT * FROM {prof.secondary_type} WHERE sa:classRule = 'default'`.")
+    add(t["default_class"].format(name=classes.default_class, type=prof.secondary_type))
     add("")
     scanner = classes.scanner
-    add("### Sensitive data")
+    add(t["h_sensitive"])
     add("")
-    add(f"The text of every version (markup and JSON; first {scanner.max_bytes} bytes) is scanned by: "
-        f"{', '.join(scanner.names) or 'no detector'}. IBANs are checked against ISO 13616 (length and mod 97), "
-        "card numbers by issuer prefix and Luhn digit. Matches are recorded by detector name in `sa:sensitive` "
-        "(never the value). " + (f"A match of {', '.join(scanner.restrict)} restricts the whole record to admins "
-                                 "and restricted readers." if scanner.restrict else "Matches are flagged only; the ACL "
-                                                                                    "is not changed."))
+    add(t["sensitive"].format(bytes=scanner.max_bytes, names=", ".join(scanner.names) or t["no_detector"]) + " "
+        + (t["restricts"].format(names=", ".join(scanner.restrict)) if scanner.restrict else t["flags_only"]))
     add("")
 
-    add("## 7. Integrity and audit trail")
+    add(t["h_holds"])
     add("")
-    add("- The SHA-256 of every content stream is computed while it is uploaded and sent in the same request; the "
-        "repository's echo of hash and length is compared before the ledger records the version. A source's own "
-        "digest (MediaWiki SHA-1) is checked on the way; a mismatch quarantines the item.")
-    add("- Every write, hold, restriction, verification and export is an entry of the append-only audit log "
-        f"(`{config.audit_path}`); each entry carries the SHA-256 of the previous one, so an edited, removed or "
-        "reordered entry breaks the chain.")
-    add("- " + ("After every `sync`, the audit entries not yet filed are filed into the repository as a JSON Lines "
-                "document under `_audit/<year>` (also `socialarchive audit file`)." if conf.file_audit_log else
-                "Audit entries are filed into the repository by `socialarchive audit file` (not automatically: "
-                "`file_audit_log = false`)."))
+    add(t["holds"])
+    add(t["subjects"])
+    add("")
+    out.extend(_holds(config, t))
     add("")
 
-    add("## 8. Schedule")
+    add(t["h_integrity"])
     add("")
-    out.extend(_schedule())
-    add("")
-
-    add("## 9. Verification")
-    add("")
-    add("`socialarchive verify [--source S] [--sample N] [--json]` streams every version (or N random versions) back "
-        "from the repository, recomputes its SHA-256 and compares it with the `sa:sha256` property and with the "
-        "ledger; checks the audit log's chain; compares every audit segment filed in the repository with the local "
-        "log. Any mismatch is reported and the command exits with code 7. Recommended: a full check monthly, a "
-        "sample after every run. Each check is itself an audit entry.")
+    add(t["integrity"])
+    add(t["audit"].format(path=config.audit_path))
+    add(t["audit_filed"].format(base=rc.base_path.rstrip("/")) if conf.file_audit_log else t["audit_manual"])
     add("")
 
-    add("## 10. Legal holds and data subjects")
+    add(t["h_schedule"])
     add("")
-    add("- `socialarchive hold add MATTER (--query WORDS | --source S [--since D] [--until D])` puts the matter's id "
-        "into `sa:holdIds` (and `cmis:rm_holdIds` where supported) of every version of the matching records; new "
-        "versions and newly filed matching records get it too. `hold remove MATTER` releases it; `hold list` shows "
-        "all holds. Each step is audited with the operating-system user.")
-    add("- `socialarchive subject find USER` lists what a person created or revised; `subject restrict USER` "
-        "restricts its processing (GDPR Art. 18, BDSG §35(3)) while retention runs: `sa:restricted = true` on every "
-        "version, the ACL narrowed to admins and restricted readers, and later content of the person restricted "
-        "too. Nothing is erased by the connector.")
+    out.extend(_schedule(config, t, lang))
     add("")
 
-    add("## 11. Export for auditors (Datenzugriff Z3)")
+    add(t["h_verify"])
     add("")
-    add("`socialarchive export (--matter M | --source S --since D --until D) --out DIR` writes a BagIt bag "
-        "(RFC 8493): the original content of every version, per-record metadata JSON (all properties, ACL, folders), "
-        "an index (CSV) and the audit-log entries about the exported records. " +
-        (f"The tag manifest is timestamped (RFC 3161) by `{conf.tsa_url}`; the token is stored as "
-         "`tagmanifest-sha256.txt.tsr` and verifies with `openssl ts -verify`." if conf.tsa_url else
-         "No timestamp authority is configured (`[compliance] tsa_url`): bags are not timestamped."))
+    add(t["verify"])
     add("")
 
-    add("## 12. Software")
+    add(t["h_export"])
     add("")
-    out.extend(_table(["component", "version"], _versions()))
+    add(t["export"] + " " + (t["tsa"].format(url=public_url(conf.tsa_url)) if conf.tsa_url else t["no_tsa"]))
     add("")
-    runs = _runs(config.ledger_path)
+
+    add(t["h_software"])
+    add("")
+    out.extend(_table(t["software_head"], _versions(t)))
+    add("")
+    runs = _query(config.ledger_path, "SELECT run_id, command, started_at, finished_at, outcome FROM runs "
+                                      "ORDER BY started_at DESC LIMIT 10")
     if runs:
-        add("## 13. Recent runs")
+        add(t["h_runs"])
         add("")
-        out.extend(_table(["run", "command", "started", "finished", "outcome"], runs))
+        out.extend(_table(t["runs_head"], [[v or "" for v in row] for row in runs]))
         add("")
     return "\n".join(out).rstrip() + "\n"
