@@ -1,11 +1,9 @@
 """The compliance commands of the CLI: hold, verify, reclassify, export, audit file, docs procedure, subject.
 
 ``cli.py`` registers them with ``register(main, config_options)``, so they share its config and
-logging options and its exit-code mapping (``connector.exitcodes``); what only they use is here:
+logging options and its exit-code mapping; what only they use is here:
 
   7  verify (or an export) found a fixity problem: content, property or audit-log mismatch
-  2  a selection (hold add, export, verify --source, reclassify --source, subject restrict) matches
-     no record: nothing is written or audited; ``--allow-empty`` accepts it (exit 0, "0 records")
 
 Every command that writes to the repository or the audit log takes the ledger's run lock (exit 6
 while a sync runs), like sync itself.
@@ -14,34 +12,17 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import contextmanager
+from datetime import timezone
 
 import click
 
-from ..exitcodes import ExitCode
-from ..when import option as when_option
-
-ALLOW_EMPTY_HELP = "Accept a selection of no record (exit 0, reporting 0 records) instead of refusing it (exit 2)."
+EXIT_VERIFY = 7
+EXIT_FATAL = 5
 
 
-class NothingSelected(click.ClickException):
-    """An empty selection refused. Exit 2, as for a ``--source`` that names no source or a
-    ``quarantine retry KEY`` that is not quarantined: the command as given cannot do what it
-    names and did nothing; the same command line gives the same answer until the criteria (or
-    ``--allow-empty``) change. Not 7 or 8: those report the outcome of work that was done."""
-
-    exit_code = ExitCode.USAGE
-
-
-@contextmanager
-def refusing_empty():
-    """Turn ``EmptySelection`` into the command's refusal, naming the criteria and the way out."""
-    from .select import EmptySelection
-    try:
-        yield
-    except EmptySelection as exc:
-        raise NothingSelected(f"{exc}. Check the criteria, or give --allow-empty if no record is meant "
-                              "to match.") from None
+def as_utc(value):
+    """A naive datetime from click as UTC (aware values pass unchanged)."""
+    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
 def _print_report(report, as_json: bool) -> None:
@@ -68,52 +49,45 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @click.argument("matter")
     @click.option("--query", help="Records whose content contains these words (full text, like `search TEXT`).")
     @click.option("--source", help="Records of this source (with --since/--until: created in that range).")
-    @when_option("--since", help="With --source: created on or after this time.")
-    @when_option("--until", help="With --source: created before this time.")
+    @click.option("--since", type=click.DateTime(), help="With --source: created on or after (UTC).")
+    @click.option("--until", type=click.DateTime(), help="With --source: created before (UTC).")
     @click.option("--note", default="", help="Why: case reference, who asked (kept with the hold and audited).")
-    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP + " A source/date hold so placed "
-                  "catches the matching records filed later.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
-    def hold_add(cfg, matter, query, source, since, until, note, allow_empty, as_json) -> None:
+    def hold_add(cfg, matter, query, source, since, until, note, as_json) -> None:
         """Place legal hold MATTER on the records matching --query, or --source [--since] [--until].
 
         Running it again with the same criteria resumes an interrupted placement and extends a
-        full-text hold to records filed since. Exits 2 (nothing recorded or audited) when no
-        record matches, unless --allow-empty; 5 if some version could not be updated."""
+        full-text hold to records filed since. Exits 5 if some version could not be updated."""
         from .holds import add_hold
         from .select import Criteria
         if bool(query) == bool(source):
             raise click.UsageError("give either --query or --source")
         if query and (since or until):
             raise click.UsageError("--since/--until go with --source")
-        criteria = Criteria(query=query, source=source, since=since, until=until)
+        criteria = Criteria(query=query, source=source, since=as_utc(since), until=as_utc(until))
         archive = _open(cfg)
         try:
-            with refusing_empty():
-                report = add_hold(archive, matter, criteria, note=note, allow_empty=allow_empty)
+            report = add_hold(archive, matter, criteria, note=note)
         finally:
             archive.close()
         _report(report, as_json)
-        sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
+        sys.exit(EXIT_FATAL if report.problems else 0)
 
     @hold.command("remove")
     @click.argument("matter")
-    @click.option("--reason", required=True, callback=_not_blank,
-                  help="Why the hold ends: case closed, who decided (required; audited, shown by `hold list`).")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
-    def hold_remove(cfg, matter, reason, as_json) -> None:
-        """Release legal hold MATTER for --reason: its id leaves every version that carries it (the
-        hold stays listed, released, with the reason)."""
+    def hold_remove(cfg, matter, as_json) -> None:
+        """Release legal hold MATTER: its id leaves every version that carries it (the hold stays listed)."""
         from .holds import remove_hold
         archive = _open(cfg)
         try:
-            report = remove_hold(archive, matter, reason=reason)
+            report = remove_hold(archive, matter)
         finally:
             archive.close()
         _report(report, as_json)
-        sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
+        sys.exit(EXIT_FATAL if report.problems else 0)
 
     @hold.command("list")
     @click.option("--json", "as_json", is_flag=True, help="One JSON array of holds.")
@@ -132,8 +106,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
             click.echo(json.dumps([h.as_dict() for h in holds], indent=2, ensure_ascii=False))
             return
         for h in holds:
-            state = "active" if h.active else (f"released {h.released_at} by {h.released_by}"
-                                               + (f", reason: {h.release_reason}" if h.release_reason else ""))
+            state = "active" if h.active else f"released {h.released_at} by {h.released_by}"
             click.echo(f"{h.matter}\t{state}\t{h.criteria.describe()}\t{h.records} records\t"
                        f"placed {h.placed_at} by {h.placed_by}" + (f"\t{h.note}" if h.note else ""))
         if not holds:
@@ -143,81 +116,73 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @main.command()
     @click.option("--source", help="Only the versions of this source (the audit log is always checked).")
     @click.option("--sample", type=click.IntRange(min=1), help="Re-read N random versions instead of all.")
-    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @config_options
-    def verify(cfg, source, sample, allow_empty, as_json) -> None:
-        """Re-read archived content and re-hash it; check the audit log. Exits 7 on any mismatch,
-        2 when --source has no version archived (unless --allow-empty)."""
+    def verify(cfg, source, sample, as_json) -> None:
+        """Re-read archived content and re-hash it; check the audit log. Exits 7 on any mismatch."""
         from .verify import verify as run_verify
         archive = _open(cfg, write=False)
         try:
-            with refusing_empty():
-                report = run_verify(archive, source=source, sample=sample, allow_empty=allow_empty)
+            report = run_verify(archive, source=source, sample=sample)
         finally:
             archive.close()
         _print_report(report, as_json)
-        sys.exit(ExitCode.OK if report.ok else ExitCode.FIXITY)
+        sys.exit(0 if report.ok else EXIT_VERIFY)
 
     # --- reclassification -------------------------------------------------------------------
     @main.command()
     @click.option("--source", help="Only the records of this source.")
     @click.option("--apply", is_flag=True, help="Write the changes (without it: a dry run that lists them).")
     @click.option("--force", is_flag=True, help="Also shorten retention periods already filed (audited as forced).")
-    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @config_options
-    def reclassify(cfg, source, apply, force, allow_empty, as_json) -> None:
+    def reclassify(cfg, source, apply, force, as_json) -> None:
         """Decide the record class and retain-until of filed versions again, by the classification
         rules as they are now: a dry run unless --apply.
 
         Never shortens a retention already filed unless --force; every version changed is one
-        audit entry; only properties are updated (updateProperties), never content. Exits 2 when
-        --source has no record (unless --allow-empty), 5 if some version could not be updated."""
+        audit entry; only properties are updated (updateProperties), never content. Exits 5 if
+        some version could not be updated."""
         from .reclassify import reclassify as run_reclassify
         if force and not apply:
             raise click.UsageError("--force goes with --apply (a dry run lists what would shorten anyway)")
         archive = _open(cfg, write=apply)
         try:
-            with refusing_empty():
-                report = run_reclassify(archive, source=source, apply=apply, force=force, allow_empty=allow_empty)
+            report = run_reclassify(archive, source=source, apply=apply, force=force)
         finally:
             archive.close()
         _print_report(report, as_json)
-        sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
+        sys.exit(EXIT_FATAL if report.problems else 0)
 
     # --- export -----------------------------------------------------------------------------
     @main.command()
     @click.option("--matter", help="The records of this legal hold.")
     @click.option("--source", help="The records of this source (with --since/--until: created in that range).")
-    @when_option("--since", help="With --source: created on or after this time.")
-    @when_option("--until", help="With --source: created before this time.")
+    @click.option("--since", type=click.DateTime(), help="With --source: created on or after (UTC).")
+    @click.option("--until", type=click.DateTime(), help="With --source: created before (UTC).")
     @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
                   help="Directory for the bag (must not exist, or be empty).")
-    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP + " The bag then holds no record.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
-    def export(cfg, matter, source, since, until, out, allow_empty, as_json) -> None:
+    def export(cfg, matter, source, since, until, out, as_json) -> None:
         """Write a BagIt bag for auditors (content, metadata, audit trail; RFC 3161 timestamp if configured).
 
         Exits 7 if content read for the bag did not match its recorded SHA-256 (the bag is still
-        written, the mismatches are listed in data/export.json); 2, writing no bag, when the
-        selection matches no record (unless --allow-empty)."""
+        written, the mismatches are listed in data/export.json)."""
         from .export import export as run_export
         from .select import Criteria
         if bool(matter) == bool(source):
             raise click.UsageError("give either --matter or --source [--since D] [--until D]")
         if matter and (since or until):
             raise click.UsageError("--since/--until go with --source")
-        criteria = None if matter else Criteria(source=source, since=since, until=until)
+        criteria = None if matter else Criteria(source=source, since=as_utc(since), until=as_utc(until))
         archive = _open(cfg, write=False)
         try:
-            with refusing_empty():
-                report = run_export(archive, out, matter=matter, criteria=criteria, allow_empty=allow_empty)
+            report = run_export(archive, out, matter=matter, criteria=criteria)
         finally:
             archive.close()
         _print_report(report, as_json)
-        sys.exit(ExitCode.FIXITY if report.problems else ExitCode.OK)
+        sys.exit(EXIT_VERIFY if report.problems else 0)
 
     # --- audit log --------------------------------------------------------------------------
     @main.group()
@@ -294,30 +259,18 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @subject.command("restrict")
     @click.argument("user")
     @click.option("--reason", default="", help="The request's reference (kept in the ledger and audit log).")
-    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP + " The restriction then applies to "
-                  "USER's content filed later.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
-    def subject_restrict(cfg, user, reason, allow_empty, as_json) -> None:
-        """Restrict processing of USER's archived content (GDPR Art. 18): marked, ACL narrowed, nothing erased.
-
-        Exits 2, recording nothing, when USER created or revised no archived record (unless --allow-empty)."""
+    def subject_restrict(cfg, user, reason, as_json) -> None:
+        """Restrict processing of USER's archived content (GDPR Art. 18): marked, ACL narrowed, nothing erased."""
         from .subject import restrict
         archive = _open(cfg)
         try:
-            with refusing_empty():
-                report = restrict(archive, user, reason=reason, allow_empty=allow_empty)
+            report = restrict(archive, user, reason=reason)
         finally:
             archive.close()
         _report(report, as_json)
-        sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
-
-
-def _not_blank(ctx, param, value: str) -> str:
-    """A required text that must say something: trimmed, and refused when nothing is left."""
-    if value is not None and not value.strip():
-        raise click.BadParameter("must not be blank")
-    return value.strip() if value is not None else value
+        sys.exit(EXIT_FATAL if report.problems else 0)
 
 
 def _report(report, as_json: bool) -> None:
