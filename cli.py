@@ -370,21 +370,29 @@ def ledger() -> None:
 
 
 @ledger.command("rebuild")
+@click.option("--replace", is_flag=True,
+              help="Start a fresh ledger from what the repository holds; the old ledger is kept aside as "
+                   "<ledger>.replaced-<UTC time>, never deleted (after the repository lost the archive).")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 @config_options
-def ledger_rebuild(cfg, as_json) -> None:
-    """Reconstruct the ledger from the repository by querying our properties."""
+def ledger_rebuild(cfg, replace, as_json) -> None:
+    """Reconstruct the ledger from the repository by querying our properties. Without --replace,
+    what the repository holds is added to the ledger as it is."""
     from connector.pipeline import Archive
-    from connector.rebuild import rebuild_ledger
-    archive = Archive.open(cfg)
+    from connector.rebuild import rebuild_ledger, set_aside
+    archive = Archive.open(cfg, expect_archive=False)
+    aside = None
     try:
+        if replace:
+            aside = set_aside(archive)
         records, versions = rebuild_ledger(archive)
     finally:
         archive.close()
     if as_json:
-        click.echo(json.dumps({"records": records, "versions": versions}))
+        click.echo(json.dumps({"records": records, "versions": versions, "old_ledger": aside}))
         return
-    click.echo(f"ledger rebuilt from the repository: {records} records, {versions} versions")
+    click.echo(f"ledger rebuilt from the repository: {records} records, {versions} versions"
+               + (f"; the old ledger is kept as {aside}" if aside else ""))
 
 
 from connector.compliance.commands import register as _register_compliance  # noqa: E402
@@ -576,7 +584,7 @@ def quarantine() -> None:
 def quarantine_list(cfg, source, as_json) -> None:
     """Quarantined records with their error, reason, attempts and when they were seen."""
     from connector.ledger import Ledger
-    from connector.quarantine import entries
+    from connector.quarantine import entries, one_line
     ledger_db = Ledger(cfg.ledger_path)
     try:
         rows = entries(ledger_db, source)
@@ -586,7 +594,8 @@ def quarantine_list(cfg, source, as_json) -> None:
         _echo_json(rows)
         return
     for row in rows:
-        click.echo(f"{row['key']}\t{row['error']}\t{row['reason']}\t{row['attempts']} attempt(s)\tlast {row['last_seen']}")
+        click.echo(f"{row['key']}\t{row['error']}\t{one_line(row['reason'])}\t{row['attempts']} attempt(s)\t"
+                   f"last {row['last_seen']}")
     if not rows:
         _err("nothing quarantined", logging.WARNING)
 

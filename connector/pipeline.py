@@ -48,6 +48,7 @@ from .access import AccessPolicy, DecidedAcl
 from .http import SETTINGS as HTTP_SETTINGS, retrying
 from .ledger import Ledger
 from .mapping import Mapper, Rules
+from .rebuild import check_archive
 from .model import Access, DigestMismatch, Item, Tombstone, Visibility, access_label, visibility_from_label
 from .sources import Source
 from .sweep import ChangeSweep, Settings as SweepSettings
@@ -109,7 +110,9 @@ class Archive:
 
     @classmethod
     def open(cls, config: Config, *, dry_run: bool = False, lock: bool = True,
-             run_id: str | None = None, workers: int = DEFAULT_WORKERS) -> "Archive":
+             run_id: str | None = None, workers: int = DEFAULT_WORKERS, expect_archive: bool = True) -> "Archive":
+        """``expect_archive``: a writing run first checks that the repository still holds the
+        archive the ledger describes (``rebuild.check_archive``); ``ledger rebuild`` does not."""
         run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
         lock_fd = _take_lock(config.ledger_path + ".lock") if lock else None
         rc = config.repository
@@ -120,6 +123,14 @@ class Archive:
         filer = Filer(repo, prof, rc.base_path)
         info = retrying(repo.info, attempts=3)
         ledger = Ledger(config.ledger_path)
+        if expect_archive and not dry_run:
+            try:
+                retrying(lambda: check_archive(repo, filer, ledger), attempts=3)
+            except BaseException:
+                ledger.close()
+                if lock_fd is not None:
+                    os.close(lock_fd)
+                raise
         classifier = retrying(lambda: build_classifier(config, repo, ledger, prof), attempts=3)
         policy = AccessPolicy(config.permissions, prof, anyone=info.anyone, anonymous=info.anonymous)
         mapper = Mapper(Rules.load(config.mapping_path), policy, run_id, classifier=classifier)

@@ -35,6 +35,14 @@ def entries(ledger, source: str | None = None, key: str | None = None) -> list[d
     return [row for row in rows if key is None or row["key"] == key]
 
 
+def one_line(text: str) -> str:
+    """A reason as one line for a listing (a repository's error may carry a stack of lines; the
+    ledger and ``--json`` keep it whole).
+
+    Example: ``one_line("refused:\\n  at Parser.java:12\\n")`` -> ``"refused: at Parser.java:12"``."""
+    return " ".join(str(text).split())
+
+
 def _native_id(key: str) -> str:
     return key.split("/", 2)[2] if key.count("/") >= 2 else key
 

@@ -8,10 +8,19 @@ The compliance tables come back too, so that nothing widens or lapses with a los
 archive's restrictions (``sa:visibilityReason``, ``sa:restricted``), the holds on each record
 (``sa:holdIds``: a held record stays held), and from the audit segments filed in the repository
 the audit-segment rows, each hold's criteria and the restricted data subjects.
+
+A repository that lost the archive (reset, restored from an old backup, pointed at by another
+deployment's config) while the ledger still holds versions is found when a run opens
+(``check_archive``): our types or the archive's base folder are gone. The run stops before filing
+anything (``ArchiveLost``, exit 5) and names the way back: ``ledger rebuild --replace`` sets the
+old ledger aside (``set_aside``: renamed with a timestamp, never deleted) and starts a fresh one
+from what the repository holds; the next sync files everything from the sources again.
 """
 from __future__ import annotations
 
 import logging
+import os
+import time
 
 from .access import acl_digest
 from .cmis import schema
@@ -19,12 +28,64 @@ from .cmis.filer import version_from_properties
 from .compliance import anchors, holds, subject
 from .compliance.classify import RESTRICTED_REASON
 from .compliance.select import as_list
+from .errors import Fatal
+from .ledger import Ledger
 from .model import Visibility, access_label
 
 log = logging.getLogger(__name__)
 
 # how the archive's own restrictions begin their sa:visibilityReason (now, and before this version)
 ARCHIVE_REASONS = ("archive restriction", "sensitive data", RESTRICTED_REASON)
+
+
+class ArchiveLost(Fatal):
+    """The ledger holds versions the repository no longer has the archive for."""
+
+
+def check_archive(repo, filer, ledger: Ledger) -> None:
+    """Refuse to file into a repository that lost the archive the ledger describes.
+
+    Asked before the types are created (InMemory would make them anew and every new version of a
+    record the ledger knows would then fail on its own, quarantined item by item with the
+    repository's raw error). Costs nothing with an empty ledger, else up to three requests."""
+    counts = ledger.counts()
+    if not counts["versions"]:
+        return
+    gone = [f"type {type_id}" for type_id in (filer.profile.document_type, filer.profile.secondary_type)
+            if repo.get_type(type_id) is None]
+    if filer.base_path and not gone and repo.get_object_by_path(filer.base_path) is None:
+        gone.append(f"the archive folder {filer.base_path}")
+    if gone:
+        raise ArchiveLost(
+            f"the repository has lost the archive: the ledger {ledger.path} holds {counts['versions']} versions "
+            f"of {counts['records']} records, but the repository lacks {' and '.join(gone)}. Nothing was filed. "
+            "If the repository was reset or restored without the archive, run `socialarchive ledger rebuild "
+            "--replace` (the old ledger is kept aside, a fresh one is built from what the repository holds), "
+            "then sync again to file everything from the sources. If the config names the wrong repository "
+            "or base_path, correct it instead.")
+
+
+def set_aside(archive) -> str:
+    """Move the archive's ledger aside (``<ledger>.replaced-<UTC time>``, with its WAL) and open a
+    fresh one in its place; the run lock stays held. Returns where the old ledger went.
+
+    Example: ``.state/ledger.sqlite`` -> ``.state/ledger.sqlite.replaced-20261203T172500Z``."""
+    path = archive.ledger.path
+    archive.ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")   # the old file complete on its own
+    archive.ledger.close()
+    aside = f"{path}.replaced-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    n = 1
+    while os.path.exists(aside):
+        n += 1
+        aside = f"{aside.split('~')[0]}~{n}"
+    os.rename(path, aside)
+    for suffix in ("-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.rename(path + suffix, aside + suffix)
+    archive.ledger = Ledger(path)
+    archive.audit.append("ledger_replaced", aside=aside, run_id=archive.run_id)
+    log.warning("the old ledger is kept as %s; a fresh one is built from the repository", aside)
+    return aside
 
 
 def rebuild_ledger(archive) -> tuple[int, int]:
