@@ -6,6 +6,11 @@
   prefixes ``D:`` for types and ``P:`` for aspects).
 - ``read`` / ``all``: the permission names for reading and full control.
 - ``query_all_versions``: query with searchAllVersions=true to find records by key.
+- ``secondary_types``: False in CMIS 1.0 mode (profiles ``cmis10``, ``opencmis-inmemory-cmis10``):
+  the repository has no secondary types, so every archive property sits on our document type
+  (deployed by the administrator from ``typedefs.TYPE_FILE``), ``secondary_type`` names that same
+  document type (the metadata queries run on it unchanged) and ``cmis:secondaryObjectTypeIds`` is
+  never sent.
 """
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ class Profile:
     # OpenCMIS InMemory matches a WHERE on secondary-type properties only in each series' first
     # version, so a search for something a later version says must read the versions themselves.
     secondary_query_sees_first_version_only: bool = False
+    secondary_types: bool = True
 
 
 PROFILES = {
@@ -39,6 +45,11 @@ PROFILES = {
     "alfresco": Profile("alfresco", create_types=False, document_type="D:sa:document",
                         secondary_type="P:sa:archived", hidden_leading_dot=True),
     "nuxeo": Profile("nuxeo", create_types=False),
+    "cmis10": Profile("cmis10", create_types=False, secondary_type=schema.DOCUMENT_TYPE, secondary_types=False),
+    # the metadata sits on the document type, whose all-versions queries see every version on InMemory
+    "opencmis-inmemory-cmis10": Profile("opencmis-inmemory-cmis10", create_types=False,
+                                        secondary_type=schema.DOCUMENT_TYPE, secondary_types=False,
+                                        query_all_versions=True),
 }
 
 

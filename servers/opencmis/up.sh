@@ -12,6 +12,10 @@
 # The repository lives in memory: every restart empties it. Repository id A1.
 # Browser binding: http://127.0.0.1:PORT/inmemory/browser (AtomPub: .../inmemory/atom11).
 # Any Basic-auth user/password is accepted (e.g. admin / admin); without a Basic header it answers 401.
+# CMIS_TYPES=FILE: the server loads the type definitions in FILE at start (InMemoryServer.TypeDefinitionsFile;
+# copied to STATE_DIR/types.xml; a changed file re-patches and restarts), and start fails unless every type id in
+# FILE is then served: the CMIS 1.0 mode's test server (FILE from `socialarchive docs cmis10-type`, shipped as
+# docker/cmis10/socialarchive-types.xml). Use a state dir of its own for it.
 # Env: CMIS_PORT, CMIS_STATE, CMIS_HEAP (JVM -Xmx, default 1g; InMemory keeps every content stream in
 # the heap, so a 1 GiB document needs about 4g: bench/memory.py starts its own server with that). <state root> is $REPO/.state/servers unless SOCIALARCHIVE_STATE is set.
 set -euo pipefail
@@ -33,6 +37,11 @@ STATE=${1:-${CMIS_STATE:-$(state_root)/opencmis}}
 [[ $STATE == /* ]] || STATE=$PWD/$STATE
 PIDF=$STATE/server.pid
 OWN=$STATE/war            # the java command line names this directory
+TYPES=${CMIS_TYPES:-}
+if [[ $CMD == start && -n $TYPES ]]; then
+  [[ -f $TYPES ]] || die "CMIS_TYPES=$TYPES: no such file"
+  PATCH_ID="$PATCH_ID types $(sha256sum <"$TYPES" | cut -c1-64)"
+fi
 
 case $CMD in
   stop)   stop_group "$PIDF" "$OWN"; echo "opencmis stopped ($STATE)"; exit 0 ;;
@@ -78,7 +87,9 @@ if [[ $(cat "$STATE/war/.patched" 2>/dev/null) != "$PATCH_ID" ]]; then
   stop_group "$PIDF" "$OWN"
   rm -rf "$STATE/war" "$STATE/war.new"
   python3 -m zipfile -e "$DL/$WAR_FILE" "$STATE/war.new" || die "cannot unpack $DL/$WAR_FILE"
-  python3 "$HERE/patch_war.py" "$STATE/war.new" >>"$STATE/install.log" || die "patching the WAR failed"
+  TYPE_ARGS=()
+  if [[ -n $TYPES ]]; then cp "$TYPES" "$STATE/types.xml"; TYPE_ARGS=(--types "$STATE/types.xml"); fi
+  python3 "$HERE/patch_war.py" "$STATE/war.new" "${TYPE_ARGS[@]}" >>"$STATE/install.log" || die "patching the WAR failed"
   echo "$PATCH_ID" >"$STATE/war.new/.patched"
   mv "$STATE/war.new" "$STATE/war"
   log_time war_unpack_s "$(el "$T")"
@@ -98,6 +109,13 @@ else
   echo $! >"$PIDF"; echo "$PORT" >"$STATE/port"
   WAIT_S=120 wait_for up || { tail -n 30 "$STATE/server.log"; die "OpenCMIS did not come up"; }
 fi
+if [[ -n $TYPES ]]; then   # InMemory only logs a type file it could not load: ask for every type in it
+  for type_id in $(python3 -c 'import re,sys; print(" ".join(re.findall(r"<(?:cmisra:)?type\b[^>]*>\s*<id>([^<]+)</id>", open(sys.argv[1]).read())))' "$STATE/types.xml"); do
+    curl -fsS -m 5 -u admin:admin -o /dev/null -G "$BASE/browser/A1" --data-urlencode cmisselector=typeDefinition \
+      --data-urlencode "typeId=$type_id" || { grep -i "type definitions" "$STATE/server.log" | tail -n 3 >&2
+                                               die "type $type_id from $TYPES is not served (see $STATE/server.log)"; }
+  done
+fi
 log_time start_s "$(el "$T")"
 log_time total_s "$(el "$T_ALL")"
-echo "OpenCMIS up: $BASE/browser  (repository A1; any Basic-auth user, e.g. admin/admin; in memory, empty after each restart; state $STATE)"
+echo "OpenCMIS up: $BASE/browser  (repository A1;${TYPES:+ types from $TYPES;} any Basic-auth user, e.g. admin/admin; in memory, empty after each restart; state $STATE)"
