@@ -1,17 +1,7 @@
 """socialarchive: the command line, thin over ``connector``.
 
-Exit codes (also in the README):
-  0  done, everything filed
-  1  unexpected error (a bug: please report it with the log)
-  2  usage or configuration error
-  3  done, but some items were quarantined (see `socialarchive status`)
-  4  a source or the repository stayed unavailable; the checkpoint was not advanced
-  5  fatal: credentials or permissions refused, or the repository lacks what we need
-  6  another run holds the ledger
-  7  verify (or export) found a fixity mismatch: content, property or audit log
-  8  report found missing or extra items
-  130 interrupted (Ctrl-C / SIGINT, or SIGTERM for backfill); the item in flight was finished or left
-      for the next run
+Exit codes are ``connector.exitcodes.ExitCode`` (the one table; ``--help`` and the README list it).
+Dates and times are read by ``connector.when.WHEN`` in every command.
 """
 from __future__ import annotations
 
@@ -28,10 +18,9 @@ import click
 
 from connector import __version__
 from connector import config as config_mod
-from connector.errors import ConfigError, ConnectorError, Fatal, Retriable
-
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_QUARANTINED, EXIT_UNAVAILABLE, EXIT_FATAL, EXIT_LOCKED = 0, 1, 2, 3, 4, 5, 6
-EXIT_INTERRUPTED = 130
+from connector.errors import ConfigError, ConnectorError, Fatal, Retriable, RunLocked
+from connector.exitcodes import ExitCode, for_error, help_text as exit_code_help
+from connector.when import option as when_option
 
 
 # Fields every JSON log line of the current run carries (run_id, source), set with log_fields().
@@ -174,25 +163,22 @@ def config_options(fn):
             return fn(cfg, *args, **kwargs)
         except ConfigError as exc:
             _err(f"configuration error: {exc}")
-            sys.exit(EXIT_USAGE)
+            sys.exit(for_error(exc))
         except KeyboardInterrupt:
             _err("interrupted")
-            sys.exit(EXIT_INTERRUPTED)
+            sys.exit(ExitCode.INTERRUPTED)
         except ConnectorError as exc:
-            from connector.pipeline import RunLocked
             _err(f"error: {exc}")
-            if isinstance(exc, RunLocked):
-                sys.exit(EXIT_LOCKED)
-            sys.exit(EXIT_UNAVAILABLE if isinstance(exc, Retriable) else EXIT_FATAL if isinstance(exc, Fatal) else EXIT_ERROR)
+            sys.exit(for_error(exc))
         except Exception as exc:
             if not _json_logging() or isinstance(exc, (click.ClickException, click.exceptions.Exit, click.Abort)):
                 raise
             logging.getLogger("socialarchive").exception("unexpected error (a bug: please report it with the log)")
-            sys.exit(EXIT_ERROR)
+            sys.exit(ExitCode.ERROR)
     return wrapper
 
 
-@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]}, epilog=exit_code_help())
 @click.version_option(__version__, prog_name="socialarchive")
 @partial(_shared_options, on_group=True)
 def main(config_path, log_format, verbose) -> None:
@@ -213,45 +199,15 @@ def _selected(cfg, names: tuple[str, ...]):
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as one JSON object.")
 @config_options
 def check(cfg, as_json) -> None:
-    """Probe the repository and every configured source, and print what was found."""
-    from connector.access import AccessPolicy
-    from connector.cmis.client import CmisRepository
-    from connector.cmis.profiles import profile
-    rc = cfg.repository
-    repo = CmisRepository(rc.url, rc.repository_id, rc.username, rc.password, verify=rc.verify_tls)
-    info = repo.info()
-    caps = info.capabilities
-    prof = profile(rc.profile)
-    AccessPolicy(cfg.permissions, prof, anyone=info.anyone, anonymous=info.anonymous)   # refuses world principals
-    lines = [f"repository {info.id}: {info.product_id}, CMIS {info.cmis_version}, profile {prof.name}",
-             f"  ACL: {caps.get('capabilityACL')}  query: {caps.get('capabilityQuery')}  "
-             f"joins: {caps.get('capabilityJoin')}  content updates: {caps.get('capabilityContentStreamUpdatability')}"]
-    can_create = caps.get("capabilityCreatablePropertyTypes", {}).get("canCreate", [])
-    lines.append(f"  type mutability: {'yes' if can_create else 'no'}  world principal: {info.anyone}")
-    found = {"repository": {"id": info.id, "product": info.product_id, "cmis_version": info.cmis_version,
-                            "profile": prof.name, "capabilities": caps, "type_mutability": bool(can_create),
-                            "world_principal": info.anyone, "types": {}}, "sources": []}
-    for type_id in (prof.document_type, prof.secondary_type):
-        definition = repo.get_type(type_id)
-        found["repository"]["types"][type_id] = {"present": bool(definition), "will_be_created": prof.create_types,
-                                                 "versionable": (definition or {}).get("versionable")}
-        lines.append(f"  type {type_id}: {'present' if definition else 'missing' + (' (will be created)' if prof.create_types else '')}")
-        if definition and type_id == prof.document_type:
-            lines.append(f"    versionable: {definition.get('versionable')}")
-    lines.append("  content stream hash: sa:sha256 property (computed by the connector)")
-    problems = 0
-    for source in _selected(cfg, ()):
-        try:
-            facts = source.check()
-            found["sources"].append({"source": source.name, "system": source.system, "ok": True, "facts": facts})
-            lines.append(f"source {source.name} ({source.system}): " +
-                         ", ".join(f"{k}={v}" for k, v in facts.items()))
-        except ConnectorError as exc:
-            problems += 1
-            found["sources"].append({"source": source.name, "system": source.system, "ok": False, "error": str(exc)})
-            lines.append(f"source {source.name} ({source.system}): FAILED: {exc}")
-    click.echo(json.dumps(found, indent=2, ensure_ascii=False, default=str) if as_json else "\n".join(lines))
-    sys.exit(EXIT_FATAL if problems else EXIT_OK)
+    """Probe the repository and every configured source, and print what was found.
+
+    Every source is probed even when the repository does not answer. Exit 4 when one of them is
+    unavailable (or its host name does not resolve), 5 when credentials or grants are refused."""
+    from connector.probe import probe
+    result = probe(cfg, _selected(cfg, ()))
+    click.echo(json.dumps(result.found, indent=2, ensure_ascii=False, default=str) if as_json
+               else "\n".join(result.lines))
+    sys.exit(result.code)
 
 
 @main.command()
@@ -296,7 +252,7 @@ def sync(cfg, sources, dry_run, reconcile, as_json, workers, metrics_file) -> No
 def _failed_summaries(selected, done, exc: BaseException) -> list:
     """Summaries for the sources a run that stopped on ``exc`` did not get to (none when the run
     did not really start: another run holds the ledger, or the config is wrong)."""
-    from connector.pipeline import RunLocked, Summary
+    from connector.pipeline import Summary
     if isinstance(exc, (RunLocked, ConfigError, SystemExit)):
         return []
     outcome = ("unavailable" if isinstance(exc, Retriable) else "fatal" if isinstance(exc, Fatal)
@@ -327,18 +283,19 @@ def _print_summaries(summaries, as_json: bool) -> None:
 
 def _exit_code(summaries) -> int:
     outcomes = {s.outcome for s in summaries}
-    for outcome, code in (("fatal", EXIT_FATAL), ("unavailable", EXIT_UNAVAILABLE), ("quarantined", EXIT_QUARANTINED)):
+    for outcome, code in (("fatal", ExitCode.FATAL), ("unavailable", ExitCode.UNAVAILABLE),
+                          ("quarantined", ExitCode.QUARANTINED)):
         if outcome in outcomes:
             return code
-    return EXIT_OK
+    return ExitCode.OK
 
 
 @main.command()
 @click.argument("text", required=False)
 @click.option("--source", help="Only items of this source.")
 @click.option("--author", help="Only items created or edited by this user.")
-@click.option("--since", type=click.DateTime(), help="Created on or after (UTC).")
-@click.option("--until", type=click.DateTime(), help="Created before (UTC).")
+@when_option("--since", help="Created on or after this time.")
+@when_option("--until", help="Created before this time.")
 @click.option("--limit", default=50, show_default=True, help="At most this many hits.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of hits.")
 @config_options
@@ -348,11 +305,10 @@ def search(cfg, text, source, author, since, until, limit, as_json) -> None:
     from connector.search import search as run_search
     if not any((text, source, author, since, until)):
         raise click.UsageError("give TEXT or at least one of --source, --author, --since, --until")
-    from connector.compliance.commands import as_utc
     archive = Archive.open(cfg, lock=False, dry_run=True)
     try:
         hits = run_search(archive.repo, archive.filer, text, source=source, author=author,
-                          since=as_utc(since), until=as_utc(until), limit=limit)
+                          since=since, until=until, limit=limit)
     finally:
         archive.close()
     if as_json:
@@ -401,23 +357,6 @@ _register_compliance(main, config_options)  # hold, verify, export, audit, docs,
 
 
 # --- records managers and support: plan, backfill, status, report, quarantine ----------------
-class _When(click.ParamType):
-    """A date or time: 2024-03-01, 2024-03-01T10:00, ...Z or +01:00 (UTC without a zone)."""
-    name = "DATE"
-
-    def convert(self, value, param, ctx):
-        from connector.backfill import parse_when
-        if isinstance(value, datetime):
-            return value
-        try:
-            return parse_when(value)
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
-
-
-WHEN = _When()
-
-
 def _check_range(since, until) -> None:
     if since and until and since >= until:
         raise click.UsageError("--since must be before --until")
@@ -429,9 +368,9 @@ def _echo_json(data) -> None:
 
 @main.command()
 @click.option("--source", "source_name", required=True, help="The source to plan for (its name in the config).")
-@click.option("--since", type=WHEN, help="Start of the range, inclusive (UTC unless a zone is given). Default: the beginning.")
-@click.option("--until", type=WHEN, help="End of the range, exclusive. Default: no end (items dated in the future, such as "
-                   "scheduled posts, too).")
+@when_option("--since", help="Start of the range, inclusive. Default: the beginning.")
+@when_option("--until", help="End of the range, exclusive. Default: no end (items dated in the future, such as "
+                             "scheduled posts, too).")
 @click.option("--no-probe", is_flag=True,
               help="Never time createDocument with scratch documents; use the ledger's run history only.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
@@ -453,9 +392,9 @@ def plan(cfg, source_name, since, until, no_probe, as_json) -> None:
 
 @main.command()
 @click.option("--source", "source_name", required=True, help="The source to backfill (its name in the config).")
-@click.option("--since", type=WHEN, help="Start of the range, inclusive (UTC unless a zone is given). Default: the beginning.")
-@click.option("--until", type=WHEN, help="End of the range, exclusive. Default: no end (items dated in the future, such as "
-                   "scheduled posts, too).")
+@when_option("--since", help="Start of the range, inclusive. Default: the beginning.")
+@when_option("--until", help="End of the range, exclusive. Default: no end (items dated in the future, such as "
+                             "scheduled posts, too).")
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, envvar="SOCIALARCHIVE_WORKERS",
               help="Threads writing to the repository at once (items stay in order, one ledger writer; "
                    "env SOCIALARCHIVE_WORKERS).")
@@ -502,9 +441,9 @@ def backfill(cfg, source_name, since, until, workers, dry_run, force, progress_i
         for error in summary.get("errors", []):
             click.echo(f"  error: {error}")
     if result["status"] == "interrupted":
-        sys.exit(EXIT_INTERRUPTED)
+        sys.exit(ExitCode.INTERRUPTED)
     from connector.pipeline import Summary
-    sys.exit(_exit_code([Summary(**summary)]) if summary else EXIT_OK)
+    sys.exit(_exit_code([Summary(**summary)]) if summary else ExitCode.OK)
 
 
 def _estimated_objects(cfg, source_name, since, until) -> int | None:
@@ -533,8 +472,8 @@ def status_cmd(cfg, as_json) -> None:
 
 @main.command("report")
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable). Default: all.")
-@click.option("--since", type=WHEN, help="Reconcile only the items of this range (start, inclusive).")
-@click.option("--until", type=WHEN, help="Reconcile only the items of this range (end, exclusive).")
+@when_option("--since", help="Reconcile only the items of this range (start, inclusive).")
+@when_option("--until", help="Reconcile only the items of this range (end, exclusive).")
 @click.option("--format", "fmt", type=click.Choice(["text", "csv", "json", "html"]), default="text",
               show_default=True, help="Output format; html is one self-contained page with a chart.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the report to this file instead of stdout.")
@@ -566,10 +505,7 @@ def report_cmd(cfg, sources, since, until, fmt, out, as_json) -> None:
              logging.INFO if _json_logging() else logging.WARNING)
     else:
         click.echo(text, nl=False)
-    sys.exit(EXIT_DIFFERENCES if result["missing_total"] or result["extra_total"] else EXIT_OK)
-
-
-EXIT_DIFFERENCES = 8
+    sys.exit(ExitCode.DIFFERENCES if result["missing_total"] or result["extra_total"] else ExitCode.OK)
 
 
 @main.group()
@@ -635,7 +571,7 @@ def quarantine_retry(cfg, key, source, as_json) -> None:
             _err("nothing quarantined", logging.WARNING)
     left = any("still quarantined" in i["outcome"] or i["outcome"].startswith("failed") for r in results
                for i in r["results"])
-    sys.exit(EXIT_QUARANTINED if left else EXIT_OK)
+    sys.exit(ExitCode.QUARANTINED if left else ExitCode.OK)
 
 
 _docs_group = main.commands.get("docs")
@@ -657,7 +593,7 @@ def docs_cli(out, check_file) -> None:
         with open(check_file, encoding="utf-8") as fh:
             if fh.read() != text:
                 _err(f"{check_file} is out of date: run `socialarchive docs cli --out {check_file}`")
-                sys.exit(EXIT_ERROR)
+                sys.exit(ExitCode.ERROR)
         return
     if out:
         with open(out, "w", encoding="utf-8") as fh:

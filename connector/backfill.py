@@ -25,32 +25,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable
 
 from .pipeline import Archive, Summary
 from .sources import Source
+from .when import iso
 
 DONE, RUNNING, INTERRUPTED, FAILED = "done", "running", "interrupted", "failed"
-
-
-def parse_when(text: str) -> datetime:
-    """``2024-03-01``, ``2024-03-01T10:00``, ``2024-03-01T10:00:00Z`` or with an offset -> aware UTC.
-
-    A value without a zone is UTC.
-    """
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    try:
-        when = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD) or time (YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM])") from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
-
-
-def iso(when: datetime | None) -> str | None:
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if when else None
 
 
 def run_id(source: str, since: datetime | None, until: datetime | None) -> str:

@@ -5,6 +5,8 @@
   item's bytes were on their way to the repository.
 - ``Fatal``: stop the run (bad credentials, bad config, repository refuses what we need).
 - ``Skippable``: this one record is bad; quarantine it, report it, go on.
+
+What each class means as an exit code is in ``connector.exitcodes`` (one table).
 """
 from __future__ import annotations
 
@@ -35,6 +37,10 @@ class Fatal(ConnectorError):
 
 class ConfigError(Fatal):
     pass
+
+
+class RunLocked(Fatal):
+    """Another sync or backfill holds this ledger."""
 
 
 class Skippable(ConnectorError):

@@ -15,6 +15,14 @@ Example::
   hold an unbounded body in memory. Streamed downloads (files) are not capped: they flow through.
 - A connection that breaks while the body is read (reset, truncated chunked body) is a
   ``requests.ConnectionError`` like one that breaks before: transient, retried.
+- A host name that does not resolve is ``HostUnresolved`` ("cannot resolve host wiki.example"),
+  raised at the first failure, never retried here. It is a ``Retriable`` (exit 4, unavailable;
+  the checkpoint stays, the next run tries again), not a ``Fatal``: a resolver outage or a DNS
+  change in flight is not the wrong credentials that exit 5 tells the operator to fix, and a
+  typo in a host name shows as such in the message. It is not retried because every lookup
+  already went through the resolver's own retries (resolv.conf ``attempts``/``timeout``) and a
+  negative answer is cached: asking again within our backoff window (seconds) gets the same
+  answer, it only makes ``check`` and a doomed run wait.
 - The numbers (backoff, Retry-After cap, response cap, default timeouts, write attempts) are
   ``SETTINGS``; ``configure(**table)`` sets them from the config file's ``[http]`` table.
 - Error messages carry the URL without its query string: queries may hold tokens.
@@ -40,7 +48,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, retry, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
+from urllib3.exceptions import NameResolutionError
 
 from .errors import ConfigError, ConnectorError, Fatal, Retriable, Skippable
 
@@ -98,6 +107,10 @@ def configure(table: dict[str, Any] | None = None, **values: Any) -> Settings:
             number = min(number, MAX_RETRY_AFTER)
         setattr(SETTINGS, key, number)
     return SETTINGS
+
+
+class HostUnresolved(Retriable):
+    """The host name of a URL did not resolve (DNS): unavailable, not retried (see the module doc)."""
 
 
 class ResponseTooLarge(Skippable):
@@ -322,6 +335,26 @@ def describe(exc: BaseException | None) -> str:
     return type(exc).__name__
 
 
+def unresolved_host(exc: BaseException) -> str | None:
+    """The host whose name resolution failed somewhere in ``exc`` (urllib3 hides it two levels deep:
+    ``ConnectionError(MaxRetryError(reason=NameResolutionError))``), else None."""
+    todo, seen = [exc], set()
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NameResolutionError):
+            return current.conn.host if current.conn is not None else "(unknown)"
+        todo += [current.__cause__, current.__context__, getattr(current, "reason", None),
+                 *(a for a in current.args if isinstance(a, BaseException))]
+    return None
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, TRANSIENT) and not isinstance(exc, HostUnresolved) and unresolved_host(exc) is None
+
+
 def _log_retry(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome else None
     log.warning("retry %d after %s", state.attempt_number, describe(exc))
@@ -334,11 +367,17 @@ def retrying(fn: Callable[[], T], attempts: int = 6, sleep: Callable[[float], No
     """Call ``fn`` until it succeeds, retrying transient errors with backoff.
 
     After the last attempt the last error is raised as ``Retriable`` (the caller decides whether
-    to pause the run or quarantine the item).
+    to pause the run or quarantine the item). A host name that does not resolve is raised as
+    ``HostUnresolved`` at once.
     """
-    wrapped = retry(retry=retry_if_exception_type(TRANSIENT), stop=stop_after_attempt(attempts),
+    wrapped = retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(attempts),
                     wait=_wait, sleep=sleep, before_sleep=_log_retry, reraise=True)(fn)
     try:
         return wrapped()
-    except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+    except TRANSIENT as exc:
+        host = unresolved_host(exc)     # also under a client's own error class (cmislib calls)
+        if host is not None:
+            raise HostUnresolved(f"cannot resolve host {host}") from None
+        if isinstance(exc, Retriable):
+            raise
         raise Retriable(f"{describe(exc)} after {attempts} attempts") from None

@@ -43,7 +43,7 @@ from .cmis.filer import AlreadyFiled, DocumentSpec, FiledVersion, Filer, Version
 from .cmis.profiles import profile as load_profile
 from .compliance.classify import audit_fields as classification_audit, build as build_classifier
 from .config import Config
-from .errors import Fatal, Retriable, Skippable, SourceUnavailable
+from .errors import Fatal, Retriable, RunLocked, Skippable, SourceUnavailable
 from .access import AccessPolicy, DecidedAcl
 from .http import SETTINGS as HTTP_SETTINGS, retrying
 from .ledger import Ledger
@@ -55,10 +55,6 @@ from .sweep import ChangeSweep, Settings as SweepSettings
 from .workers import DEFAULT_WORKERS, Job, Window
 
 log = logging.getLogger(__name__)
-
-
-class RunLocked(Fatal):
-    """Another sync or backfill holds this ledger."""
 
 
 class _RepositoryDown(Exception):

@@ -5,6 +5,11 @@ source), versions and bytes archived (``versions.length`` summed); quarantined r
 reasons; the last run with its outcome (a run with no outcome was killed or is still running);
 backfills with their status; intents left by a killed run (the next run checks them against the
 repository); the change sweep's coverage and per-run budget (``connector.sweep.figures``).
+
+Every time it prints (checkpoint, run, backfill and quarantine times; in the text and the JSON) is
+ISO 8601 UTC with ``Z`` in whole seconds (``when.iso``), the form every ``--since``/``--until``
+reads: ``report --since 2026-12-03T17:20:57Z`` takes what ``status`` showed as is. The source's raw
+state, under ``state``, stays as the source wrote it.
 """
 from __future__ import annotations
 
@@ -13,8 +18,10 @@ import json
 from .config import Config
 from .ledger import Ledger
 from .sweep import for_source, format_figures
+from .when import pasteable
 
 FILE_KINDS = ("file", "media", "attachment")
+TIMES = ("since", "until", "started_at", "finished_at")
 
 
 def status(cfg: Config, ledger: Ledger | None = None) -> dict:
@@ -49,26 +56,27 @@ def _source(ledger: Ledger, name: str, system: str | None) -> dict:
         "WHERE r.source=? AND r.kind != 'tombstone'", (name,)).fetchone()
     kinds = dict(db.execute("SELECT kind, count(*) FROM records WHERE source=? GROUP BY kind ORDER BY kind", (name,)))
     quarantined = [{"key": key, "error": error, "reason": reason, "attempts": attempts,
-                    "first_seen": first, "last_seen": last}
+                    "first_seen": pasteable(first), "last_seen": pasteable(last)}
                    for key, _, error, reason, attempts, first, last in ledger.quarantined(name)]
     run = db.execute("SELECT run_id, command, started_at, finished_at, outcome, summary FROM runs "
                      "WHERE command LIKE ? ORDER BY started_at DESC, rowid DESC LIMIT 1", (f"% {name}",)).fetchone()
     last_run = None
     if run:
         summary = json.loads(run[5]) if run[5] else {}
-        last_run = {"run_id": run[0], "command": run[1].split(" ", 1)[0], "started_at": run[2],
-                    "finished_at": run[3], "outcome": run[4] or "unfinished (killed, or still running)",
+        last_run = {"run_id": run[0], "command": run[1].split(" ", 1)[0], "started_at": pasteable(run[2]),
+                    "finished_at": pasteable(run[3]), "outcome": run[4] or "unfinished (killed, or still running)",
                     "versions": summary.get("versions"), "quarantined": summary.get("quarantined"),
                     "seconds": summary.get("seconds"), "errors": summary.get("errors", [])}
     intents = db.execute("SELECT count(*) FROM intents WHERE key LIKE ?", (f"{name}/%",)).fetchone()[0]
     state = ledger.source_state(name)
     return {"source": name, "system": system, "configured": system is not None,
-            "checkpoint": state.get("checkpoint"), "state": state,
+            "checkpoint": pasteable(state.get("checkpoint")), "state": state,
             "items": items, "files": file_count, "versions": int(versions), "bytes": int(size),
             "tombstones": tombstones, "deleted_in_source": deleted, "kinds": kinds,
             "quarantined": quarantined, "last_run": last_run,
-            "backfills": [{k: b[k] for k in ("run_id", "since", "until", "status", "objects", "cursor",
-                                             "attempts", "started_at", "finished_at")}
+            "backfills": [{k: pasteable(b[k]) if k in TIMES else b[k]
+                           for k in ("run_id", "since", "until", "status", "objects", "cursor", "attempts",
+                                     "started_at", "finished_at")}
                           for b in ledger.backfills(name)],
             "pending_intents": int(intents)}
 

@@ -31,7 +31,10 @@ def cmis_url() -> str:
 
 def write_config(tmp_path, cmis_url: str, *, sources: str = "", permissions: str | None = None,
                  base_path: str | None = None) -> str:
-    """A config file for one test: its own ledger and its own folder in the shared repository."""
+    """A config file for one test: its own ledger and its own folder in the shared repository.
+    ``SA_TEST_CMIS_PROFILE`` (default ``opencmis-inmemory``) runs the suites in another mode, e.g.
+    ``opencmis-inmemory-cmis10`` against a server started with our CMIS 1.0 type
+    (``CMIS_TYPES=docker/cmis10/socialarchive-types.xml servers/opencmis/up.sh start PORT DIR``)."""
     base_path = base_path or f"/test-{uuid.uuid4().hex[:10]}"
     (tmp_path / "cmis-password").write_text("admin\n")
     permissions = permissions if permissions is not None else textwrap.dedent("""
@@ -46,7 +49,7 @@ def write_config(tmp_path, cmis_url: str, *, sources: str = "", permissions: str
         [repository]
         url = "{cmis_url}"
         repository_id = "A1"
-        profile = "opencmis-inmemory"
+        profile = "{os.environ.get('SA_TEST_CMIS_PROFILE') or 'opencmis-inmemory'}"
         username = "admin"
         password_file = "cmis-password"
         base_path = "{base_path}"

@@ -43,6 +43,7 @@ from ..http import Session, make_session, parse_retry_after, retrying, safe_url
 log = logging.getLogger(__name__)
 
 PropertyValue = str | int | bool | datetime | Sequence[str] | None
+SECONDARY_IDS = "cmis:secondaryObjectTypeIds"
 
 
 class CmisError(ConnectorError):
@@ -247,8 +248,13 @@ class CmisRepository:
 
     def __init__(self, browser_url: str, repository_id: str, username: str, password: str, *,
                  verify: bool | str = True, timeout: tuple[float, float] = (10.0, 300.0),
-                 user_agent: str = "socialarchive", session: Session | None = None, pool_size: int = 0):
+                 user_agent: str = "socialarchive", session: Session | None = None, pool_size: int = 0,
+                 secondary_types: bool = True):
+        """``secondary_types=False``: CMIS 1.0 mode (profile ``secondary_types``): the repository has
+        no secondary types, so ``cmis:secondaryObjectTypeIds`` is left out of every write, whoever
+        built the properties (filer, holds, reclassify, subject restrictions)."""
         self.browser_url = browser_url.rstrip("/")
+        self.secondary_types = secondary_types
         self.session = session or make_session(user_agent, verify=verify, timeout=timeout,
                                                auth=(username, password), pool_size=pool_size)
         self._types: dict[str, dict] = {}   # type definitions found (they do not change under us)
@@ -404,6 +410,7 @@ class CmisRepository:
         fields = [("cmisaction", "createDocument"), ("objectId", folder_id), ("succinct", "true")]
         if versioning_state:
             fields.append(("versioningState", versioning_state))
+        properties = self._writable(properties)
         fields += _property_fields(properties) + _ace_fields("add", acl_add or {}) + _ace_fields("remove", acl_remove or {})
         return self._post_multipart(self.root_url, fields, upload, _count(properties))
 
@@ -425,6 +432,7 @@ class CmisRepository:
         """checkIn with properties and content; sends ``major`` explicitly (cmislib bug 7)."""
         fields = [("cmisaction", "checkIn"), ("objectId", pwc_id), ("succinct", "true"),
                   ("major", "true" if major else "false"), ("checkinComment", comment)]
+        properties = self._writable(properties)
         fields += _property_fields(properties)
         return self._post_multipart(self.root_url, fields, upload, _count(properties))
 
@@ -439,7 +447,7 @@ class CmisRepository:
         fields = [("cmisaction", "update"), ("objectId", object_id), ("succinct", "true")]
         if change_token:
             fields.append(("changeToken", change_token))
-        fields += _property_fields(properties)
+        fields += _property_fields(self._writable(properties))
         return self._post_form(self.root_url, fields)
 
     def apply_acl(self, object_id: str, add: Mapping[str, Sequence[str]],
@@ -495,6 +503,11 @@ class CmisRepository:
             skip += len(objects)
             if not body.get("hasMoreItems") or not objects:
                 return
+
+    def _writable(self, properties: Mapping[str, PropertyValue]) -> Mapping[str, PropertyValue]:
+        if self.secondary_types or SECONDARY_IDS not in properties:
+            return properties
+        return {k: v for k, v in properties.items() if k != SECONDARY_IDS}
 
     # --- transport -------------------------------------------------------------------
     def _post_form(self, url: str, fields: list[tuple[str, str]]) -> dict:

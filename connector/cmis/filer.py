@@ -33,6 +33,7 @@ from . import schema
 from .client import CmisRepository, NameConflict, PropertyValue, Upload, UpdateConflict
 from .names import storable_text
 from .profiles import Profile
+from .typedefs import deploy_hint, type_status
 
 log = logging.getLogger(__name__)
 _ROOT_LOCK = threading.Lock()   # base-path folders are made by one thread at a time (see _root_id)
@@ -82,25 +83,20 @@ class Filer:
 
     # --- types --------------------------------------------------------------------------
     def ensure_types(self) -> list[str]:
-        """Make sure our types exist; create them where the profile allows. Returns what was done."""
+        """Make sure our types exist; create them where the profile allows. Returns what was done.
+        A type the profile expects deployed (Alfresco, CMIS 1.0) that is missing or lacks a property
+        is fatal, naming what to deploy (``typedefs.deploy_hint``)."""
         done = []
-        wanted = ((self.profile.secondary_type, schema.secondary_type_definition, schema.ARCHIVE_PROPERTIES),
-                  (self.profile.document_type, schema.document_type_definition, schema.DOCUMENT_PROPERTIES))
-        for type_id, build, props in wanted:
-            definition = self.repo.get_type(type_id)
-            if definition is None:
-                if not self.profile.create_types:
-                    raise Fatal(f"type {type_id} is missing in the repository; deploy the content model "
-                                f"for profile {self.profile.name} (see docker/) before filing")
-                self.repo.create_type(build())
-                done.append(f"created {type_id}")
+        build = {self.profile.secondary_type: schema.secondary_type_definition,
+                 self.profile.document_type: schema.document_type_definition}
+        for status in type_status(self.repo, self.profile):
+            if not status.present and self.profile.create_types:
+                self.repo.create_type(build[status.type_id]())
+                done.append(f"created {status.type_id}")
                 continue
-            missing = schema.missing_properties(definition, props)
-            if missing:
-                raise Fatal(f"type {type_id} lacks properties {', '.join(missing)} (defined by an older "
-                            "socialarchive): deploy the current content model, or on OpenCMIS InMemory, "
-                            "which cannot update types and keeps them in memory, restart the server")
-            done.append(f"found {type_id}")
+            if not status.ok:
+                raise Fatal(deploy_hint(self.profile, status))
+            done.append(f"found {status.type_id}")
         return done
 
     # --- folders ------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The compliance commands of the CLI: hold, verify, reclassify, export, audit file, docs procedure, subject.
 
 ``cli.py`` registers them with ``register(main, config_options)``, so they share its config and
-logging options and its exit-code mapping; what only they use is here:
+logging options and its exit-code mapping (``connector.exitcodes``); what only they use is here:
 
   7  verify (or an export) found a fixity problem: content, property or audit-log mismatch
 
@@ -12,17 +12,11 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import timezone
 
 import click
 
-EXIT_VERIFY = 7
-EXIT_FATAL = 5
-
-
-def as_utc(value):
-    """A naive datetime from click as UTC (aware values pass unchanged)."""
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+from ..exitcodes import ExitCode
+from ..when import option as when_option
 
 
 def _print_report(report, as_json: bool) -> None:
@@ -49,8 +43,8 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @click.argument("matter")
     @click.option("--query", help="Records whose content contains these words (full text, like `search TEXT`).")
     @click.option("--source", help="Records of this source (with --since/--until: created in that range).")
-    @click.option("--since", type=click.DateTime(), help="With --source: created on or after (UTC).")
-    @click.option("--until", type=click.DateTime(), help="With --source: created before (UTC).")
+    @when_option("--since", help="With --source: created on or after this time.")
+    @when_option("--until", help="With --source: created before this time.")
     @click.option("--note", default="", help="Why: case reference, who asked (kept with the hold and audited).")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
@@ -65,14 +59,14 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
             raise click.UsageError("give either --query or --source")
         if query and (since or until):
             raise click.UsageError("--since/--until go with --source")
-        criteria = Criteria(query=query, source=source, since=as_utc(since), until=as_utc(until))
+        criteria = Criteria(query=query, source=source, since=since, until=until)
         archive = _open(cfg)
         try:
             report = add_hold(archive, matter, criteria, note=note)
         finally:
             archive.close()
         _report(report, as_json)
-        sys.exit(EXIT_FATAL if report.problems else 0)
+        sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
 
     @hold.command("remove")
     @click.argument("matter")
@@ -87,7 +81,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         finally:
             archive.close()
         _report(report, as_json)
-        sys.exit(EXIT_FATAL if report.problems else 0)
+        sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
 
     @hold.command("list")
     @click.option("--json", "as_json", is_flag=True, help="One JSON array of holds.")
@@ -127,7 +121,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         finally:
             archive.close()
         _print_report(report, as_json)
-        sys.exit(0 if report.ok else EXIT_VERIFY)
+        sys.exit(ExitCode.OK if report.ok else ExitCode.FIXITY)
 
     # --- reclassification -------------------------------------------------------------------
     @main.command()
@@ -152,14 +146,14 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         finally:
             archive.close()
         _print_report(report, as_json)
-        sys.exit(EXIT_FATAL if report.problems else 0)
+        sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
 
     # --- export -----------------------------------------------------------------------------
     @main.command()
     @click.option("--matter", help="The records of this legal hold.")
     @click.option("--source", help="The records of this source (with --since/--until: created in that range).")
-    @click.option("--since", type=click.DateTime(), help="With --source: created on or after (UTC).")
-    @click.option("--until", type=click.DateTime(), help="With --source: created before (UTC).")
+    @when_option("--since", help="With --source: created on or after this time.")
+    @when_option("--until", help="With --source: created before this time.")
     @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
                   help="Directory for the bag (must not exist, or be empty).")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -175,14 +169,14 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
             raise click.UsageError("give either --matter or --source [--since D] [--until D]")
         if matter and (since or until):
             raise click.UsageError("--since/--until go with --source")
-        criteria = None if matter else Criteria(source=source, since=as_utc(since), until=as_utc(until))
+        criteria = None if matter else Criteria(source=source, since=since, until=until)
         archive = _open(cfg, write=False)
         try:
             report = run_export(archive, out, matter=matter, criteria=criteria)
         finally:
             archive.close()
         _print_report(report, as_json)
-        sys.exit(EXIT_VERIFY if report.problems else 0)
+        sys.exit(ExitCode.FIXITY if report.problems else ExitCode.OK)
 
     # --- audit log --------------------------------------------------------------------------
     @main.group()
@@ -270,7 +264,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         finally:
             archive.close()
         _report(report, as_json)
-        sys.exit(EXIT_FATAL if report.problems else 0)
+        sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
 
 
 def _report(report, as_json: bool) -> None:

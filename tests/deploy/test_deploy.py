@@ -44,6 +44,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import cli
 from connector import config as config_mod
+from connector.exitcodes import ExitCode
 from connector.metrics import write_metrics
 from connector.pipeline import Summary
 from connector.sources import build as build_source
@@ -635,7 +636,7 @@ def test_json_logs_of_a_run_against_an_unreachable_repository(tmp_path):
     metrics = tmp_path / "metrics" / "socialarchive.prom"
     result = _runner().invoke(cli.main, ["sync", "--config", _config(tmp_path), "--log-format", "json",
                                          "--metrics-file", str(metrics)])
-    assert result.exit_code == cli.EXIT_UNAVAILABLE, result.output
+    assert result.exit_code == ExitCode.UNAVAILABLE, result.output
     entries = _json_lines(result.stderr)
     assert entries[-1]["level"] == "error" and "127.0.0.1:9" in entries[-1]["message"]
     assert any(e["level"] == "warning" and "retry" in e["message"] for e in entries)
@@ -672,7 +673,7 @@ def test_json_logs_carry_run_id_source_extras_and_library_warnings(tmp_path, mon
     metrics = tmp_path / "socialarchive.prom"
     result = _runner().invoke(cli.main, ["sync", "--config", _config(tmp_path), "--log-format", "json",
                                          "--metrics-file", str(metrics)])
-    assert result.exit_code == cli.EXIT_QUARANTINED, result.output
+    assert result.exit_code == ExitCode.QUARANTINED, result.output
     entries = _json_lines(result.stderr)
     warning = [e for e in entries if e["logger"] == "py.warnings"]
     assert warning and "a library complains" in warning[0]["message"]
@@ -697,20 +698,20 @@ def test_json_logs_for_usage_config_and_unexpected_errors(tmp_path, monkeypatch)
     assert in_command.exit_code == 2, in_command.stderr  # a usage error raised by the command itself
     assert _json_lines(in_command.stderr)[-1]["level"] == "error"
     config = runner.invoke(cli.main, ["sync", "--config", str(tmp_path / "missing.toml"), "--log-format", "json"])
-    assert config.exit_code == cli.EXIT_USAGE
+    assert config.exit_code == ExitCode.USAGE
     assert "configuration error" in _json_lines(config.stderr)[0]["message"]
     from connector import pipeline
     monkeypatch.setattr(pipeline.Archive, "open",
                         classmethod(lambda cls, cfg, **kw: _FakeArchive(cfg, fail=RuntimeError("boom"))))
     bug = runner.invoke(cli.main, ["sync", "--config", _config(tmp_path), "--log-format", "json"])
-    assert bug.exit_code == cli.EXIT_ERROR
+    assert bug.exit_code == ExitCode.ERROR
     last = _json_lines(bug.stderr)[-1]
     assert last["level"] == "error" and "RuntimeError: boom" in last["exception"]
 
 
 def test_text_logs_stay_plain(tmp_path):
     result = _runner().invoke(cli.main, ["sync", "--config", str(tmp_path / "missing.toml")])
-    assert result.exit_code == cli.EXIT_USAGE
+    assert result.exit_code == ExitCode.USAGE
     assert result.stderr.startswith("configuration error:")
 
 

@@ -155,7 +155,8 @@ def test_delete_makes_a_tombstone_and_move_keeps_history(wiki, pages, archived):
     assert summary.tombstones >= 1
     record, after = _versions(archive, doomed_key)
     assert record["deleted"] == 1 and [v["cmis:objectId"] for v in after] == [v["cmis:objectId"] for v in before]
-    rows = list(archive.repo.query("SELECT * FROM sa:archived WHERE sa:kind = 'tombstone'", all_versions=True))
+    rows = list(archive.repo.query(f"SELECT * FROM {archive.filer.profile.secondary_type} "
+                                   "WHERE sa:kind = 'tombstone'", all_versions=True))
     tomb = [r for r in rows if r.get("sa:parentId") == doomed_key]
     assert tomb, "a tombstone record points at the deleted page"
     _, moved = _versions(archive, mover_key)

@@ -156,7 +156,8 @@ def test_changes_second_sync_edit_comment_delete_and_switch_to_private(wp, blog,
     deleted = _sync(archive, cfg, reconcile=True)
     assert deleted.tombstones >= 1
     assert archive.ledger.record(f"blog/post/post:{doomed['id']}")["deleted"] == 1
-    rows = list(archive.repo.query("SELECT * FROM sa:archived WHERE sa:kind = 'tombstone'", all_versions=True))
+    rows = list(archive.repo.query(f"SELECT * FROM {archive.filer.profile.secondary_type} "
+                                   "WHERE sa:kind = 'tombstone'", all_versions=True))
     assert any(row.get("sa:parentId") == f"blog/post/post:{doomed['id']}" for row in rows)
     record = archive.ledger.record(f"blog/post/post:{doomed['id']}")
     assert archive.repo.versions(record["object_id"])      # the archived versions remain

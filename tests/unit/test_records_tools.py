@@ -1,4 +1,4 @@
-"""Building blocks of plan/backfill/status/report without servers: dates, run ids, progress,
+"""Building blocks of plan/backfill/status/report without servers: run ids, progress,
 the graceful stop, the report renderers."""
 from __future__ import annotations
 
@@ -9,20 +9,13 @@ from datetime import datetime, timezone
 
 import pytest
 
-from connector.backfill import parse_when, run_id
+from connector.backfill import run_id
 from connector.pipeline import Summary
 from connector.progress import Progress, graceful_stop
 from connector.report import render
+from connector.when import parse_when
 
 UTC = timezone.utc
-
-
-def test_dates_are_utc_unless_a_zone_is_given():
-    assert parse_when("2024-03-01") == datetime(2024, 3, 1, tzinfo=UTC)
-    assert parse_when("2024-03-01T10:00Z") == datetime(2024, 3, 1, 10, tzinfo=UTC)
-    assert parse_when("2024-03-01T10:00:00+02:00") == datetime(2024, 3, 1, 8, tzinfo=UTC)
-    with pytest.raises(ValueError, match="not a date"):
-        parse_when("last tuesday")
 
 
 def test_run_id_depends_on_source_and_range_only():
