@@ -63,6 +63,7 @@ class RepositoryConfig:
     base_path: str = "/socialarchive"
     verify_tls: bool | str = True
     timeout: float = 300.0
+    binding: str = "browser"   # "atompub" for repositories without the Browser binding (connector.cmis.bindings)
 
 
 @dataclass
@@ -127,7 +128,8 @@ def load(path: str | None = None) -> Config:
         username=_required(repo, "username", "repository"),
         password=resolve.secret(repo, "password", "repository"),
         profile=repo.get("profile", "opencmis-inmemory"), base_path=repo.get("base_path", "/socialarchive"),
-        verify_tls=resolve.tls(repo.get("verify_tls", True)), timeout=float(repo.get("timeout", 300)))
+        verify_tls=resolve.tls(repo.get("verify_tls", True)), timeout=float(repo.get("timeout", 300)),
+        binding=repo.get("binding", "browser"))
 
     perms = data.get("permissions", {})
     permissions = PermissionsConfig(

@@ -36,12 +36,13 @@ TEXTS: Kind = ("a list of strings", lambda v: isinstance(v, list) and all(isinst
 TEXT_TABLE: Kind = ("a table of strings", lambda v: isinstance(v, dict) and all(isinstance(i, str) for i in v.values()))
 FLAG_OR_PATH: Kind = ("true, false or a CA bundle path", lambda v: isinstance(v, (bool, str)))
 RM_MODE: Kind = ('"auto", "on" or "off"', lambda v: isinstance(v, str) and v in ("auto", "on", "off"))
+BINDING: Kind = ('"browser" or "atompub"', lambda v: isinstance(v, str) and v in ("browser", "atompub"))
 
 # table -> key -> kind. A secret (password, tsa_password) is never a key: only <key>_env or <key>_file.
 TABLES: dict[str, dict[str, Kind]] = {
     "repository": {"url": TEXT, "repository_id": TEXT, "username": TEXT, "password_env": TEXT,
                    "password_file": TEXT, "profile": TEXT, "base_path": TEXT, "verify_tls": FLAG_OR_PATH,
-                   "timeout": NUMBER},
+                   "timeout": NUMBER, "binding": BINDING},
     "permissions": {"archive_admins": TEXTS, "restricted_readers": TEXTS, "public_readers": TEXTS,
                     "principals": TEXT_TABLE},
     "state": {"ledger": TEXT, "audit_log": TEXT},

@@ -38,7 +38,7 @@ from typing import Callable, Iterable, Iterator
 
 from . import __version__
 from .audit import AuditLog
-from .cmis.client import CmisRepository
+from .cmis.bindings import Repository, open_repository
 from .cmis.filer import AlreadyFiled, DocumentSpec, FiledVersion, Filer, VersionSpec
 from .cmis.profiles import profile as load_profile
 from .compliance.classify import audit_fields as classification_audit, build as build_classifier
@@ -92,7 +92,7 @@ class Summary:
 
 
 class Archive:
-    def __init__(self, config: Config, repo: CmisRepository, filer: Filer, ledger: Ledger,
+    def __init__(self, config: Config, repo: Repository, filer: Filer, ledger: Ledger,
                  audit: AuditLog, mapper: Mapper, run_id: str, dry_run: bool = False):
         self.config, self.repo, self.filer, self.ledger = config, repo, filer, ledger
         self.audit, self.mapper, self.run_id, self.dry_run = audit, mapper, run_id, dry_run
@@ -112,8 +112,7 @@ class Archive:
         run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
         lock_fd = _take_lock(config.ledger_path + ".lock") if lock else None
         rc = config.repository
-        repo = CmisRepository(rc.url, rc.repository_id, rc.username, rc.password, verify=rc.verify_tls,
-                              timeout=(10.0, rc.timeout), user_agent=f"socialarchive/{__version__}",
+        repo = open_repository(rc, timeout=(10.0, rc.timeout), user_agent=f"socialarchive/{__version__}",
                               pool_size=workers + 2)
         prof = load_profile(rc.profile)
         filer = Filer(repo, prof, rc.base_path)

@@ -29,6 +29,11 @@ def cmis_url() -> str:
     return url
 
 
+# SA_TEST_CMIS_BINDING=atompub (with SA_TEST_CMIS_URL=.../inmemory/atom11) runs the suites over
+# the AtomPub binding; .ci/run does so for tests/e2e and tests/cmis after the Browser-binding run.
+BINDING = os.environ.get("SA_TEST_CMIS_BINDING") or "browser"
+
+
 def write_config(tmp_path, cmis_url: str, *, sources: str = "", permissions: str | None = None,
                  base_path: str | None = None) -> str:
     """A config file for one test: its own ledger and its own folder in the shared repository.
@@ -49,6 +54,7 @@ def write_config(tmp_path, cmis_url: str, *, sources: str = "", permissions: str
         [repository]
         url = "{cmis_url}"
         repository_id = "A1"
+        binding = "{BINDING}"
         profile = "{os.environ.get('SA_TEST_CMIS_PROFILE') or 'opencmis-inmemory'}"
         username = "admin"
         password_file = "cmis-password"

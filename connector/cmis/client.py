@@ -96,6 +96,13 @@ def raise_for_cmis(response: requests.Response) -> requests.Response:
         name, message = body.get("exception", ""), body.get("message", "")
     except ValueError:
         message = response.text[:200]
+    raise_cmis_error(response, name, message)
+    return response
+
+
+def raise_cmis_error(response: requests.Response, name: str, message: str) -> None:
+    """Raise the error class for a failed response whose CMIS exception ``name`` (possibly empty)
+    and message the binding has extracted (Browser: JSON fields; AtomPub: see ``atom_xml``)."""
     where = f"{response.request.method if response.request else ''} {safe_url(response.url)}".strip()
     text = f"CMIS {name or 'error'} (HTTP {response.status_code}) on {where}: {message}"
     status = response.status_code
@@ -279,6 +286,11 @@ class CmisRepository:
     @property
     def request_count(self) -> int:
         return self.session.request_count + self._cmislib.session.request_count
+
+    @property
+    def url(self) -> str:
+        """The endpoint, whichever the binding (``AtomPubRepository.url``)."""
+        return self.browser_url
 
     # --- repository and types (cmislib) -------------------------------------------------
     def _cmislib_call(self, fn: Callable[[], Any]) -> Any:

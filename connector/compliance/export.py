@@ -336,7 +336,7 @@ def _write_bag(archive, bag: "BagWriter", report: "ExportReport", records: dict,
     summary = {"selection": selection, "records": report.records, "versions": report.versions,
                "problems": report.problems, "exported_at": datetime.now(timezone.utc).isoformat(),
                "exported_by": operator(), "connector_version": __version__, "config_sha256": archive.config.fingerprint,
-               "repository": {"url": archive.repo.browser_url, "repository_id": archive.repo.repository_id,
+               "repository": {"url": archive.repo.url, "repository_id": archive.repo.repository_id,
                               "base_path": archive.filer.base_path or "/"}}
     bag.add_bytes("export.json", json.dumps(summary, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8"))
     classes = _count_classes(index.getvalue())
@@ -346,7 +346,7 @@ def _write_bag(archive, bag: "BagWriter", report: "ExportReport", records: dict,
             ("External-Description", f"Export of {report.records} archived records ({report.versions} versions) "
                                      "with metadata and audit trail"),
             ("Internal-Sender-Identifier", archive.run_id),
-            ("Socialarchive-Repository", f"{archive.repo.browser_url} {archive.repo.repository_id} "
+            ("Socialarchive-Repository", f"{archive.repo.url} {archive.repo.repository_id} "
                                          f"{archive.filer.base_path or '/'}"),
             ("Socialarchive-Selection", json.dumps({"matter": matter} if matter else selection, sort_keys=True)),
             ("Socialarchive-Records", str(report.records)), ("Socialarchive-Versions", str(report.versions)),

@@ -13,6 +13,8 @@ from typing import Iterator, Mapping
 
 from connector.model import Access, Content, Item, Revision, Tombstone, Visibility
 
+from ..conftest import BINDING
+
 WORLD = {"anyone", "anonymous", "cmis:anyone", "cmis:anonymous", "GROUP_EVERYONE", "Everyone", "guest", "*"}
 IBAN = "DE89 3704 0044 0532 0130 00"   # restricted by the test classification rules below
 T0 = datetime(2024, 3, 1, tzinfo=timezone.utc)
@@ -80,6 +82,7 @@ def write_configs(directory, cmis_url: str, variants: Mapping[str, str]) -> dict
             [repository]
             url = "{cmis_url}"
             repository_id = "A1"
+            binding = "{BINDING}"
             username = "admin"
             password_file = "cmis-password"
             base_path = "{base_path}"

@@ -1,0 +1,128 @@
+"""The AtomPub binding against the real OpenCMIS InMemory server (``/inmemory/atom11``, found beside
+SA_TEST_CMIS_URL whichever binding the suite runs over): what each operation costs in requests,
+what the repository stores, and what ``check`` says about bindings."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from cli import main
+from connector import config
+from connector.cmis.atompub import AtomPubRepository
+from connector.cmis.bindings import offered, recommend
+from connector.cmis.client import NameConflict, ObjectNotFound
+from connector.cmis.filer import DocumentSpec, Filer, VersionSpec
+from connector.cmis.names import storable_text
+from connector.cmis.profiles import profile
+from connector.errors import ConfigError
+from connector.model import Content
+
+from ..conftest import write_config
+
+ACL = {"admin": ["cmis:all"], "GROUP_staff": ["cmis:read"]}
+
+
+@pytest.fixture(scope="module")
+def atom_url(cmis_url) -> str:
+    return cmis_url.rsplit("/", 1)[0] + "/atom11"
+
+
+@pytest.fixture(scope="module")
+def filer(atom_url) -> Filer:
+    repo = AtomPubRepository(atom_url, "A1", "admin", "admin")
+    made = Filer(repo, profile("opencmis-inmemory"), f"/atom-{uuid.uuid4().hex[:8]}")
+    made.ensure_types()
+    made.folder_id(("wiki",))
+    return made
+
+
+def spec(key: str, **properties) -> DocumentSpec:
+    return DocumentSpec(key=key, folder=("wiki",), name=f"Page [{key.rsplit('/', 1)[-1]}]", properties=properties,
+                        acl_add=ACL, acl_remove={"anyone": ["cmis:all"]})
+
+
+def version(revision: str, body: bytes) -> VersionSpec:
+    return VersionSpec(revision, Content.from_bytes(body, "text/x-wiki"), {"sa:revisionId": revision})
+
+
+def test_a_new_object_costs_two_requests_and_a_new_version_two(filer):
+    repo = filer.repo
+    before = repo.request_count
+    first = filer.create(spec("t/page/1"), version("r1", b"first"))
+    assert repo.request_count - before == 2          # the entry, then its ACL
+    before = repo.request_count
+    second = filer.add_version(first.object_id, spec("t/page/1"), version("r2", b"second"))
+    assert repo.request_count - before == 2          # check-out, check-in
+    assert (first.version_label, second.version_label, second.series_id) == ("1.0", "2.0", first.series_id)
+    assert repo.acl(second.object_id) == {p: set(v) for p, v in ACL.items()}
+    before = repo.request_count
+    assert filer.replace_acl(second.object_id, {"admin": ["cmis:all"]})
+    assert repo.request_count - before == 2          # read the ACL, put the new one
+    assert repo.acl(first.object_id) == {"admin": {"cmis:all"}}
+
+
+def test_versions_and_content_read_back_byte_exact(filer):
+    body = bytes(range(256)) * 3000 + b"\r\n\x00end"
+    filed = filer.create(spec("t/page/2"), version("r1", body))
+    found = filer.find("t/page/2")
+    assert [v.revision_id for v in found] == ["r1"]
+    assert filer.proven(found) == found
+    assert b"".join(filer.repo.content(filed.object_id)) == body
+    assert filer.repo.parents(filed.object_id) == [filer.base_path + "/wiki"]
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(title=st.text(min_size=1, max_size=40), tags=st.lists(st.text(max_size=12), max_size=3),
+       created=st.datetimes(min_value=datetime(1971, 1, 1), timezones=st.just(timezone.utc)))
+def test_property_values_are_stored_as_sent(filer, title, tags, created):
+    key = f"t/page/h{uuid.uuid4().hex[:8]}"
+    filed = filer.create(spec(key, **{"sa:title": title, "sa:tags": tags or None, "sa:created": created,
+                                      "sa:restricted": True}), version("r1", b"x"))
+    stored = filer.repo.get_object(filed.object_id)
+    assert stored["sa:title"] == storable_text(title)
+    assert stored["sa:tags"] == ([storable_text(t) for t in tags] if tags else [])
+    assert stored["sa:created"] == int(created.timestamp() * 1000)   # milliseconds, UTC
+    assert stored["sa:restricted"] is True
+    assert stored["cmis:secondaryObjectTypeIds"] == ["sa:archived"]
+
+
+def test_errors_keep_their_meaning(filer):
+    filer.create(spec("t/page/3"), version("r1", b"x"))
+    folder = filer.folder_id(("wiki",))
+    with pytest.raises(NameConflict):
+        filer.repo.create_document(folder, {"cmis:objectTypeId": "sa:document", "cmis:name": "Page [3]"}, None)
+    with pytest.raises(ObjectNotFound):
+        filer.repo.get_object("no-such-object")
+    assert filer.repo.get_object_by_path(filer.base_path + "/nothing") is None
+
+
+def test_bindings_offered_and_the_recommendation(tmp_path, atom_url):
+    rc = config.load(write_config(tmp_path, atom_url)).repository
+    endpoints = offered(rc, AtomPubRepository(atom_url, "A1", "admin", "admin").session)
+    assert {(e.binding, e.cmis_version) for e in endpoints if e.answers} >= {
+        ("browser", "1.1"), ("atompub", "1.1"), ("atompub", "1.0")}
+    assert recommend(endpoints).binding == "browser"
+    assert recommend([e for e in endpoints if e.binding == "atompub"]).cmis_version == "1.1"
+
+
+def test_check_names_the_bindings(tmp_path, atom_url):
+    path = write_config(tmp_path, atom_url)
+    text = open(path).read().replace('binding = "browser"', 'binding = "atompub"')
+    open(path, "w").write(text)
+    result = CliRunner().invoke(main, ["check", "--config", path])
+    assert result.exit_code == 0, result.output
+    assert "bindings offered: atompub (CMIS 1.0), atompub (CMIS 1.1), browser (CMIS 1.1)" in result.output
+    assert 'recommended: binding = "browser"' in result.output
+
+
+def test_an_unknown_binding_is_a_config_error(tmp_path, cmis_url):
+    path = write_config(tmp_path, cmis_url)
+    text = open(path).read()
+    open(path, "w").write(text.replace('binding = "browser"', 'binding = "soap"').replace(
+        'binding = "atompub"', 'binding = "soap"'))
+    with pytest.raises(ConfigError, match="binding"):
+        config.load(path)
