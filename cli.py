@@ -19,6 +19,7 @@ import click
 from connector import __version__
 from connector import config as config_mod
 from connector.errors import ConfigError, ConnectorError, Fatal, Retriable, RunLocked
+from connector.logdigest import RepeatDigest
 from connector.exitcodes import ExitCode, for_error, help_text as exit_code_help
 from connector.when import option as when_option
 
@@ -57,8 +58,14 @@ def _json_logging() -> bool:
     return any(isinstance(h.formatter, JsonFormatter) for h in logging.getLogger().handlers)
 
 
+_QUIET = {"on": False}   # --quiet: stderr keeps errors only (set by _setup_logging)
+
+
 def _err(message: str, level: int = logging.ERROR) -> None:
-    """A message for stderr: a log line when logs are JSON (every stderr line stays JSON), else plain."""
+    """A message for stderr: a log line when logs are JSON (every stderr line stays JSON), else plain.
+    With --quiet only errors."""
+    if _QUIET["on"] and level < logging.ERROR:
+        return
     if _json_logging():
         logging.getLogger("socialarchive").log(level, message)
     else:
@@ -98,15 +105,28 @@ class _Main(click.Group):
             return super().invoke(ctx)
 
 
-def _setup_logging(verbose: int, log_format: str) -> None:
+def _setup_logging(verbose: int, log_format: str, quiet: bool = False) -> None:
+    """stderr gets the log: warnings (info with -v, debug with -vv; errors only with --quiet), a
+    warning repeated within the run once (``connector.logdigest``, told by ``_flush_repeats``)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if log_format == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RepeatDigest())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
+    _QUIET["on"] = bool(quiet)
+    root.setLevel(logging.ERROR if quiet else logging.DEBUG if verbose > 1 else logging.INFO if verbose
+                  else logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     logging.captureWarnings(True)  # library warnings become log lines (JSON ones with --log-format json)
+
+
+def _flush_repeats() -> None:
+    """The end of a command: each warning held back as a repeat is told once, with its count."""
+    for handler in logging.getLogger().handlers:
+        for digest in handler.filters:
+            if isinstance(digest, RepeatDigest):
+                digest.flush(logging.getLogger("socialarchive"))
 
 
 # --source parameters: "source" selects archived records (a source retired from the config but
@@ -126,8 +146,11 @@ def _check_source_options(cfg, kwargs: dict) -> None:
 
 
 def _shared_options(fn, *, on_group: bool = False):
-    """--config, --log-format, -v: on every command, and on the group (``socialarchive --config X
+    """--config, --log-format, -v, -q: on every command, and on the group (``socialarchive --config X
     sync``), where they have no default of their own so the command can tell they were not given."""
+    fn = click.option("-q", "--quiet", is_flag=True,
+                      help="Errors only on stderr: no progress, no info or warning lines (the command's "
+                           "output on stdout stays).")(fn)
     fn = click.option("-v", "--verbose", count=True, help="More log output (-v info, -vv debug).")(fn)
     fn = click.option("--log-format", type=click.Choice(["text", "json"]), default=None if on_group else "text",
                       show_default=not on_group, envvar=None if on_group else "SOCIALARCHIVE_LOG_FORMAT",
@@ -153,14 +176,17 @@ def config_options(fn):
     no command can report success on a source that does not exist (exit 2)."""
     @_shared_options
     @wraps(fn)
-    def wrapper(*args, config_path, log_format, verbose, **kwargs):
+    def wrapper(*args, config_path, log_format, verbose, quiet, **kwargs):
         config_path, log_format, verbose = (_given("config_path", config_path), _given("log_format", log_format),
                                             _given("verbose", verbose))
-        _setup_logging(verbose, log_format)
+        _setup_logging(verbose, log_format, _given("quiet", quiet))
         try:
             cfg = config_mod.load(config_path)
             _check_source_options(cfg, kwargs)
-            return fn(cfg, *args, **kwargs)
+            try:
+                return fn(cfg, *args, **kwargs)
+            finally:
+                _flush_repeats()   # before the error line, if any: it stays the last
         except ConfigError as exc:
             _err(f"configuration error: {exc}")
             sys.exit(for_error(exc))
@@ -181,11 +207,11 @@ def config_options(fn):
 @click.group(cls=_Main, context_settings={"help_option_names": ["-h", "--help"]}, epilog=exit_code_help())
 @click.version_option(__version__, prog_name="socialarchive")
 @partial(_shared_options, on_group=True)
-def main(config_path, log_format, verbose) -> None:
+def main(config_path, log_format, verbose, quiet) -> None:
     """Archive wikis, blogs and forums - every revision, comment, file and permission - into a
     CMIS repository. Append-only: nothing archived is ever overwritten or deleted.
 
-    --config, --log-format and -v go before the command or after it (after wins)."""
+    --config, --log-format, -v and -q go before the command or after it (after wins)."""
 
 
 def _selected(cfg, names: tuple[str, ...]):
@@ -221,30 +247,47 @@ def check(cfg, as_json) -> None:
 @click.option("--metrics-file", type=click.Path(dir_okay=False), envvar="SOCIALARCHIVE_METRICS_FILE",
               help="After the run, write Prometheus metrics to this file (node_exporter textfile "
                    "collector; env SOCIALARCHIVE_METRICS_FILE). Not written on --dry-run.")
+@click.option("--progress-interval", type=click.FloatRange(0.1),
+              help="Also when stderr is not a terminal, a progress line every this many seconds "
+                   "(on a terminal the progress line is always shown).")
 @config_options
-def sync(cfg, sources, dry_run, reconcile, as_json, workers, metrics_file) -> None:
-    """Incremental run: archive what changed in each source since its checkpoint."""
+def sync(cfg, sources, dry_run, reconcile, as_json, workers, metrics_file, progress_interval) -> None:
+    """Incremental run: archive what changed in each source since its checkpoint.
+
+    Ctrl-C or SIGTERM finishes the item in flight, records it and exits with 130 (the checkpoint
+    stays where it was: the next run goes on); a second Ctrl-C aborts at once. Progress (source
+    requests while listing, then objects) goes to stderr on a terminal."""
     from connector.pipeline import Archive
+    from connector.progress import graceful_stop
     selected = _selected(cfg, sources)
     summaries = []
     try:
         archive = Archive.open(cfg, dry_run=dry_run, workers=workers)
         try:
-            for source in selected:
-                with log_fields(run_id=archive.run_id, source=source.name):
-                    summaries.append(archive.sync(source, reconcile=reconcile))
-            if not dry_run:
-                from connector.compliance.segments import file_after_run
-                file_after_run(archive)  # the run's audit entries, filed into <base>/_audit
+            with graceful_stop(archive, notify=lambda m: _err(m, logging.WARNING)):
+                for source in selected:
+                    if archive.stop_requested:
+                        break   # the sources after a stop wait for the next run
+                    progress = _progress(source, interval=progress_interval)
+                    try:
+                        with log_fields(run_id=archive.run_id, source=source.name):
+                            summaries.append(archive.sync(source, reconcile=reconcile,
+                                                          on_object=progress.update if progress else None))
+                    finally:
+                        if progress:
+                            progress.close()
+                if not dry_run:
+                    from connector.compliance.segments import file_after_run
+                    file_after_run(archive)  # the run's audit entries, filed into <base>/_audit
         finally:
             archive.close()
     except BaseException as exc:
         failed = _failed_summaries(selected, summaries, exc)
         if metrics_file and not dry_run and (summaries or failed):
-            _write_run_metrics(metrics_file, summaries + failed)
+            _write_run_metrics(cfg, metrics_file, summaries + failed)
         raise
     if metrics_file and not dry_run:
-        _write_run_metrics(metrics_file, summaries)
+        _write_run_metrics(cfg, metrics_file, summaries)
     _print_summaries(summaries, as_json)
     sys.exit(_exit_code(summaries))
 
@@ -262,10 +305,31 @@ def _failed_summaries(selected, done, exc: BaseException) -> list:
             for s in selected if s.name not in finished]
 
 
-def _write_run_metrics(path: str, summaries) -> None:
+def _progress(source, *, total: int | None = None, interval: float | None = None):
+    """A run's progress on stderr: on a terminal, elsewhere only with an ``interval`` (a line that
+    often), never with --quiet. It counts the source's requests, so a listing shows it is moving."""
+    from connector.progress import Progress
+    if _QUIET["on"] or (interval is None and not sys.stderr.isatty()):
+        return None
+    progress = Progress(total, interval=interval or 10.0, json_lines=_json_logging(), label=source.name)
+    progress.watch(lambda: source.request_count)
+    return progress
+
+
+def _write_run_metrics(cfg, path: str, summaries) -> None:
+    """The run's metrics, with the records in quarantine now per source (the ledger's count)."""
+    from collections import Counter
+    from connector.ledger import Ledger
     from connector.metrics import write_metrics
     try:
-        write_metrics(path, summaries)
+        in_quarantine = None
+        if os.path.exists(cfg.ledger_path):
+            ledger = Ledger(cfg.ledger_path)
+            try:
+                in_quarantine = Counter(row[1] for row in ledger.quarantined())
+            finally:
+                ledger.close()
+        write_metrics(path, summaries, in_quarantine)
     except OSError as exc:
         logging.getLogger("socialarchive").error("cannot write the metrics file %s: %s", path, exc)
 
@@ -284,7 +348,7 @@ def _print_summaries(summaries, as_json: bool) -> None:
 def _exit_code(summaries) -> int:
     outcomes = {s.outcome for s in summaries}
     for outcome, code in (("fatal", ExitCode.FATAL), ("unavailable", ExitCode.UNAVAILABLE),
-                          ("quarantined", ExitCode.QUARANTINED)):
+                          ("interrupted", ExitCode.INTERRUPTED), ("quarantined", ExitCode.QUARANTINED)):
         if outcome in outcomes:
             return code
     return ExitCode.OK
@@ -414,18 +478,20 @@ def backfill(cfg, source_name, since, until, workers, dry_run, force, progress_i
     --progress-interval seconds."""
     from connector.backfill import run_backfill
     from connector.pipeline import Archive
-    from connector.progress import Progress, graceful_stop
+    from connector.progress import graceful_stop
     _check_range(since, until)
     source = _selected(cfg, (source_name,))[0]
     total = _estimated_objects(cfg, source_name, since, until)
     archive = Archive.open(cfg, dry_run=dry_run, workers=workers)
-    progress = Progress(total, interval=progress_interval, json_lines=_json_logging(), label=source_name)
+    progress = _progress(source, total=total, interval=progress_interval)
     try:
         with log_fields(run_id=archive.run_id, source=source_name), \
                 graceful_stop(archive, notify=lambda m: _err(m, logging.WARNING)):
-            result = run_backfill(archive, source, since, until, on_object=progress.update, force=force)
+            result = run_backfill(archive, source, since, until, on_object=progress.update if progress else None,
+                                  force=force)
     finally:
-        progress.close()
+        if progress:
+            progress.close()
         archive.close()
     summary = result.get("summary") or {}
     if as_json:

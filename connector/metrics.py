@@ -12,10 +12,14 @@ Every sample carries a ``source`` label. Per-run values describe the last run of
   ``_bytes`` (only when the summary counts bytes), ``_duration_seconds``;
 - ``socialarchive_run_outcome{outcome=...}``: 1 for the outcome of the last run, 0 for the others;
 - ``socialarchive_last_run_timestamp_seconds``: when the last run of the source ended;
-- ``socialarchive_last_success_timestamp_seconds``: when a run of the source last completed
-  (outcome ``ok`` or ``quarantined``: the source was read to its end and the checkpoint moved).
-  A failed run keeps the value read from the previous file; a source that never succeeded has
-  no such sample, so ``absent()`` or ``time() - ... > N`` alerts work as usual.
+- ``socialarchive_last_success_timestamp_seconds``: when a run of the source last completed and
+  filed everything (outcome ``ok``). A run that quarantined something, even one that quarantined
+  every item, is not a success: it keeps the value read from the previous file, as a failed run
+  does; a source that never succeeded has no such sample, so ``absent()`` or ``time() - ... > N``
+  alerts work as usual;
+- ``socialarchive_quarantine_records``: records of the source in quarantine now, from every run
+  so far (``quarantine list``), beside ``socialarchive_run_quarantined``, those the last run
+  quarantined.
 
 Sources that are not part of this run (``sync --source wiki``) keep the samples they had in the
 previous file, so one file serves every schedule that writes it.
@@ -28,8 +32,8 @@ import tempfile
 import time
 from typing import Iterable
 
-OUTCOMES = ("ok", "quarantined", "unavailable", "fatal")
-SUCCESS = {"ok", "quarantined"}
+OUTCOMES = ("ok", "quarantined", "unavailable", "fatal", "interrupted")
+SUCCESS = {"ok"}
 PREFIX = "socialarchive_"
 
 # (metric name, help, attribute of Summary or a function of it)
@@ -52,14 +56,16 @@ _COUNTERS = (
 _OUTCOME = ("run_outcome", "Outcome of the last run: 1 for the outcome it had, 0 for the others.")
 _LAST_RUN = ("last_run_timestamp_seconds", "Unix time at which the last run of the source ended.")
 _LAST_SUCCESS = ("last_success_timestamp_seconds",
-                 "Unix time at which a run of the source last completed (outcome ok or quarantined).")
+                 "Unix time at which a run of the source last completed with nothing quarantined (outcome ok).")
+_IN_QUARANTINE = ("quarantine_records", "Records of the source in quarantine now, from every run so far.")
 
 _SAMPLE = re.compile(r'^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(?P<labels>.*)\})?\s+(?P<value>\S+)(?:\s+\S+)?\s*$')
 _LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?')
 
 
-def write_metrics(path: str, summaries: list) -> None:
-    """Write the metrics of ``summaries`` (``connector.pipeline.Summary``) to ``path`` atomically."""
+def write_metrics(path: str, summaries: list, in_quarantine: dict[str, int] | None = None) -> None:
+    """Write the metrics of ``summaries`` (``connector.pipeline.Summary``) to ``path`` atomically;
+    ``in_quarantine``: records in quarantine per source now (the ledger's), when known."""
     now = time.time()
     previous = _read(path)
     samples: dict[str, dict[tuple, float]] = {}
@@ -80,6 +86,8 @@ def write_metrics(path: str, summaries: list) -> None:
         for known in sorted(set(OUTCOMES) | {outcome}):
             put(_OUTCOME[0], {"source": source, "outcome": known}, 1 if known == outcome else 0)
         put(_LAST_RUN[0], labels, now)
+        if in_quarantine is not None:
+            put(_IN_QUARANTINE[0], labels, in_quarantine.get(source, 0))
         if outcome in SUCCESS:
             put(_LAST_SUCCESS[0], labels, now)
         else:
@@ -98,7 +106,7 @@ def write_metrics(path: str, summaries: list) -> None:
 
 def _render(samples: dict[str, dict[tuple, float]]) -> str:
     helps = {m: h for m, h, _ in _COUNTERS}
-    helps.update(dict([_OUTCOME, _LAST_RUN, _LAST_SUCCESS]))
+    helps.update(dict([_OUTCOME, _LAST_RUN, _LAST_SUCCESS, _IN_QUARANTINE]))
     lines = []
     for metric in sorted(samples):
         if metric not in helps:

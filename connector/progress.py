@@ -3,7 +3,9 @@
 ``Progress`` is an ``on_object`` callback for ``Archive.sync/backfill``: on a terminal it redraws
 one line (a bar when the total is known, counts, rate, ETA) at most five times a second; when
 stderr is not a terminal it writes a plain line every ``interval`` seconds (one JSON object per
-line with ``json_lines``), and a last one when the run ends.
+line with ``json_lines``), and a last one when the run ends. ``watch(requests)`` also shows the
+source requests made so far and redraws from a thread while no object finishes, so a listing
+(a sync reading its feeds, a backfill listing its range) shows that it is moving.
 
 ``graceful_stop(archive)`` installs SIGINT and SIGTERM handlers for the duration of a run: the
 first signal asks the archive to stop after the object in flight (``Archive.request_stop``), so
@@ -22,6 +24,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -53,6 +56,10 @@ class Progress:
         self._t0 = clock()
         self._last = float("-inf")
         self._drawn = False
+        self._requests: Callable[[], int] | None = None
+        self._lock = threading.Lock()      # the watcher thread draws too
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
 
     # --- figures --------------------------------------------------------------------
     @property
@@ -69,16 +76,32 @@ class Progress:
     def figures(self) -> dict:
         return {"label": self.label, "objects": self.start + self.done, "total": self.total,
                 "new_versions": self.versions, "quarantined": self.quarantined,
+                "source_requests": self._requests() if self._requests else None,
                 "rate_per_second": round(self.rate, 2), "elapsed_seconds": round(self.clock() - self._t0, 1),
                 "eta_seconds": None if self.eta is None else round(self.eta)}
 
     def line(self) -> str:
         done = self.start + self.done
+        prefix = f"{self.label}: " if self.label else ""
+        requests = f", {self._requests()} source requests" if self._requests else ""
+        elapsed = f"elapsed {_duration(self.clock() - self._t0)}"
+        if not done and self._requests:
+            return f"{prefix}listing{requests}, {elapsed}"
         count = f"{done}/~{self.total}" if self.total else f"{done}"
         eta = f", ETA {_duration(self.eta)}" if self.eta is not None else ""
-        prefix = f"{self.label}: " if self.label else ""
-        return (f"{prefix}{count} objects, {self.versions} new versions, {self.quarantined} quarantined, "
-                f"{self.rate:.1f}/s, elapsed {_duration(self.clock() - self._t0)}{eta}")
+        return (f"{prefix}{count} objects, {self.versions} new versions, {self.quarantined} quarantined"
+                f"{requests}, {self.rate:.1f}/s, {elapsed}{eta}")
+
+    def watch(self, requests: Callable[[], int], every: float = 0.5) -> None:
+        """Show ``requests()`` (the source's request count) and redraw every ``every`` seconds from
+        a thread (on a terminal; else a line every ``interval``) until ``close``."""
+        self._requests = requests
+
+        def run() -> None:
+            while not self._stop.wait(every):
+                self._tick()
+        self._watcher = threading.Thread(target=run, name="progress", daemon=True)
+        self._watcher.start()
 
     # --- callbacks ------------------------------------------------------------------
     def update(self, summary=None) -> None:
@@ -86,15 +109,22 @@ class Progress:
         self.done += 1
         if summary is not None:
             self.versions, self.quarantined = summary.versions, summary.quarantined
-        now = self.clock()
-        if self.tty and now - self._last >= 0.2:
-            self._draw()
-            self._last = now
-        elif not self.tty and now - self._last >= self.interval:
-            self._emit()
-            self._last = now
+        self._tick()
+
+    def _tick(self) -> None:
+        with self._lock:
+            now = self.clock()
+            if self.tty and now - self._last >= 0.2:
+                self._draw()
+                self._last = now
+            elif not self.tty and now - self._last >= self.interval:
+                self._emit()
+                self._last = now
 
     def close(self, summary=None) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
         if summary is not None:
             self.versions, self.quarantined = summary.versions, summary.quarantined
         if self.tty:

@@ -650,11 +650,15 @@ def test_json_logs_of_a_run_against_an_unreachable_repository(tmp_path):
 class _FakeArchive:
     """Stands in for ``Archive.open(...)``: logs as a run would, then returns a summary or fails."""
     run_id = "20260101T000000Z-abcdef"
+    stop_requested = False
 
     def __init__(self, config, fail=None):
         self.config, self.fail = config, fail
 
-    def sync(self, source, reconcile=False):
+    def request_stop(self):
+        self.stop_requested = True
+
+    def sync(self, source, reconcile=False, on_object=None):
         warnings.warn("a library complains", UserWarning, stacklevel=1)
         logging.getLogger("connector.pipeline").warning("quarantined %s: %s", "wiki/page/1", "bad",
                                                         extra={"key": "wiki/page/1"})
@@ -684,7 +688,8 @@ def test_json_logs_carry_run_id_source_extras_and_library_warnings(tmp_path, mon
     families = _families(metrics)
     assert _value(families, "socialarchive_run_versions", source="wiki") == 5
     assert _value(families, "socialarchive_run_outcome", source="wiki", outcome="quarantined") == 1
-    assert _value(families, "socialarchive_last_success_timestamp_seconds", source="wiki") > 0
+    # a run that quarantined something is not a success (issue #17)
+    assert "socialarchive_last_success_timestamp_seconds" not in families
 
 
 def test_json_logs_for_usage_config_and_unexpected_errors(tmp_path, monkeypatch):
@@ -757,7 +762,7 @@ def test_metrics_keep_the_last_success_of_failed_and_absent_sources(tmp_path, mo
     assert _value(families, "socialarchive_run_versions", source="forum") == 1
     monkeypatch.setattr(metrics_mod.time, "time", lambda: 3000.0)
     write_metrics(path, [Summary(source="wiki", outcome="quarantined", quarantined=2)])
-    assert _value(_families(path), "socialarchive_last_success_timestamp_seconds", source="wiki") == 3000
+    assert _value(_families(path), "socialarchive_last_success_timestamp_seconds", source="wiki") == 1000
 
 
 def test_metrics_labels_are_escaped_and_bytes_reported_when_counted(tmp_path):
