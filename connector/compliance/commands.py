@@ -4,6 +4,8 @@
 logging options and its exit-code mapping (``connector.exitcodes``); what only they use is here:
 
   7  verify (or an export) found a fixity problem: content, property or audit-log mismatch
+  2  a selection (hold add, export, verify --source, reclassify --source, subject restrict) matches
+     no record: nothing is written or audited; ``--allow-empty`` accepts it (exit 0, "0 records")
 
 Every command that writes to the repository or the audit log takes the ledger's run lock (exit 6
 while a sync runs), like sync itself.
@@ -12,11 +14,34 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 
 import click
 
 from ..exitcodes import ExitCode
 from ..when import option as when_option
+
+ALLOW_EMPTY_HELP = "Accept a selection of no record (exit 0, reporting 0 records) instead of refusing it (exit 2)."
+
+
+class NothingSelected(click.ClickException):
+    """An empty selection refused. Exit 2, as for a ``--source`` that names no source or a
+    ``quarantine retry KEY`` that is not quarantined: the command as given cannot do what it
+    names and did nothing; the same command line gives the same answer until the criteria (or
+    ``--allow-empty``) change. Not 7 or 8: those report the outcome of work that was done."""
+
+    exit_code = ExitCode.USAGE
+
+
+@contextmanager
+def refusing_empty():
+    """Turn ``EmptySelection`` into the command's refusal, naming the criteria and the way out."""
+    from .select import EmptySelection
+    try:
+        yield
+    except EmptySelection as exc:
+        raise NothingSelected(f"{exc}. Check the criteria, or give --allow-empty if no record is meant "
+                              "to match.") from None
 
 
 def _print_report(report, as_json: bool) -> None:
@@ -46,13 +71,16 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @when_option("--since", help="With --source: created on or after this time.")
     @when_option("--until", help="With --source: created before this time.")
     @click.option("--note", default="", help="Why: case reference, who asked (kept with the hold and audited).")
+    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP + " A source/date hold so placed "
+                  "catches the matching records filed later.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
-    def hold_add(cfg, matter, query, source, since, until, note, as_json) -> None:
+    def hold_add(cfg, matter, query, source, since, until, note, allow_empty, as_json) -> None:
         """Place legal hold MATTER on the records matching --query, or --source [--since] [--until].
 
         Running it again with the same criteria resumes an interrupted placement and extends a
-        full-text hold to records filed since. Exits 5 if some version could not be updated."""
+        full-text hold to records filed since. Exits 2 (nothing recorded or audited) when no
+        record matches, unless --allow-empty; 5 if some version could not be updated."""
         from .holds import add_hold
         from .select import Criteria
         if bool(query) == bool(source):
@@ -62,7 +90,8 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         criteria = Criteria(query=query, source=source, since=since, until=until)
         archive = _open(cfg)
         try:
-            report = add_hold(archive, matter, criteria, note=note)
+            with refusing_empty():
+                report = add_hold(archive, matter, criteria, note=note, allow_empty=allow_empty)
         finally:
             archive.close()
         _report(report, as_json)
@@ -70,14 +99,17 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
 
     @hold.command("remove")
     @click.argument("matter")
+    @click.option("--reason", required=True, callback=_not_blank,
+                  help="Why the hold ends: case closed, who decided (required; audited, shown by `hold list`).")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
-    def hold_remove(cfg, matter, as_json) -> None:
-        """Release legal hold MATTER: its id leaves every version that carries it (the hold stays listed)."""
+    def hold_remove(cfg, matter, reason, as_json) -> None:
+        """Release legal hold MATTER for --reason: its id leaves every version that carries it (the
+        hold stays listed, released, with the reason)."""
         from .holds import remove_hold
         archive = _open(cfg)
         try:
-            report = remove_hold(archive, matter)
+            report = remove_hold(archive, matter, reason=reason)
         finally:
             archive.close()
         _report(report, as_json)
@@ -100,7 +132,8 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
             click.echo(json.dumps([h.as_dict() for h in holds], indent=2, ensure_ascii=False))
             return
         for h in holds:
-            state = "active" if h.active else f"released {h.released_at} by {h.released_by}"
+            state = "active" if h.active else (f"released {h.released_at} by {h.released_by}"
+                                               + (f", reason: {h.release_reason}" if h.release_reason else ""))
             click.echo(f"{h.matter}\t{state}\t{h.criteria.describe()}\t{h.records} records\t"
                        f"placed {h.placed_at} by {h.placed_by}" + (f"\t{h.note}" if h.note else ""))
         if not holds:
@@ -110,14 +143,17 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @main.command()
     @click.option("--source", help="Only the versions of this source (the audit log is always checked).")
     @click.option("--sample", type=click.IntRange(min=1), help="Re-read N random versions instead of all.")
+    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @config_options
-    def verify(cfg, source, sample, as_json) -> None:
-        """Re-read archived content and re-hash it; check the audit log. Exits 7 on any mismatch."""
+    def verify(cfg, source, sample, allow_empty, as_json) -> None:
+        """Re-read archived content and re-hash it; check the audit log. Exits 7 on any mismatch,
+        2 when --source has no version archived (unless --allow-empty)."""
         from .verify import verify as run_verify
         archive = _open(cfg, write=False)
         try:
-            report = run_verify(archive, source=source, sample=sample)
+            with refusing_empty():
+                report = run_verify(archive, source=source, sample=sample, allow_empty=allow_empty)
         finally:
             archive.close()
         _print_report(report, as_json)
@@ -128,21 +164,23 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @click.option("--source", help="Only the records of this source.")
     @click.option("--apply", is_flag=True, help="Write the changes (without it: a dry run that lists them).")
     @click.option("--force", is_flag=True, help="Also shorten retention periods already filed (audited as forced).")
+    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP)
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @config_options
-    def reclassify(cfg, source, apply, force, as_json) -> None:
+    def reclassify(cfg, source, apply, force, allow_empty, as_json) -> None:
         """Decide the record class and retain-until of filed versions again, by the classification
         rules as they are now: a dry run unless --apply.
 
         Never shortens a retention already filed unless --force; every version changed is one
-        audit entry; only properties are updated (updateProperties), never content. Exits 5 if
-        some version could not be updated."""
+        audit entry; only properties are updated (updateProperties), never content. Exits 2 when
+        --source has no record (unless --allow-empty), 5 if some version could not be updated."""
         from .reclassify import reclassify as run_reclassify
         if force and not apply:
             raise click.UsageError("--force goes with --apply (a dry run lists what would shorten anyway)")
         archive = _open(cfg, write=apply)
         try:
-            report = run_reclassify(archive, source=source, apply=apply, force=force)
+            with refusing_empty():
+                report = run_reclassify(archive, source=source, apply=apply, force=force, allow_empty=allow_empty)
         finally:
             archive.close()
         _print_report(report, as_json)
@@ -156,13 +194,15 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @when_option("--until", help="With --source: created before this time.")
     @click.option("--out", "out", required=True, type=click.Path(file_okay=False),
                   help="Directory for the bag (must not exist, or be empty).")
+    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP + " The bag then holds no record.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
-    def export(cfg, matter, source, since, until, out, as_json) -> None:
+    def export(cfg, matter, source, since, until, out, allow_empty, as_json) -> None:
         """Write a BagIt bag for auditors (content, metadata, audit trail; RFC 3161 timestamp if configured).
 
         Exits 7 if content read for the bag did not match its recorded SHA-256 (the bag is still
-        written, the mismatches are listed in data/export.json)."""
+        written, the mismatches are listed in data/export.json); 2, writing no bag, when the
+        selection matches no record (unless --allow-empty)."""
         from .export import export as run_export
         from .select import Criteria
         if bool(matter) == bool(source):
@@ -172,7 +212,8 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         criteria = None if matter else Criteria(source=source, since=since, until=until)
         archive = _open(cfg, write=False)
         try:
-            report = run_export(archive, out, matter=matter, criteria=criteria)
+            with refusing_empty():
+                report = run_export(archive, out, matter=matter, criteria=criteria, allow_empty=allow_empty)
         finally:
             archive.close()
         _print_report(report, as_json)
@@ -253,18 +294,30 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @subject.command("restrict")
     @click.argument("user")
     @click.option("--reason", default="", help="The request's reference (kept in the ledger and audit log).")
+    @click.option("--allow-empty", is_flag=True, help=ALLOW_EMPTY_HELP + " The restriction then applies to "
+                  "USER's content filed later.")
     @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
     @config_options
-    def subject_restrict(cfg, user, reason, as_json) -> None:
-        """Restrict processing of USER's archived content (GDPR Art. 18): marked, ACL narrowed, nothing erased."""
+    def subject_restrict(cfg, user, reason, allow_empty, as_json) -> None:
+        """Restrict processing of USER's archived content (GDPR Art. 18): marked, ACL narrowed, nothing erased.
+
+        Exits 2, recording nothing, when USER created or revised no archived record (unless --allow-empty)."""
         from .subject import restrict
         archive = _open(cfg)
         try:
-            report = restrict(archive, user, reason=reason)
+            with refusing_empty():
+                report = restrict(archive, user, reason=reason, allow_empty=allow_empty)
         finally:
             archive.close()
         _report(report, as_json)
         sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
+
+
+def _not_blank(ctx, param, value: str) -> str:
+    """A required text that must say something: trimmed, and refused when nothing is left."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("must not be blank")
+    return value.strip() if value is not None else value
 
 
 def _report(report, as_json: bool) -> None:

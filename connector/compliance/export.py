@@ -53,7 +53,7 @@ from .. import __version__
 from ..cmis.names import folder_segment
 from ..errors import ConfigError, ConnectorError, Fatal, Retriable
 from ..http import retrying
-from .select import Criteria, Found, by_criteria, single
+from .select import Criteria, EmptySelection, Found, by_criteria, single
 from .settings import Settings, settings, operator
 
 CHUNK = 1 << 16
@@ -274,8 +274,12 @@ class ExportReport:
         return out
 
 
-def export(archive, out: str, *, matter: str | None = None, criteria: Criteria | None = None) -> ExportReport:
-    """Write the bag for a legal hold's records (``matter``) or a source/date selection."""
+def export(archive, out: str, *, matter: str | None = None, criteria: Criteria | None = None,
+           allow_empty: bool = False) -> ExportReport:
+    """Write the bag for a legal hold's records (``matter``) or a source/date selection.
+
+    A selection of no record raises ``EmptySelection`` before any file or audit entry is
+    written (an empty bag handed to an auditor looks like a complete one), unless ``allow_empty``."""
     if bool(matter) == bool(criteria):
         raise ConfigError("export needs either a matter or a selection")
     conf = settings(archive.config)
@@ -296,6 +300,8 @@ def export(archive, out: str, *, matter: str | None = None, criteria: Criteria |
         selection.update(hold=hold.as_dict())
     else:
         records = by_criteria(archive, criteria)
+    if not records and not report.problems and not allow_empty:   # held records gone: a bag listing them
+        raise EmptySelection("export", f"hold {matter}" if matter else criteria.describe())
 
     work = os.path.abspath(out).rstrip("/") + ".partial"
     bag = BagWriter(work)

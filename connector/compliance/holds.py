@@ -5,16 +5,21 @@ versions and newly filed matching records on hold until it is removed.
   updateProperties per version: a metadata event, the content is untouched), and into
   ``cmis:rm_holdIds`` (secondary type ``cmis:rm_hold``) where the repository defines it, so the
   repository itself refuses deletion.
-- In the ledger: tables ``holds`` (matter, criteria, who and when placed/released) and
-  ``hold_records`` (which records it was applied to). A removed hold stays in the table, released.
+- In the ledger: tables ``holds`` (matter, criteria, who and when placed/released, and why
+  released) and ``hold_records`` (which records it was applied to). A removed hold stays in the
+  table, released.
 - In the audit log: ``hold-add`` (criteria, who), ``hold-apply`` per record, ``hold-applied``
-  (counts), and ``hold-remove`` / ``hold-release`` / ``hold-released`` likewise.
+  (counts), and ``hold-remove`` / ``hold-release`` / ``hold-released`` likewise; the release's
+  reason (required: a hold is lifted for a stated cause, e.g. "case M-17 closed, counsel's mail of
+  2025-03-01") is in ``hold-remove`` and ``hold-released``, so ``ledger rebuild`` restores it.
 - New versions of held records, and new records that fall under a source/date hold, get the hold
   at filing time (the classifier asks ``HoldBook.matters_for``); a full-text hold covers the
   records found when it was placed (re-run ``hold add`` with the same criteria to extend it).
 
 ``hold add`` for a matter already active with the same criteria resumes (idempotent: only
-versions lacking the id are updated); with other criteria it is refused.
+versions lacking the id are updated); with other criteria it is refused. Criteria that select no
+record are refused before the hold is recorded or audited (``EmptySelection``), unless
+``allow_empty``: a source/date hold placed ahead of the records it is to catch.
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from ..errors import ConfigError, ConnectorError
 from ..http import retrying
 from ..ledger import now
 from . import rm
-from .select import Criteria, Found, as_list, by_criteria, by_hold, load, versions
+from .select import Criteria, EmptySelection, Found, as_list, by_criteria, by_hold, load, versions
 from .settings import operator
 
 log = logging.getLogger(__name__)
@@ -35,7 +40,7 @@ log = logging.getLogger(__name__)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS holds (
     matter TEXT NOT NULL, placed_at TEXT NOT NULL, placed_by TEXT NOT NULL, criteria TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '', released_at TEXT, released_by TEXT,
+    note TEXT NOT NULL DEFAULT '', released_at TEXT, released_by TEXT, release_reason TEXT,
     PRIMARY KEY (matter, placed_at));
 CREATE TABLE IF NOT EXISTS hold_records (
     matter TEXT NOT NULL, placed_at TEXT NOT NULL, key TEXT NOT NULL, versions INTEGER NOT NULL,
@@ -57,6 +62,7 @@ class Hold:
     released_at: str | None = None
     released_by: str | None = None
     records: int = 0
+    release_reason: str | None = None
 
     @property
     def active(self) -> bool:
@@ -65,7 +71,8 @@ class Hold:
     def as_dict(self) -> dict:
         return {"matter": self.matter, "active": self.active, "placed_at": self.placed_at,
                 "placed_by": self.placed_by, "criteria": self.criteria.as_dict(), "note": self.note,
-                "released_at": self.released_at, "released_by": self.released_by, "records": self.records}
+                "released_at": self.released_at, "released_by": self.released_by,
+                "release_reason": self.release_reason, "records": self.records}
 
 
 @dataclass
@@ -76,14 +83,19 @@ class HoldReport:
     versions_changed: int = 0
     versions_unchanged: int = 0
     problems: list[str] = field(default_factory=list)
+    reason: str = ""
 
     def line(self) -> str:
         return (f"hold {self.matter}: {self.action} on {self.records} records, {self.versions_changed} versions "
-                f"updated, {self.versions_unchanged} already so" + (f", {len(self.problems)} problems" if self.problems else ""))
+                f"updated, {self.versions_unchanged} already so" + (f", {len(self.problems)} problems" if self.problems else "")
+                + (f"; reason: {self.reason}" if self.reason else ""))
 
 
 def ensure_schema(ledger) -> None:
     ledger.db.executescript(SCHEMA)
+    columns = {row[1] for row in ledger.db.execute("PRAGMA table_info(holds)")}
+    if "release_reason" not in columns:     # a ledger from before the reason was required
+        ledger.db.execute("ALTER TABLE holds ADD COLUMN release_reason TEXT")
 
 
 
@@ -103,10 +115,10 @@ class HoldBook:
     def all(self) -> list[Hold]:
         rows = self.ledger.db.execute(
             "SELECT h.matter, h.placed_at, h.placed_by, h.criteria, h.note, h.released_at, h.released_by, "
-            "(SELECT count(*) FROM hold_records r WHERE r.matter = h.matter AND r.placed_at = h.placed_at) "
-            "FROM holds h ORDER BY h.placed_at").fetchall()
-        return [Hold(m, p, by, Criteria.from_dict(json.loads(c)), n, ra, rb, count)
-                for m, p, by, c, n, ra, rb, count in rows]
+            "(SELECT count(*) FROM hold_records r WHERE r.matter = h.matter AND r.placed_at = h.placed_at), "
+            "h.release_reason FROM holds h ORDER BY h.placed_at").fetchall()
+        return [Hold(m, p, by, Criteria.from_dict(json.loads(c)), n, ra, rb, count, why)
+                for m, p, by, c, n, ra, rb, count, why in rows]
 
     def active(self, matter: str) -> Hold | None:
         return next((h for h in self.all() if h.matter == matter and h.active), None)
@@ -128,8 +140,10 @@ class HoldBook:
         return sorted(matters)
 
 
-def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: str | None = None) -> HoldReport:
-    """Place (or resume placing) the hold ``matter`` on every version of the matching records."""
+def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: str | None = None,
+             allow_empty: bool = False) -> HoldReport:
+    """Place (or resume placing) the hold ``matter`` on every version of the matching records;
+    ``EmptySelection`` (nothing recorded, nothing audited) when none match, unless ``allow_empty``."""
     if not matter.strip() or len(matter) > 200:
         raise HoldError("a matter id is 1-200 characters")
     book = HoldBook(archive.ledger)
@@ -138,6 +152,9 @@ def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: 
     if hold and hold.criteria != criteria:
         raise HoldError(f"hold {matter} is already active with other criteria ({hold.criteria.describe()}); "
                         "remove it first or use another matter id")
+    found = by_criteria(archive, criteria)
+    if not found and not allow_empty:
+        raise EmptySelection(f"hold add {matter}", criteria.describe())
     if hold is None:
         hold = Hold(matter, now(), user, criteria, note)
         archive.ledger.db.execute("INSERT INTO holds (matter, placed_at, placed_by, criteria, note) VALUES (?,?,?,?,?)",
@@ -149,7 +166,7 @@ def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: 
                              placed_at=hold.placed_at, run_id=archive.run_id)
     report = HoldReport(matter, "placed")
     support = _support(archive)
-    for key, record in sorted(by_criteria(archive, criteria).items()):
+    for key, record in sorted(found.items()):
         changed, unchanged = _update_series(archive, record, lambda ids: _with(ids, matter), support, report)
         archive.ledger.db.execute("INSERT OR REPLACE INTO hold_records VALUES (?,?,?,?,?)",
                                   (matter, hold.placed_at, key, changed + unchanged, now()))
@@ -162,16 +179,21 @@ def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: 
     return report
 
 
-def remove_hold(archive, matter: str, *, user: str | None = None) -> HoldReport:
-    """Release the hold: its id leaves every version that carries it; the hold stays in the ledger."""
+def remove_hold(archive, matter: str, *, reason: str, user: str | None = None) -> HoldReport:
+    """Release the hold for ``reason`` (required, audited): its id leaves every version that
+    carries it; the hold stays in the ledger, released, with the reason."""
+    reason = reason.strip()
+    if not reason:
+        raise HoldError("a hold is released for a reason: give --reason (e.g. the case closed, who decided)")
     book = HoldBook(archive.ledger)
     user = user or operator()
     hold = book.active(matter)
     if hold is None:
         raise HoldError(f"no active hold {matter!r} (see `socialarchive hold list`)")
-    archive.audit.append("hold-remove", matter=matter, placed_at=hold.placed_at, user=user, run_id=archive.run_id)
+    archive.audit.append("hold-remove", matter=matter, placed_at=hold.placed_at, reason=reason, user=user,
+                         run_id=archive.run_id)
     records = held_records(archive, book, hold)
-    report = HoldReport(matter, "released")
+    report = HoldReport(matter, "released", reason=reason)
     support = _support(archive)
     for key, record in sorted(records.items()):
         changed, _ = _update_series(archive, record, lambda ids: [i for i in ids if i != matter], support, report)
@@ -179,10 +201,10 @@ def remove_hold(archive, matter: str, *, user: str | None = None) -> HoldReport:
                              user=user, run_id=archive.run_id)
         report.records += 1
     if not report.problems:
-        archive.ledger.db.execute("UPDATE holds SET released_at=?, released_by=? WHERE matter=? AND placed_at=?",
-                                  (now(), user, matter, hold.placed_at))
+        archive.ledger.db.execute("UPDATE holds SET released_at=?, released_by=?, release_reason=? "
+                                  "WHERE matter=? AND placed_at=?", (now(), user, reason, matter, hold.placed_at))
     archive.audit.append("hold-released" if not report.problems else "hold-release-incomplete", matter=matter,
-                         records=report.records, versions_changed=report.versions_changed,
+                         reason=reason, records=report.records, versions_changed=report.versions_changed,
                          problems=len(report.problems), user=user, run_id=archive.run_id)
     return report
 
@@ -208,24 +230,27 @@ def restore(ledger, trail: Iterable[dict], held: Mapping[str, Mapping[str, int]]
     stays held and its new versions get the hold. ``trail`` (the audit entries, from the segments
     filed in the repository) gives each hold its criteria, note, placer and time, and the holds
     released since. A matter the trail does not explain is restored with no criteria (it holds
-    the records found, and extends to no new record) and says so in its note."""
+    the records found, and extends to no new record) and says so in its note. A release's reason
+    comes from its ``hold-remove`` entry (trails from before the reason was required have none)."""
     ensure_schema(ledger)
     placed: dict[tuple[str, str], dict] = {}
     released: dict[tuple[str, str], dict] = {}
-    removing: dict[str, str] = {}
+    removing: dict[str, dict] = {}
     for entry in trail:
         matter, event = entry.get("matter"), entry.get("event")
         if event == "hold-add" and entry.get("placed_at"):
             placed.setdefault((matter, entry["placed_at"]), entry)
         elif event == "hold-remove":
-            removing[matter] = entry.get("placed_at", "")
+            removing[matter] = entry
         elif event == "hold-released" and matter in removing:
-            released[(matter, removing.pop(matter))] = entry
+            remove = removing.pop(matter)
+            released[(matter, remove.get("placed_at", ""))] = {**entry, "reason": remove.get("reason")}
     for (matter, placed_at), entry in placed.items():
-        done = released.get((matter, placed_at))
-        ledger.db.execute("INSERT OR IGNORE INTO holds VALUES (?,?,?,?,?,?,?)",
+        done = released.get((matter, placed_at)) or {}
+        ledger.db.execute("INSERT OR IGNORE INTO holds (matter, placed_at, placed_by, criteria, note, released_at, "
+                          "released_by, release_reason) VALUES (?,?,?,?,?,?,?,?)",
                           (matter, placed_at, entry.get("user", ""), json.dumps(entry.get("criteria") or {}, sort_keys=True),
-                           entry.get("note", ""), done and done.get("time"), done and done.get("user")))
+                           entry.get("note", ""), done.get("time"), done.get("user"), done.get("reason")))
     book = HoldBook(ledger)
     for matter, keys in sorted(held.items()):
         hold = book.active(matter)

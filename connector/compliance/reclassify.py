@@ -32,7 +32,7 @@ from ..http import retrying
 from ..model import Content
 from . import rm
 from .classify import Classifier, Facts
-from .select import Found, as_datetime, as_list, single, versions
+from .select import EmptySelection, Found, as_datetime, as_list, single, versions
 from .settings import operator
 
 log = logging.getLogger(__name__)
@@ -99,12 +99,16 @@ class ReclassifyReport:
 
 
 def reclassify(archive, *, source: str | None = None, apply: bool = False, force: bool = False,
-               user: str | None = None) -> ReclassifyReport:
-    """Decide every filed version of this archive (or of ``source``) again; write with ``apply``."""
+               user: str | None = None, allow_empty: bool = False) -> ReclassifyReport:
+    """Decide every filed version of this archive (or of ``source``) again; write with ``apply``.
+    ``source`` with no record raises ``EmptySelection`` (nothing audited) unless ``allow_empty``."""
     classifier: Classifier = archive.mapper.classifier
     user = user or operator()
     report = ReclassifyReport(applied=apply, forced=force)
-    for key, record in sorted(_records(archive, source).items()):
+    records = _records(archive, source)
+    if source and not records and not allow_empty:
+        raise EmptySelection("reclassify", f"source {source}")
+    for key, record in sorted(records.items()):
         report.records += 1
         written = {}
         for props in record.versions:

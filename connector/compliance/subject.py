@@ -23,7 +23,7 @@ from ..ledger import now
 from ..model import Visibility
 from .classify import RESTRICTED_REASON
 from . import rm
-from .select import by_person, single
+from .select import EmptySelection, by_person, single
 from .settings import operator
 
 log = logging.getLogger(__name__)
@@ -97,16 +97,24 @@ def find(archive, user: str) -> list[SubjectRecord]:
     return records
 
 
-def restrict(archive, user: str, *, reason: str = "", by: str | None = None) -> RestrictReport:
-    """Restrict processing of everything ``user`` created or revised, now and for records filed later."""
+def restrict(archive, user: str, *, reason: str = "", by: str | None = None,
+             allow_empty: bool = False) -> RestrictReport:
+    """Restrict processing of everything ``user`` created or revised, now and for records filed later.
+
+    A person with no archived record raises ``EmptySelection`` before the restriction is recorded
+    or audited (a misspelt name would otherwise be "restricted" and protect nobody), unless
+    ``allow_empty``: a restriction ahead of the person's first archived content."""
     ensure_schema(archive.ledger)
+    selected = by_person(archive, user)
+    if not selected and not allow_empty:
+        raise EmptySelection(f"subject restrict {user}", f"user {user!r} (as author or revision author)")
     by = by or operator()
     reason = reason or "data subject request (GDPR Art. 18; BDSG §35(3): retention period running)"
     archive.ledger.db.execute("INSERT OR IGNORE INTO restrictions VALUES (?,?,?,?)", (user, now(), by, reason))
     archive.audit.append("subject-restrict", subject=user, reason=reason, user=by, run_id=archive.run_id)
     report = RestrictReport(user)
     secondary = archive.filer.profile.secondary_type
-    for key, found in sorted(by_person(archive, user).items()):
+    for key, found in sorted(selected.items()):
         changed = 0
         for props in found.versions:
             if single(props.get("sa:restricted")) is True:

@@ -31,7 +31,7 @@ from ..cmis.client import ObjectNotFound
 from ..errors import ConnectorError
 from ..http import retrying
 from .anchors import check_log
-from .select import single
+from .select import EmptySelection, single
 from .settings import operator
 
 
@@ -63,7 +63,8 @@ class VerifyReport:
         return {**asdict(self), "ok": self.ok}
 
     def lines(self) -> list[str]:
-        out = [f"{self.versions_checked} of {self.versions_total} versions re-read ({self.bytes_read} bytes), "
+        out = [f"source {self.source}: 0 records archived"] if self.source and not self.versions_total else []
+        out += [f"{self.versions_checked} of {self.versions_total} versions re-read ({self.bytes_read} bytes), "
                f"{self.audit_entries} audit entries, {self.segments_checked} filed audit segments: "
                + ("OK" if self.ok else f"{len(self.problems)} PROBLEMS")]
         for p in self.problems:
@@ -82,9 +83,16 @@ def _ledger_versions(ledger, source: str | None) -> list[tuple]:
     return ledger.db.execute(sql + " ORDER BY v.key, v.filed_at", args).fetchall()
 
 
-def verify(archive, *, source: str | None = None, sample: int | None = None) -> VerifyReport:
+def verify(archive, *, source: str | None = None, sample: int | None = None,
+           allow_empty: bool = False) -> VerifyReport:
+    """Re-read the versions (of ``source``; ``sample`` of them) and check the audit log.
+
+    ``source`` with no version filed raises ``EmptySelection`` before anything is audited ("OK"
+    about nothing would pass for a fixity check), unless ``allow_empty``."""
     report = VerifyReport(source=source, sample=sample)
     rows = _ledger_versions(archive.ledger, source)
+    if source and not rows and not allow_empty:
+        raise EmptySelection("verify", f"source {source}")
     report.versions_total = len(rows)
     if sample is not None and sample < len(rows):
         rows = secrets.SystemRandom().sample(rows, sample)

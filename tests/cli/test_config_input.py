@@ -94,7 +94,7 @@ def test_h_is_help_everywhere(path):
     assert result.output.startswith("Usage: ") and "-h, --help" in result.output
 
 
-REQUIRED = {("hold", "add"): ["M-1", "--query", "x"], ("hold", "remove"): ["M-1"], ("subject", "find"): ["u"],
+REQUIRED = {("hold", "add"): ["M-1", "--query", "x"], ("hold", "remove"): ["M-1", "--reason", "x"], ("subject", "find"): ["u"],
             ("subject", "restrict"): ["u"], ("plan",): ["--source", "blog"], ("backfill",): ["--source", "blog"],
             ("export",): ["--source", "blog", "--out", "bag"]}
 

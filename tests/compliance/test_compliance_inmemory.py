@@ -240,7 +240,7 @@ def test_hold_is_applied_listed_extended_and_removed_each_audited(seeded):
     again = cli("hold", "add", "M-2023-7", "--source", "wiki", "--config", seeded.path)
     assert again.exit_code == 2 and "already active with other criteria" in again.output
 
-    removed = cli("hold", "remove", "M-2023-7", "--config", seeded.path)
+    removed = cli("hold", "remove", "M-2023-7", "--reason", "case 7 closed", "--config", seeded.path)
     assert removed.exit_code == 0, removed.output
     archive = Archive.open(cfg, lock=False, dry_run=True)
     try:
