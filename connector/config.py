@@ -1,6 +1,7 @@
 """Configuration: one TOML file, secrets only from the environment or files, validated with
-errors that say which key is wrong (every table but the sources' options is checked first, key by
-key and type by type, by ``connector.configcheck``).
+errors that say which key is wrong (every table is checked first, key by key and type by type:
+by ``connector.configcheck``, a source's table by ``connector.sources.options``; the mapping and
+classification files must be readable TOML).
 
 Example ``socialarchive.toml``::
 
@@ -44,6 +45,7 @@ from typing import Any
 from .configcheck import check as check_tables
 from .errors import ConfigError
 from .http import configure as configure_http
+from .sources.options import check as check_source
 
 SECRET_KEYS = {"password", "api_key", "app_password", "token", "secret"}
 # Principals that mean "everybody" on some repository (CMIS, OpenCMIS, Alfresco, Nuxeo), compared
@@ -144,6 +146,7 @@ def load(path: str | None = None) -> Config:
         if "type" not in table:
             raise ConfigError(f"{path}: [sources.{name}] needs a type (mediawiki, wordpress, misago, discourse)")
         options = resolve.options({k: v for k, v in table.items() if k != "type"}, f"sources.{name}")
+        check_source(name, table["type"], options, complete=False)
         sources[name] = SourceConfig(name=name, type=table["type"], options=options)
 
     configure_http(data.get("http", {}))
@@ -153,6 +156,8 @@ def load(path: str | None = None) -> Config:
     compliance = dict(data.get("compliance", {}))
     classification = compliance.get("classification")
     classification_path = resolve.path(classification) if classification else shipped_mapping("classification.toml")
+    _rules_file(mapping_path, "[mapping] file")
+    _rules_file(classification_path, "[compliance] classification")
     return Config(
         path=os.path.abspath(path), repository=repository, permissions=permissions, sources=sources,
         ledger_path=ledger_path,
@@ -211,6 +216,18 @@ def shipped_mapping(name: str) -> str:
     checkout = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "mappings", name)
     installed = os.path.join(sys.prefix, "share", "socialarchive", "mappings", name)
     return checkout if os.path.exists(checkout) or not os.path.exists(installed) else installed
+
+
+def _rules_file(path: str, where: str) -> None:
+    """A rules file the config names (or the shipped one) must be readable TOML when the config
+    loads: a missing or broken one would otherwise stop only the commands that read it, midway."""
+    try:
+        with open(path, "rb") as fh:
+            tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{where}: cannot read {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where}: {path} is not valid TOML: {exc}") from None
 
 
 def _table(data: dict, name: str, path: str) -> dict:

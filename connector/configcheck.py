@@ -8,7 +8,8 @@ ledger. So every unknown key or table is refused with the closest known name::
     [repository] basepath: unknown key (did you mean base_path?)
     [permissions] restricted_readers: expected a list of strings, not "GROUP_records"
 
-Source tables are only required to be tables here; their options are the source's own.
+Source tables are only required to be tables here; their keys and types come from the source's
+constructor (``connector.sources.options``, called by the loader).
 """
 from __future__ import annotations
 

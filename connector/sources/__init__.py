@@ -2,7 +2,7 @@
 (``mediawiki_api`` and ``wordpress_api`` are those sources' HTTP clients: requests, paging, login
 and error classes, kept apart from what the source reads and how it becomes items.)
 
-Every source class follows this protocol (dlt-style: a generator plus explicit state)::
+Every source class is a ``base.Source`` (dlt-style: a generator plus explicit state)::
 
     source = MediaWikiSource(name="wiki", api_url=..., username=..., password=...)
     state = ledger.source_state("wiki")          # a JSON-able dict, {} on the first run
@@ -40,26 +40,9 @@ Every source class follows this protocol (dlt-style: a generator plus explicit s
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Iterator, Mapping, Protocol
+from .base import Estimate, Source
 
-from ..model import Access, Item, Tombstone, Visibility
-
-
-class Source(Protocol):
-    name: str
-    system: str
-
-    def check(self) -> dict: ...
-
-    def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]: ...
-
-    def changes(self, state: dict) -> Iterator[Item | Tombstone]: ...
-
-    def backfill(self, since: datetime | None, until: datetime | None) -> Iterator[Item | Tombstone]: ...
-
-    @property
-    def request_count(self) -> int: ...
+__all__ = ["Estimate", "Source", "SWEEP_OPTIONS", "build"]
 
 
 # options of a source table that configure the change sweep (connector.sweep), not the source
@@ -69,27 +52,11 @@ SWEEP_OPTIONS = ("sweep_period_days", "sync_every_minutes", "sweep_max_requests"
 def build(name: str, system: str, options: dict) -> Source:
     """A source instance from its config table (``[sources.NAME]``), secrets already resolved.
 
-    ``overlap_minutes`` becomes a timedelta; lists become tuples; other keys go to the
-    constructor as they are, so a typo fails with the constructor's own message.
+    The table is checked first (``options.check``: keys and types from the constructor, so a
+    typo is one line naming the key); ``overlap_minutes`` and ``rescan_window_days`` become
+    timedeltas, lists become tuples, the sweep's keys stay with ``connector.sweep``.
     """
-    from datetime import timedelta
+    from .options import check, constructor_kwargs, source_class
 
-    from ..errors import ConfigError
-
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in options.items() if k not in SWEEP_OPTIONS}
-    if "overlap_minutes" in kwargs:
-        kwargs["overlap"] = timedelta(minutes=float(kwargs.pop("overlap_minutes")))
-    if system == "mediawiki":
-        from .mediawiki import MediaWikiSource as cls
-    elif system == "wordpress":
-        from .wordpress import WordPressSource as cls
-    elif system == "misago":
-        from .misago import MisagoSource as cls
-    elif system == "discourse":
-        from .discourse import DiscourseSource as cls
-    else:
-        raise ConfigError(f"[sources.{name}] type {system!r} is not one of mediawiki, wordpress, misago, discourse")
-    try:
-        return cls(name, **kwargs)
-    except TypeError as exc:
-        raise ConfigError(f"[sources.{name}]: {exc}") from None
+    check(name, system, options)
+    return source_class(name, system)(name, **constructor_kwargs(options))
