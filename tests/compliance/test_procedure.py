@@ -50,7 +50,7 @@ DISTINCT = textwrap.dedent("""
     base_url = "https://quokka-news.example.net/"
     username = "quokka-archiver"
     app_password_file = "cmis-password"
-    namespaces_of_note = ["Pressemitteilung"]
+    private_readers = ["role:Pressestelle"]
 
     [mapping]
     file = "kiwi-mapping.toml"
@@ -104,7 +104,7 @@ def test_the_document_describes_this_deployment_not_the_shipped_examples(deploym
     assert result.exit_code == 0, result.output
     text = result.output
     for own in ("kiwi-intranet", "https://kiwi-wiki.internal.example/w/api.php?lang=de", "Kiwi@archiver",
-                "quokka-news", "https://quokka-news.example.net/", "quokka-archiver", "Pressemitteilung",
+                "quokka-news", "https://quokka-news.example.net/", "quokka-archiver", "private_readers = role:Pressestelle",
                 "https://ecm.kiwi.example:8443/alfresco/browser", "/Kiwi-Archiv-2031", "`/Kiwi-Archiv-2031/_audit/<year>`",
                 str(tmp_path / "kiwi-mapping.toml"), str(tmp_path / "classes.toml"),
                 "- kiwi-intranet: every 20 minutes", str(tmp_path / "state" / "ledger.sqlite.lock")):
