@@ -361,27 +361,32 @@ def _exit_code(summaries) -> int:
 @when_option("--since", help="Created on or after this time.")
 @when_option("--until", help="Created before this time.")
 @click.option("--limit", default=50, show_default=True, help="At most this many hits.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON array of hits.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object: searched_at, criteria, total, shown, limit, truncated, hits.")
 @config_options
 def search(cfg, text, source, author, since, until, limit, as_json) -> None:
-    """Find archived items by a word of their text and/or metadata."""
+    """Find archived items by words of their text or title and/or metadata.
+
+    Case and accents do not matter in words, titles and --author (quokka finds QUOKKA, admin finds
+    Admin). Hits are in natural order of their record keys (page/2 before page/10); each shows the
+    version that matched, its date and whether the record is restricted; a note on stderr says when
+    --limit cut the list."""
     from connector.pipeline import Archive
     from connector.search import search as run_search
     if not any((text, source, author, since, until)):
         raise click.UsageError("give TEXT or at least one of --source, --author, --since, --until")
     archive = Archive.open(cfg, lock=False, dry_run=True)
     try:
-        hits = run_search(archive.repo, archive.filer, text, source=source, author=author,
-                          since=since, until=until, limit=limit)
+        result = run_search(archive.repo, archive.filer, text, source=source, author=author,
+                            since=since, until=until, limit=limit)
     finally:
         archive.close()
     if as_json:
-        click.echo(json.dumps([h.as_dict() for h in hits], indent=2, ensure_ascii=False))
+        click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False))
         return
-    for h in hits:
-        click.echo(f"{h.title}\t{h.url}\t{h.path}\t{h.object_id}\tv{h.version}")
-    if not hits:
-        _err("no hits", logging.WARNING)
+    for line in result.lines():
+        click.echo(line)
+    _err(result.note(), logging.WARNING if not result.hits or result.truncated else logging.INFO)
 
 
 @main.group()

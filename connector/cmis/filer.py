@@ -158,6 +158,7 @@ class Filer:
                       "cmis:secondaryObjectTypeIds": [self.profile.secondary_type],
                       schema.KEY_PROPERTY: spec.key, **spec.properties, **version.properties}
         properties = storable(properties)
+        properties.update(schema.search_copies(properties))
         reader = HashingReader(version.content)
         try:
             acked = self.repo.create_document(folder, properties, self._upload(version, reader),
@@ -194,6 +195,7 @@ class Filer:
         # types named in the request, and refuses ours as unknown without it.
         properties = storable({"cmis:secondaryObjectTypeIds": [self.profile.secondary_type],
                                **spec.properties, **version.properties})
+        properties.update(schema.search_copies({"cmis:name": pwc.get("cmis:name"), **properties}))
         try:
             acked = self.repo.check_in(pwc["cmis:objectId"], properties, self._upload(version, reader),
                                        comment=storable_text(version.comment[:1000]))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..fold import fold
+
 NAMESPACE = "http://socialarchive.example/model/1.0"
 SECONDARY_TYPE = "sa:archived"
 DOCUMENT_TYPE = "sa:document"
@@ -68,9 +70,32 @@ ARCHIVE_PROPERTIES: tuple[Prop, ...] = (
     Prop("sa:restricted", "boolean", description="processing restricted (GDPR Art. 18) while retention runs"),
 )
 
+# Folded copies (``connector.fold``) of the properties a person searches by, filed with every
+# version: CMIS QL has no lower(), and OpenCMIS InMemory compares exactly. They sit on the
+# document type, whose queries limited to the archive's tree see every version on InMemory (the
+# secondary type's see only the first). Every version we file has ``sa:titleFolded`` (the folded
+# cmis:name where there is no title): a version without it was filed before the copies existed.
+FOLDED = {"sa:title": "sa:titleFolded", "sa:author": "sa:authorFolded",
+          "sa:revisionAuthor": "sa:revisionAuthorFolded"}
+TITLE_FOLDED = FOLDED["sa:title"]
+
 DOCUMENT_PROPERTIES: tuple[Prop, ...] = (
     Prop(KEY_PROPERTY, description="source/kind/native id: the record's identity across runs"),
+    Prop("sa:titleFolded", description="sa:title (else cmis:name) case- and accent-folded, for search"),
+    Prop("sa:authorFolded", description="sa:author case- and accent-folded, for search"),
+    Prop("sa:revisionAuthorFolded", description="sa:revisionAuthor case- and accent-folded, for search"),
 )
+
+
+def search_copies(properties: dict) -> dict:
+    """The folded copies of a version's properties (as filed: item and version properties merged).
+
+    >>> search_copies({"cmis:name": "x [1]", "sa:title": "München", "sa:author": "Admin"})
+    {'sa:titleFolded': 'munchen', 'sa:authorFolded': 'admin'}
+    """
+    copies = {folded: fold(str(properties[prop])) for prop, folded in FOLDED.items() if properties.get(prop)}
+    copies.setdefault(TITLE_FOLDED, fold(str(properties.get("cmis:name") or "")))
+    return copies
 
 
 def _property_definition(prop: Prop) -> dict:

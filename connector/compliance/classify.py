@@ -35,6 +35,7 @@ from typing import Collection, Iterable, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import ConfigError
+from ..fold import fold
 from ..model import Content, Item, Revision, Tombstone
 from . import rm
 from .sensitive import Scanner, read_text
@@ -330,18 +331,19 @@ def audit_fields(spec, revision_id: str) -> dict:
 
 
 class LedgerState:
-    """Holds and processing restrictions as recorded in the ledger (read once per run)."""
+    """Holds and processing restrictions as recorded in the ledger (read once per run). A restricted
+    person is matched as ``subject find``/``restrict`` match them: case and accents ignored."""
 
     def __init__(self, ledger):
         from . import holds, subject
         self._holds = holds.HoldBook(ledger)
-        self._restricted = {p.casefold() for p in subject.restricted_subjects(ledger)}
+        self._restricted = {fold(p) for p in subject.restricted_subjects(ledger)}
 
     def holds_for(self, facts: Facts) -> list[str]:
         return self._holds.matters_for(facts)
 
     def is_restricted(self, people: Iterable[str]) -> bool:
-        return any(p and p.casefold() in self._restricted for p in people)
+        return any(p and fold(p) in self._restricted for p in people)
 
 
 def build(config, repo, ledger, profile) -> Classifier:

@@ -4,8 +4,9 @@ integration test) may share one repository.
 
 The repository is the source of truth, not the ledger. How the queries run, and why:
 
-- full text runs on our document type with ``CONTAINS(...) AND IN_TREE(base)``: reliable for
-  every version;
+- words and people run on our document type limited by ``IN_TREE(base)``, reliable for every
+  version, case- and accent-insensitively (``connector.search``: ``CONTAINS`` on the content,
+  the folded copies of title and people);
 - metadata conditions run on the ``sa:archived`` secondary type (no JOINs on OpenCMIS InMemory),
   whose rows carry source, kind and native id, so the record key follows. Such a query is *not*
   limited by ``IN_TREE``: InMemory 1.1.0 then matches only the first version of each series (found
@@ -28,8 +29,10 @@ from typing import Callable, Iterable
 from ..cmis import schema
 from ..cmis.filer import quote
 from ..errors import ConnectorError
+from ..fold import fold
 from ..http import retrying
 from ..model import record_key
+from ..search import person_matches, text_matches
 
 
 @dataclass(frozen=True)
@@ -138,13 +141,9 @@ def candidate_keys(archive, conditions: Iterable[str]) -> set[str]:
 
 
 def text_keys(archive, text: str) -> set[str]:
-    """Keys of records of this archive whose content (any version) matches the full-text words."""
-    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace('"', '\\"')
-    statement = (f"SELECT cmis:objectId, {schema.KEY_PROPERTY} FROM {archive.filer.profile.document_type} "
-                 f"WHERE CONTAINS('{escaped}') AND {archive.filer.in_archive()}")
-    rows = retrying(lambda: list(archive.repo.query(statement, all_versions=archive.filer.profile.query_all_versions)),
-                    attempts=3)
-    return {row[schema.KEY_PROPERTY] for row in rows if row.get(schema.KEY_PROPERTY)}
+    """Keys of records of this archive with every word of ``text`` in their content or title (any
+    version), in any case and with or without accents, as ``search TEXT`` finds them."""
+    return set(text_matches(archive.repo, archive.filer, text))
 
 
 def resolve(archive, keys: Iterable[str], batch: int = 50) -> dict[str, str]:
@@ -213,14 +212,19 @@ def by_hold(archive, matter: str) -> dict[str, Found]:
 
 
 def by_person(archive, user: str) -> dict[str, Found]:
-    """Records ``user`` created (``sa:author``) or revised (``sa:revisionAuthor``)."""
-    keys = candidate_keys(archive, [f"sa:author = {quote(user)}"]) | \
-        candidate_keys(archive, [f"sa:revisionAuthor = {quote(user)}"])
-    if archive.filer.profile.secondary_query_sees_first_version_only:
-        # the query cannot see a later revision's author: every record of this archive is a candidate
-        keys |= {row[0] for row in archive.ledger.db.execute("SELECT key FROM records WHERE kind != 'tombstone'")}
-    return load(archive, keys, lambda h: any(user in (single(v.get("sa:author")), single(v.get("sa:revisionAuthor")))
-                                             for v in h))
+    """Records ``user`` created (``sa:author``) or revised (``sa:revisionAuthor``), case- and
+    accent-insensitively (``admin`` finds ``Admin``; source user names are unique regardless of
+    case). Found on the folded copies our document type carries for every version (its queries
+    see later versions too, on InMemory as well), then checked again on the versions."""
+    keys = person_matches(archive.repo, archive.filer, user)
+    return load(archive, keys, lambda h: any(person_roles(v, user) for v in h))
+
+
+def person_roles(props: dict, user: str) -> set[str]:
+    """``author`` and/or ``revision author`` where this version names ``user`` (folded)."""
+    wanted = fold(user)
+    return {role for role, prop in (("author", "sa:author"), ("revision author", "sa:revisionAuthor"))
+            if fold(str(single(props.get(prop)) or "")) == wanted and single(props.get(prop))}
 
 
 # --- values -------------------------------------------------------------------------------------

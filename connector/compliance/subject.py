@@ -7,8 +7,9 @@ true``, the series gets the restricted ACL (archive admins and restricted reader
 other ACE, public read included, is removed), the ledger remembers the person so that records
 and versions filed later are restricted too, and each step is audited.
 
-Found by ``sa:author`` (created the item) and ``sa:revisionAuthor`` (made a revision), exact
-user names as the source gives them. Mentions of the person inside other people's content are
+Found by ``sa:author`` (created the item) and ``sa:revisionAuthor`` (made a revision), user names
+in any case and with or without accents (``admin`` finds ``Admin``; ``names`` says how the source
+spells them). Mentions of the person inside other people's content are
 not found here (use ``socialarchive search`` for that).
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from ..ledger import now
 from ..model import Visibility
 from .classify import RESTRICTED_REASON
 from . import rm
-from .select import EmptySelection, by_person, single
+from .select import EmptySelection, by_person, person_roles, single
 from .settings import operator
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class SubjectRecord:
     title: str
     url: str
     object_id: str
+    names: list[str]     # the user names as the source spells them (the match ignores case and accents)
     roles: list[str]
     revisions: list[str]
     versions: int
@@ -81,17 +83,19 @@ def find(archive, user: str) -> list[SubjectRecord]:
     records = []
     for key, found in sorted(by_person(archive, user).items()):
         latest = found.latest
-        roles, revisions = set(), []
+        roles, revisions, names = set(), [], set()
         for v in found.versions:
-            if single(v.get("sa:author")) == user:
-                roles.add("author")
-            if single(v.get("sa:revisionAuthor")) == user:
-                roles.add("revision author")
+            matched = person_roles(v, user)
+            roles |= matched
+            names |= {str(single(v.get(p))) for r, p in (("author", "sa:author"), ("revision author", "sa:revisionAuthor"))
+                      if r in matched}
+            if "revision author" in matched:
                 revisions.append(str(single(v.get("sa:revisionId")) or v.get("cmis:versionLabel")))
         source, kind, _ = key.split("/", 2)
         records.append(SubjectRecord(
             key=key, source=source, kind=kind, title=str(single(latest.get("sa:title")) or latest.get("cmis:name", "")),
-            url=str(single(latest.get("sa:sourceUrl")) or ""), object_id=found.object_id, roles=sorted(roles),
+            url=str(single(latest.get("sa:sourceUrl")) or ""), object_id=found.object_id, names=sorted(names),
+            roles=sorted(roles),
             revisions=revisions, versions=len(found.versions),
             restricted=all(single(v.get("sa:restricted")) is True for v in found.versions)))
     return records
