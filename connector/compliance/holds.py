@@ -200,11 +200,13 @@ def remove_hold(archive, matter: str, *, reason: str, user: str | None = None) -
         archive.audit.append("hold-release", matter=matter, key=key, object_id=record.object_id, changed=changed,
                              user=user, run_id=archive.run_id)
         report.records += 1
-    if not report.problems:
+    released_at = None if report.problems else now()    # the same time in the ledger and the audit entry
+    if released_at:
         archive.ledger.db.execute("UPDATE holds SET released_at=?, released_by=?, release_reason=? "
-                                  "WHERE matter=? AND placed_at=?", (now(), user, reason, matter, hold.placed_at))
-    archive.audit.append("hold-released" if not report.problems else "hold-release-incomplete", matter=matter,
-                         reason=reason, records=report.records, versions_changed=report.versions_changed,
+                                  "WHERE matter=? AND placed_at=?", (released_at, user, reason, matter, hold.placed_at))
+    archive.audit.append("hold-released" if released_at else "hold-release-incomplete", matter=matter,
+                         released_at=released_at, reason=reason, records=report.records,
+                         versions_changed=report.versions_changed,
                          problems=len(report.problems), user=user, run_id=archive.run_id)
     return report
 
@@ -250,7 +252,8 @@ def restore(ledger, trail: Iterable[dict], held: Mapping[str, Mapping[str, int]]
         ledger.db.execute("INSERT OR IGNORE INTO holds (matter, placed_at, placed_by, criteria, note, released_at, "
                           "released_by, release_reason) VALUES (?,?,?,?,?,?,?,?)",
                           (matter, placed_at, entry.get("user", ""), json.dumps(entry.get("criteria") or {}, sort_keys=True),
-                           entry.get("note", ""), done.get("time"), done.get("user"), done.get("reason")))
+                           entry.get("note", ""), done.get("released_at") or done.get("time"), done.get("user"),
+                           done.get("reason")))
     book = HoldBook(ledger)
     for matter, keys in sorted(held.items()):
         hold = book.active(matter)

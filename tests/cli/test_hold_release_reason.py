@@ -52,8 +52,9 @@ def test_the_release_reason_is_audited_listed_and_survives_a_ledger_rebuild(seed
             os.remove(cfg.ledger_path + suffix)
     rebuilt = cli("ledger", "rebuild", "--config", path)
     assert rebuilt.exit_code == 0, rebuilt.output
-    fields = ("matter", "active", "placed_at", "placed_by", "criteria", "released_by", "release_reason")
-    assert [{k: h[k] for k in fields} for h in listed(path)] == [{k: hold[k] for k in fields}]
+    # as before, except the count of records the released hold was applied to (its hold-apply
+    # entries are not read back; the repository's sa:holdIds name active holds only)
+    assert listed(path) == [{**hold, "records": 0}]
     # released, so new records under its criteria are not held, and it can be placed again
     assert cli("hold", "list", "--config", path).stdout.strip() == ""
     assert cli(*HOLD, "--config", path).exit_code == 0
