@@ -36,16 +36,18 @@ class ExitCode(IntEnum):
 MEANING: dict[ExitCode, str] = {
     ExitCode.OK: "done, everything filed",
     ExitCode.ERROR: "unexpected error (a bug: report it with the log)",
-    ExitCode.USAGE: "usage or configuration error",
+    ExitCode.USAGE: "usage or configuration error, or a selection (`hold add`, `export`, `verify --source`, "
+                    "`reclassify --source`, `subject restrict`) that matches no record, without `--allow-empty`",
     ExitCode.QUARANTINED: "done, but some items were quarantined (their reasons are in the ledger)",
     ExitCode.UNAVAILABLE: "a source or the repository stayed unavailable after retries (or its host name does not "
                           "resolve); the checkpoint was not advanced",
     ExitCode.FATAL: "fatal: credentials or permissions refused, or the repository lacks our types",
-    ExitCode.LOCKED: "another `sync` or `backfill` holds the same ledger",
+    ExitCode.LOCKED: "another run holds the same ledger (`sync`, `backfill` and every command that writes to "
+                     "the repository take its lock)",
     ExitCode.FIXITY: "`verify` (or `export`) found a fixity mismatch: content, property or audit log",
     ExitCode.DIFFERENCES: "`report` found missing or extra items (they are listed in the report); items changed "
                           "after the last completed sync are PENDING and exit 0",
-    ExitCode.INTERRUPTED: "interrupted: Ctrl-C (SIGINT), or SIGTERM for `backfill`; the item in flight was "
+    ExitCode.INTERRUPTED: "interrupted: Ctrl-C (SIGINT), or SIGTERM for `sync` and `backfill`; the item in flight was "
                           "finished, the next run goes on",
 }
 
