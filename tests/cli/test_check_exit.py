@@ -85,3 +85,10 @@ def test_refused_credentials_are_5_even_when_the_repository_is_down(wp, tmp_path
     assert text.exit_code == 5, text.output
     assert "source blog (wordpress): REFUSED: " in text.output and "abcd" not in text.output
     assert found["repository"]["exit_code"] == 4 and found["sources"][0]["exit_code"] == 5
+
+
+def test_sync_gives_the_same_code_and_words_for_a_name_that_does_not_resolve(tmp_path, cmis_url):
+    path = write_config(tmp_path, cmis_url, sources=blog("nowhere", "http://blog.example.invalid"))
+    result = CliRunner().invoke(main, ["sync", "--config", path])
+    assert result.exit_code == 4, result.output
+    assert "cannot resolve host blog.example.invalid" in result.output and "retry" not in result.output
