@@ -48,14 +48,14 @@ def check_archive(repo, filer, ledger: Ledger) -> None:
     Asked before the types are created (InMemory would make them anew and every new version of a
     record the ledger knows would then fail on its own, quarantined item by item with the
     repository's raw error). Costs nothing with an empty ledger, else up to three requests."""
-    counts = ledger.counts()
-    if not counts["versions"]:
+    if ledger.db.execute("SELECT 1 FROM versions LIMIT 1").fetchone() is None:
         return
     gone = [f"type {type_id}" for type_id in (filer.profile.document_type, filer.profile.secondary_type)
             if repo.get_type(type_id) is None]
     if filer.base_path and not gone and repo.get_object_by_path(filer.base_path) is None:
         gone.append(f"the archive folder {filer.base_path}")
     if gone:
+        counts = ledger.counts()
         raise ArchiveLost(
             f"the repository has lost the archive: the ledger {ledger.path} holds {counts['versions']} versions "
             f"of {counts['records']} records, but the repository lacks {' and '.join(gone)}. Nothing was filed. "
