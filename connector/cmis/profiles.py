@@ -32,15 +32,11 @@ class Profile:
     # OpenCMIS InMemory matches a WHERE on properties only in a series' first version unless
     # all versions are searched; it does so although it advertises otherwise.
     query_all_versions: bool = False
-    # OpenCMIS InMemory matches a WHERE on secondary-type properties only in each series' first
-    # version, so a search for something a later version says must read the versions themselves.
-    secondary_query_sees_first_version_only: bool = False
     secondary_types: bool = True
 
 
 PROFILES = {
-    "opencmis-inmemory": Profile("opencmis-inmemory", create_types=True, query_all_versions=True,
-                                 secondary_query_sees_first_version_only=True),
+    "opencmis-inmemory": Profile("opencmis-inmemory", create_types=True, query_all_versions=True),
     "generic": Profile("generic", create_types=True),
     "alfresco": Profile("alfresco", create_types=False, document_type="D:sa:document",
                         secondary_type="P:sa:archived", hidden_leading_dot=True),
