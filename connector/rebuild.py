@@ -50,8 +50,8 @@ def check_archive(repo, filer, ledger: Ledger) -> None:
     repository's raw error). Costs nothing with an empty ledger, else up to three requests."""
     if ledger.db.execute("SELECT 1 FROM versions LIMIT 1").fetchone() is None:
         return
-    gone = [f"type {type_id}" for type_id in (filer.profile.document_type, filer.profile.secondary_type)
-            if repo.get_type(type_id) is None]
+    types = dict.fromkeys((filer.profile.document_type, filer.profile.secondary_type))   # one in CMIS 1.0 mode
+    gone = [f"type {type_id}" for type_id in types if repo.get_type(type_id) is None]
     if filer.base_path and not gone and repo.get_object_by_path(filer.base_path) is None:
         gone.append(f"the archive folder {filer.base_path}")
     if gone:
