@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import uuid
+from datetime import date, timedelta
 
 import bagit
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from connector import config
-from connector.ledger import Ledger
 
 from ..compliance.test_compliance_inmemory import audit_events, cli, seeded  # noqa: F401 - fixture
 from .helpers import BLOG, WP_STATE, WP_URL
@@ -90,12 +93,7 @@ def test_reclassify_of_a_source_with_nothing_archived_is_refused_unless_allowed(
 def test_subject_restrict_of_nobody_archived_records_nothing_unless_allowed(archive):
     refused(archive, "subject", "restrict", "Nobody Archived", "--reason", "DSAR 9",
             criteria="user 'Nobody Archived' (as author or revision author) selects")
-    ledger = Ledger(config.load(archive).ledger_path)
-    try:
-        assert ledger.db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'restrictions'").fetchone()[0] == 0 \
-            or ledger.db.execute("SELECT count(*) FROM restrictions").fetchone()[0] == 0
-    finally:
-        ledger.close()
+    assert ledger_rows(archive)["restrictions"] == 0
     result = cli("subject", "restrict", "Nobody Archived", "--reason", "DSAR 9", "--allow-empty", "--config", archive)
     assert result.exit_code == 0 and "processing restricted on 0 records" in result.stdout, result.output
 
@@ -105,3 +103,50 @@ def test_json_logs_get_the_refusal_as_one_json_line(archive):
     assert result.exit_code == 2
     [line] = result.stderr.splitlines()
     assert "text 'zqxjkwordnowhere' selects no record" in json.loads(line)["message"]
+
+
+def ledger_rows(path: str) -> dict[str, int]:
+    """Rows of the tables a hold or a restriction writes (absent tables count as empty)."""
+    db = sqlite3.connect(config.load(path).ledger_path)
+    try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] if t in tables else 0
+                for t in ("holds", "hold_records", "restrictions", "restricted_records")}
+    finally:
+        db.close()
+
+
+WORD = st.text("bcdfghjklmnpqrstvwxz", min_size=4, max_size=12).map(lambda w: "zq" + w)   # in no seeded text
+BEFORE = st.dates(date(1970, 1, 1), date(2021, 6, 1))                                   # the pages are 2022-2023
+
+
+@st.composite
+def empty_selections(draw) -> tuple[list[str], str]:
+    """A command whose selection matches nothing in the seeded archive, and the criteria its refusal names."""
+    since = draw(BEFORE)
+    until = since + timedelta(days=draw(st.integers(1, 200)))
+    dates = ["--since", since.isoformat(), "--until", until.isoformat()]
+    named = f"source wiki, created since {since.isoformat()}T00:00:00+00:00"
+    word, name = draw(WORD), draw(WORD).title()
+    return draw(st.sampled_from([
+        (["hold", "add", "M-h", "--query", word], f"text {word!r}"),
+        (["hold", "add", "M-h", "--source", "wiki", *dates], named),
+        (["hold", "add", "M-h", "--source", "blog"], "source blog"),
+        (["export", "--source", "wiki", *dates, "--out", f"/tmp/sa-bag-{uuid.uuid4().hex}"], named),
+        (["subject", "restrict", name, "--reason", "DSAR"], f"user {name!r}"),
+        (["verify", "--source", "blog"], "source blog"),
+        (["reclassify", "--source", "blog", "--apply"], "source blog"),
+    ]))
+
+
+@settings(max_examples=14, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(case=empty_selections())
+def test_an_empty_selection_leaves_no_trace(archive, case):
+    """Searches for a selection of nothing that writes a hold, a restriction, an audit entry or a bag."""
+    args, criteria = case
+    before = ledger_rows(archive)
+    refused(archive, *args, criteria=criteria)
+    assert ledger_rows(archive) == before
+    if "--out" in args:
+        out = args[args.index("--out") + 1]
+        assert not os.path.exists(out) and not os.path.exists(out + ".partial")
