@@ -521,7 +521,7 @@ def _estimated_objects(cfg, source_name, since, until) -> int | None:
     """Objects the backfill will go through, for the ETA; None when the source cannot say."""
     try:
         estimator = _selected(cfg, (source_name,))[0]
-        return int(estimator.estimate(since, until).get("objects") or 0) or None
+        return int(estimator.estimate(since, until).objects) or None
     except Exception as exc:  # noqa: BLE001 - the ETA is a convenience; the backfill itself reports errors
         logging.getLogger("socialarchive").info("no estimate for the progress display: %s", exc)
         return None

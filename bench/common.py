@@ -32,6 +32,7 @@ import requests  # noqa: E402
 from connector import config as config_mod  # noqa: E402
 from connector.cmis import schema  # noqa: E402
 from connector.model import Content, Item, Revision, Visibility  # noqa: E402
+from tests.sources.stub import StubSource  # noqa: E402
 
 BENCH_CMIS_PORT = int(os.environ.get("BENCH_CMIS_PORT", "18190"))
 BENCH_CMIS_STATE = os.environ.get("BENCH_CMIS_STATE", "/tmp/cmis-bench")
@@ -86,8 +87,8 @@ def write_config(url: str, *, sources: str = "", base_path: str | None = None) -
     return config_mod.load(path)
 
 
-class ListSource:
-    """A source that yields given objects (the pipeline's Source protocol, no HTTP)."""
+class ListSource(StubSource):
+    """A source that yields given objects (no HTTP; the rest of the contract reads nothing)."""
 
     system = "synthetic"
     request_count = 0

@@ -155,9 +155,9 @@ class Archive:
         summary = self._run(source, source.changes(state), on_object)
         if summary.outcome == "ok":
             self._consume(self.access_changes(source), summary, on_object)
-        if reconcile and summary.outcome == "ok" and hasattr(source, "reconcile"):
+        if reconcile and summary.outcome == "ok":
             self._consume(source.reconcile(self._known_ids(source.name)), summary, on_object)
-        if summary.outcome == "ok" and hasattr(source, "recheck"):
+        if summary.outcome == "ok":
             self.change_sweep(source, summary, on_object)
         if summary.outcome == "ok" and not self.dry_run:
             self.ledger.save_source_state(source.name, state)
@@ -288,7 +288,7 @@ class Archive:
             raise
 
     def _finish(self, source: Source, summary: Summary) -> Summary:
-        for skipped in getattr(source, "skipped", None) or ():   # records the source could not read
+        for skipped in source.skipped:   # records the source could not read
             self._quarantine(skipped.key, source.name, Skippable(skipped.reason), summary)
         summary.seconds = time.monotonic() - self._started
         summary.source_requests = source.request_count

@@ -45,20 +45,18 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
         raise ConfigError(f"no source named {source_name} in {cfg.path}")
     sc = cfg.sources[source_name]
     source = build(source_name, sc.type, sc.options)
-    if not hasattr(source, "estimate"):
-        raise ConfigError(f"source type {sc.type} cannot estimate a backfill")
     t0 = time.monotonic()
     est = source.estimate(since, until)
     spent = time.monotonic() - t0
     per_request = spent / max(1, source.request_count)
-    limit = est.get("rate_limit_per_minute")
+    limit = est.rate_limit_per_minute
     source_seconds_per_request = max(per_request, 60.0 / limit) if limit else per_request
 
     archive = Archive.open(cfg, lock=False, dry_run=True)
     try:
-        counts = est.get("counts", {})
+        counts = est.counts
         sweep = for_source(archive.ledger, source_name, sc.type, sc.options)
-        if sweep is not None and not sweep["units"]:   # nothing archived yet: the source's count
+        if not sweep["units"]:   # nothing archived yet: the source's count
             sweep = for_source(archive.ledger, source_name, sc.type, sc.options,
                                units=int(counts.get("topics") or counts.get("threads") or 0))
         rate = history_rate(archive.ledger, source_name)
@@ -68,29 +66,29 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
     finally:
         archive.close()
 
-    new_documents = int(est.get("items", 0)) + int(est.get("files", 0))
-    versions = int(est.get("versions", 0))
+    new_documents = est.items + est.files
+    versions = est.versions
     writes = new_documents + 2 * max(0, versions - new_documents)
-    source_seconds = int(est.get("requests", 0)) * source_seconds_per_request
+    source_seconds = est.requests * source_seconds_per_request
     repo_seconds = None
     if rate and rate["measured_by"] == "probe":
         repo_seconds = writes * rate["seconds_per_create"]
         if rate.get("bytes_per_second"):
-            repo_seconds += int(est.get("bytes") or 0) / rate["bytes_per_second"]
+            repo_seconds += est.bytes / rate["bytes_per_second"]
     elif rate:
         repo_seconds = versions / rate["versions_per_second"]
         source_seconds = 0.0           # the history's rate is end to end: it includes the source
-    notes = list(est.get("notes", []))
+    notes = list(est.notes)
     if rate and rate["measured_by"] == "ledger":
         notes.append(f"duration from this source's recent runs ({rate['versions_per_second']} versions/s "
                      "end to end)")
     return {
-        "source": source_name, "system": est.get("system", sc.type), "since": iso(since), "until": iso(until),
+        "source": source_name, "system": est.system, "since": iso(since), "until": iso(until),
         "backfill_run_id": run_id(source_name, since, until),
         "backfill_status": previous["status"] if previous else None,
-        "counts": est.get("counts", {}), "objects": est.get("objects"), "items": est.get("items"),
-        "files": est.get("files"), "versions": versions, "bytes": est.get("bytes"),
-        "requests": {"source": est.get("requests"), "repository": writes},
+        "counts": est.counts, "objects": est.objects, "items": est.items,
+        "files": est.files, "versions": versions, "bytes": est.bytes,
+        "requests": {"source": est.requests, "repository": writes},
         "source_seconds_per_request": round(source_seconds_per_request, 4),
         "source_rate_limit_per_minute": limit, "repository": rate,
         "duration_seconds": None if repo_seconds is None else round(source_seconds + repo_seconds, 1),

@@ -61,11 +61,7 @@ def retry(archive: Archive, source: Source, keys: list[str]) -> dict:
     archived = {key: len(archive.ledger.filed_revisions(key)) for key in wanted}
 
     def objects() -> Iterator[Item | Tombstone]:
-        if hasattr(source, "fetch"):
-            found: Iterable = source.fetch([_native_id(k) for k in sorted(wanted)])
-        else:
-            found = source.backfill(None, None)
-        for obj in _matching(found, wanted):
+        for obj in _matching(source.fetch([_native_id(k) for k in sorted(wanted)]), wanted):
             seen.add(obj.key)
             if isinstance(obj, Item):
                 seen.update(a.key for a in obj.attachments)
@@ -87,5 +83,5 @@ def retry(archive: Archive, source: Source, keys: list[str]) -> dict:
         else:
             outcome = "returned without revisions to file: still quarantined"
         results.append({"key": key, "outcome": outcome})
-    return {"source": source.name, "method": "fetch" if hasattr(source, "fetch") else "full listing",
+    return {"source": source.name, "method": source.fetch_method,
             "results": results, "summary": asdict(summary)}

@@ -187,7 +187,7 @@ def reconcile(archive: Archive, source: Source, since: datetime | None = None,
                           "in_ledger": key in in_ledger, "in_repository": key in in_repo,
                           "revisions": sorted(in_repo.get(key, {}).get("revisions", set()) | in_ledger.get(key, set()))})
     totals = {k: sum(s[k] for s in spaces.values()) for k in next(iter(spaces.values()), {})}
-    return {"source": source.name, "system": getattr(source, "system", ""), "ranged": ranged,
+    return {"source": source.name, "system": source.system, "ranged": ranged,
             "since": since.isoformat() if since else None, "until": until.isoformat() if until else None,
             "totals": totals, "spaces": {name: spaces[name] for name in sorted(spaces)},
             "last_completed_sync": _iso(synced),

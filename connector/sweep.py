@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, Mapping
 from .errors import ConfigError
 from .ledger import Ledger
 from .model import Item, Tombstone
-from .sources import SWEEP_OPTIONS, build
+from .sources import SWEEP_OPTIONS, Source, build
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +82,11 @@ class Settings:
         return self.period / self.every
 
 
-def requests_per_unit(source: Any, totals: Mapping[str, int] | None) -> float:
+def requests_per_unit(source: Source, totals: Mapping[str, int] | None) -> float:
     """Measured by earlier sweeps (units that cost requests only), else the source's own model."""
     if totals and totals.get("paid_units"):
         return totals["requests"] / totals["paid_units"]
-    return float(getattr(source, "SWEEP_REQUESTS_PER_UNIT", 1.0))
+    return float(source.SWEEP_REQUESTS_PER_UNIT)
 
 
 def share(units: int, per_unit: float, settings: Settings, elapsed: timedelta | None = None) -> float:
@@ -128,7 +128,7 @@ class Outcome:
 class ChangeSweep:
     """One run's slice of the sweep of one source (see the module docstring)."""
 
-    def __init__(self, ledger: Ledger, source: Any, settings: Settings, *, dry_run: bool = False):
+    def __init__(self, ledger: Ledger, source: Source, settings: Settings, *, dry_run: bool = False):
         self.ledger, self.source, self.settings, self.dry_run = ledger, source, settings, dry_run
 
     def run(self, live: Iterable[str], file: Callable[[Iterable[Item | Tombstone]], bool],
@@ -179,7 +179,7 @@ class ChangeSweep:
         return not archived(set(self.ledger.filed_revisions(key)))
 
 
-def figures(ledger: Ledger, source: Any, settings: Settings, units: int | None = None) -> dict:
+def figures(ledger: Ledger, source: Source, settings: Settings, units: int | None = None) -> dict:
     """What ``status`` and ``plan`` say of a source's sweep: coverage (records re-checked within
     the period, the oldest check), and the per-run budget the period needs. ``units`` overrides
     the archived count (``plan`` before anything is archived)."""
@@ -224,9 +224,7 @@ def format_figures(found: dict) -> list[str]:
 
 
 def for_source(ledger: Ledger, name: str, system: str, options: Mapping[str, Any],
-               units: int | None = None) -> dict | None:
-    """``figures`` of a configured source (built without a request), None if it has no change sweep."""
+               units: int | None = None) -> dict:
+    """``figures`` of a configured source (built without a request)."""
     source = build(name, system, dict(options))
-    if not hasattr(source, "recheck"):
-        return None
     return figures(ledger, source, Settings.of(options), units)

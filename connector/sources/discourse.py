@@ -107,6 +107,7 @@ import requests
 from ..errors import ConfigError, Fatal, Retriable, Skippable
 from ..http import MAX_RETRY_AFTER, Session, check, make_session, parse_retry_after, retrying, safe_url
 from ..model import CHUNK_SIZE, Access, Content, Item, Recheck, Revision, Skipped, Tombstone, Visibility, record_key
+from .base import Estimate, Source
 from .discourse_records import encode, post_record, revision_record, thread_record, upload_record
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def _short(data: bytes) -> str:
     return hashlib.sha1(data).hexdigest()[:10]
 
 
-class DiscourseSource:
+class DiscourseSource(Source):
     """Archive a Discourse forum through its JSON API (see the module docstring)."""
 
     system = SYSTEM
@@ -873,7 +874,7 @@ class DiscourseSource:
                         f"(over {self.reconcile_max_ratio:.0%}); check the API key's access first")
         yield from gone
 
-    def estimate(self, since: datetime | None, until: datetime | None) -> dict:
+    def estimate(self, since: datetime | None, until: datetime | None) -> Estimate:
         """What ``backfill(since, until)`` would read (``socialarchive plan``): one ``/about.json``.
 
         Its ``stats`` count topics and posts of the whole forum and of the last 7 and 30 days
@@ -894,14 +895,14 @@ class DiscourseSource:
                     posts = int(stats.get(f"posts_{days}_days") or 0)
                     window = f"last {days} days"
                     break
-        return {"system": SYSTEM, "counts": {"topics": topics, "posts": posts, "window": window},
-                "objects": topics + posts, "items": topics + posts, "files": 0, "versions": topics + posts,
-                "bytes": posts * 1500 + topics * 6000,
-                "requests": topics + -(-posts // self.batch_size) + posts + 2,
-                "rate_limit_per_minute": self.rate_per_minute or None,
-                "notes": [f"counts from /about.json stats ({window})"
-                          + ("; an upper bound for this range" if (since or until) and window == "all time" else ""),
-                          "revisions and uploads are not counted (one version per post assumed)"]}
+        return Estimate(system=SYSTEM, counts={"topics": topics, "posts": posts, "window": window},
+                        objects=topics + posts, items=topics + posts, files=0, versions=topics + posts,
+                        bytes=posts * 1500 + topics * 6000,
+                        requests=topics + -(-posts // self.batch_size) + posts + 2,
+                        rate_limit_per_minute=self.rate_per_minute or None,
+                        notes=[f"counts from /about.json stats ({window})"
+                               + ("; an upper bound for this range" if (since or until) and window == "all time" else ""),
+                               "revisions and uploads are not counted (one version per post assumed)"])
 
 
 def _narrowed(seen: Visibility, topic: Visibility, staff: tuple[str, ...]) -> Visibility | None:

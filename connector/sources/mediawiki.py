@@ -71,6 +71,7 @@ from ..errors import Fatal, Skippable
 from ..http import make_session, safe_url
 from ..model import Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 from .mediawiki_api import ActionApi, format_ts, parse_ts
+from .base import Estimate, Source
 from .mediawiki_sweep import PageSweep
 
 log = logging.getLogger(__name__)
@@ -196,11 +197,12 @@ class _Seen:
                 state.pop(key, None)
 
 
-class MediaWikiSource(PageSweep):
+class MediaWikiSource(PageSweep, Source):
     """A MediaWiki 1.39 wiki read through the Action API with a bot password (the change sweep's
     part is ``mediawiki_sweep.PageSweep``)."""
 
     system = SYSTEM
+    fetch_method = "fetch"
 
     def __init__(self, name: str, api_url: str, username: str, password: str, *,
                  namespaces: tuple[int, ...] = DEFAULT_NAMESPACES,
@@ -462,7 +464,7 @@ class MediaWikiSource(PageSweep):
         return plans
 
     def estimate(self, since: datetime | None, until: datetime | None,
-                 max_requests: int = 10) -> dict:
+                 max_requests: int = 10) -> Estimate:
         """What ``backfill(since, until)`` would read (``socialarchive plan``), from cheap requests.
 
         ``meta=siteinfo`` statistics give pages, edits and files of the whole wiki; the revisions
@@ -518,14 +520,13 @@ class MediaWikiSource(PageSweep):
             if n + 1 >= max_requests:
                 break
         n_pages, n_revs = round(len(pages) * scale), round(revisions * scale)
-        return {"system": SYSTEM, "objects": n_pages, "items": n_pages, "files": files,
-                "versions": n_revs + files, "bytes": round(size * scale) + file_bytes,
-                "counts": {"pages": n_pages, "revisions": n_revs, "files": files,
-                           "wiki_pages": stats.get("pages"), "wiki_edits": stats.get("edits"),
-                           "wiki_files": stats.get("images")},
-                "requests": -(-n_revs // run.list_cap) + -(-n_revs // run.cap) + len(pages) + files + 3,
-                "rate_limit_per_minute": None, "exact": complete,
-                "notes": [] if complete else [f"listed the first {revisions} revisions, extrapolated x{scale:.1f}"]}
+        return Estimate(system=SYSTEM, objects=n_pages, items=n_pages, files=files,
+                        versions=n_revs + files, bytes=round(size * scale) + file_bytes,
+                        counts={"pages": n_pages, "revisions": n_revs, "files": files,
+                                "wiki_pages": stats.get("pages"), "wiki_edits": stats.get("edits"),
+                                "wiki_files": stats.get("images")},
+                        requests=-(-n_revs // run.list_cap) + -(-n_revs // run.cap) + len(pages) + files + 3,
+                        notes=[] if complete else [f"listed the first {revisions} revisions, extrapolated x{scale:.1f}"])
 
     # ------------------------------------------------------------------ runs
 

@@ -122,6 +122,7 @@ import requests
 from ..errors import ConfigError, Fatal, Skippable
 from ..http import Session, check, make_session, retrying, safe_url
 from ..model import CHUNK_SIZE, Access, Content, Item, Revision, Tombstone, Visibility, record_key
+from .base import Estimate, Source
 from .misago_sweep import ThreadSweep
 
 log = logging.getLogger(__name__)
@@ -183,7 +184,7 @@ def _record(fields: dict) -> bytes:
     return json.dumps(fields, sort_keys=True).encode("utf-8")
 
 
-class MisagoSource(ThreadSweep):
+class MisagoSource(ThreadSweep, Source):
     """Archive a Misago forum (see the module docstring for the shape and the pitfalls; the change
     sweep's part is ``misago_sweep.ThreadSweep``)."""
 
@@ -800,7 +801,7 @@ class MisagoSource(ThreadSweep):
         if category.get("id") is not None:
             self._category_names[category["id"]] = category.get("name", "")
 
-    def estimate(self, since: datetime | None, until: datetime | None) -> dict:
+    def estimate(self, since: datetime | None, until: datetime | None) -> Estimate:
         """What ``backfill(since, until)`` would read (``socialarchive plan``): the thread listing
         only (one request per page of threads, newest activity first, down to ``since``).
 
@@ -819,13 +820,13 @@ class MisagoSource(ThreadSweep):
                 continue
             threads += 1
             posts += int(summary.get("replies") or 0) + 1
-        return {"system": SYSTEM, "counts": {"threads": threads, "posts": posts}, "objects": threads + posts,
-                "items": threads + posts, "files": 0, "versions": threads + posts, "bytes": posts * 1500 + threads * 4000,
-                "requests": (self.request_count - before) + threads * 2 + posts * 2,
-                "rate_limit_per_minute": None,
-                "notes": ["posts are counted as replies + 1 of each active thread (an upper bound)",
-                          "edits and attachments are not in the listing: versions and bytes are a floor "
-                          "(bytes assume 1.5 KB per post, 4 KB per thread record)"]}
+        return Estimate(system=SYSTEM, counts={"threads": threads, "posts": posts}, objects=threads + posts,
+                        items=threads + posts, files=0, versions=threads + posts,
+                        bytes=posts * 1500 + threads * 4000,
+                        requests=(self.request_count - before) + threads * 2 + posts * 2,
+                        notes=["posts are counted as replies + 1 of each active thread (an upper bound)",
+                               "edits and attachments are not in the listing: versions and bytes are a floor "
+                               "(bytes assume 1.5 KB per post, 4 KB per thread record)"])
 
 
 def _post_facts(post: dict) -> dict:

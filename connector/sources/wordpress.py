@@ -100,6 +100,7 @@ import requests
 from ..errors import Fatal, Skippable
 from ..http import DEFAULT_TIMEOUT, make_session
 from ..model import Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
+from .base import Estimate, Source
 from .wordpress_api import PER_PAGE, RestApi
 from .wordpress_sweep import CommentSweep
 
@@ -160,11 +161,12 @@ def _chunks(ids: Iterable[int], size: int = PER_PAGE) -> Iterator[list[int]]:
         yield ids[start:start + size]
 
 
-class WordPressSource(CommentSweep):
+class WordPressSource(CommentSweep, Source):
     """Archive a WordPress 6.1 site through its REST API (see the module docstring; the change
     sweep's part is ``wordpress_sweep.CommentSweep``)."""
 
     system = "wordpress"
+    fetch_method = "fetch"
 
     def __init__(self, name: str, base_url: str, username: str, app_password: str, *,
                  overlap: timedelta = timedelta(minutes=10),
@@ -845,7 +847,7 @@ class WordPressSource(CommentSweep):
                     if item is not None:
                         yield item
 
-    def estimate(self, since: datetime | None, until: datetime | None) -> dict:
+    def estimate(self, since: datetime | None, until: datetime | None) -> Estimate:
         """What ``backfill(since, until)`` would read, from cheap requests (``socialarchive plan``).
 
         Counts are ``X-WP-Total`` of ``per_page=1`` listings: items dated OR modified in the range
@@ -899,14 +901,13 @@ class WordPressSource(CommentSweep):
         size += counts["comment"] * 600      # a comment record is a few hundred bytes of JSON
         objects = sum(counts.values())
         listings = sum(-(-c // PER_PAGE) * 2 for c in counts.values())
-        return {"system": self.system, "counts": counts, "objects": objects,
-                "items": objects - counts["media"], "files": counts["media"],
-                "versions": versions + counts["media"] + counts["comment"], "bytes": size,
-                "requests": listings + revision_requests + counts["media"] + 5,
-                "rate_limit_per_minute": None,
-                "notes": ["X-WP-Total counts what this account may see: it under-counts for accounts "
-                          "below editor (drafts, private posts, held comments)",
-                          "versions and bytes are extrapolated from a sample of 20 per type"]}
+        return Estimate(system=self.system, counts=dict(counts), objects=objects,
+                        items=objects - counts["media"], files=counts["media"],
+                        versions=versions + counts["media"] + counts["comment"], bytes=size,
+                        requests=listings + revision_requests + counts["media"] + 5,
+                        notes=["X-WP-Total counts what this account may see: it under-counts for accounts "
+                               "below editor (drafts, private posts, held comments)",
+                               "versions and bytes are extrapolated from a sample of 20 per type"])
 
 
 def _aware(dt: datetime | None) -> datetime | None:

@@ -18,6 +18,7 @@ from connector.model import Content, Item, Revision, Skipped, Visibility
 from connector.pipeline import Archive, Summary
 
 from ..conftest import write_config
+from ..sources.stub import StubSource
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -245,7 +246,7 @@ def test_visibility_change_without_a_new_revision_changes_the_acl_alone(archive)
     assert verify_chain(archive.config.audit_path) == []
 
 
-class SkippingSource:
+class SkippingSource(StubSource):
     """Yields the given items and reports records it could not read, as the real sources do."""
 
     system, request_count = "mediawiki", 0

@@ -14,6 +14,7 @@ from typing import Iterator, Mapping
 from connector.model import Access, Content, Item, Revision, Tombstone, Visibility
 
 from ..conftest import BINDING
+from ..sources.stub import StubSource
 
 WORLD = {"anyone", "anonymous", "cmis:anyone", "cmis:anonymous", "GROUP_EVERYONE", "Everyone", "guest", "*"}
 IBAN = "DE89 3704 0044 0532 0130 00"   # restricted by the test classification rules below
@@ -30,7 +31,7 @@ restrict = ["iban"]
 """
 
 
-class ScriptedSource:
+class ScriptedSource(StubSource):
     """Yields the queued objects as its feed; its sweep reports ``shown`` for the records it holds."""
 
     system = "mediawiki"
