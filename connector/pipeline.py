@@ -111,6 +111,19 @@ class Archive:
         archive the ledger describes (``rebuild.check_archive``); ``ledger rebuild`` does not."""
         run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
         lock_fd = _take_lock(config.ledger_path + ".lock") if lock else None
+        try:
+            archive = cls._wire(config, run_id, dry_run=dry_run, workers=workers, expect_archive=expect_archive)
+        except BaseException:   # the lock must not outlive a run that failed to start (in-process callers)
+            if lock_fd is not None:
+                os.close(lock_fd)
+            raise
+        archive._lock_fd = lock_fd
+        return archive
+
+    @classmethod
+    def _wire(cls, config: Config, run_id: str, *, dry_run: bool, workers: int, expect_archive: bool) -> "Archive":
+        """What ``open`` builds once it holds the lock; a failure closes the ledger it opened (``open``
+        releases the lock), so a process that goes on (a test, a library caller) can run again."""
         rc = config.repository
         repo = open_repository(rc, timeout=(10.0, rc.timeout), user_agent=f"socialarchive/{__version__}",
                               pool_size=workers + 2)
@@ -118,22 +131,19 @@ class Archive:
         filer = Filer(repo, prof, rc.base_path)
         info = retrying(repo.info, attempts=3)
         ledger = Ledger(config.ledger_path)
-        if expect_archive and not dry_run:
-            try:
+        try:
+            if expect_archive and not dry_run:
                 retrying(lambda: check_archive(repo, filer, ledger), attempts=3)
-            except BaseException:
-                ledger.close()
-                if lock_fd is not None:
-                    os.close(lock_fd)
-                raise
-        classifier = retrying(lambda: build_classifier(config, repo, ledger, prof), attempts=3)
-        policy = AccessPolicy(config.permissions, prof, anyone=info.anyone, anonymous=info.anonymous)
-        mapper = Mapper(Rules.load(config.mapping_path), policy, run_id, classifier=classifier)
-        archive = cls(config, repo, filer, ledger, AuditLog(config.audit_path), mapper, run_id, dry_run)
-        archive._lock_fd = lock_fd
-        archive.workers = max(1, int(workers))
-        if not dry_run:
-            retrying(filer.ensure_types, attempts=3)
+            classifier = retrying(lambda: build_classifier(config, repo, ledger, prof), attempts=3)
+            policy = AccessPolicy(config.permissions, prof, anyone=info.anyone, anonymous=info.anonymous)
+            mapper = Mapper(Rules.load(config.mapping_path), policy, run_id, classifier=classifier)
+            archive = cls(config, repo, filer, ledger, AuditLog(config.audit_path), mapper, run_id, dry_run)
+            archive.workers = max(1, int(workers))
+            if not dry_run:
+                retrying(filer.ensure_types, attempts=3)
+        except BaseException:
+            ledger.close()
+            raise
         return archive
 
     def close(self) -> None:
@@ -155,9 +165,9 @@ class Archive:
         summary = self._run(source, source.changes(state), on_object)
         if summary.outcome == "ok":
             self._consume(self.access_changes(source), summary, on_object)
-        if reconcile and summary.outcome == "ok":
+        if reconcile and summary.outcome == "ok" and hasattr(source, "reconcile"):
             self._consume(source.reconcile(self._known_ids(source.name)), summary, on_object)
-        if summary.outcome == "ok":
+        if summary.outcome == "ok" and hasattr(source, "recheck"):
             self.change_sweep(source, summary, on_object)
         if summary.outcome == "ok" and not self.dry_run:
             self.ledger.save_source_state(source.name, state)
@@ -288,7 +298,7 @@ class Archive:
             raise
 
     def _finish(self, source: Source, summary: Summary) -> Summary:
-        for skipped in source.skipped:   # records the source could not read
+        for skipped in getattr(source, "skipped", None) or ():   # records the source could not read
             self._quarantine(skipped.key, source.name, Skippable(skipped.reason), summary)
         summary.seconds = time.monotonic() - self._started
         summary.source_requests = source.request_count
