@@ -66,7 +66,8 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
 
     @hold.command("add")
     @click.argument("matter")
-    @click.option("--query", help="Records whose content contains these words (full text, like `search TEXT`).")
+    @click.option("--query", help="Records with every one of these words in their content or title, in any case "
+                                  "and with or without accents (like `search TEXT`).")
     @click.option("--source", help="Records of this source (with --since/--until: created in that range).")
     @when_option("--since", help="With --source: created on or after this time.")
     @when_option("--until", help="With --source: created before this time.")
@@ -272,7 +273,9 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @click.option("--json", "as_json", is_flag=True, help="One JSON array of records.")
     @config_options
     def subject_find(cfg, user, as_json) -> None:
-        """List the records USER created or revised (sa:author, sa:revisionAuthor). The search is audited."""
+        """List the records USER created or revised (sa:author, sa:revisionAuthor), the name in any case and
+        with or without accents (admin finds Admin; --json gives the names as the source spells them).
+        The search is audited."""
         from .subject import find
         from .settings import operator
         archive = _open(cfg, write=False)
