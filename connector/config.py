@@ -46,6 +46,7 @@ from .configcheck import check as check_tables
 from .errors import ConfigError
 from .http import configure as configure_http
 from .sources.options import check as check_source
+from .sources.registry import SOURCES
 
 SECRET_KEYS = {"password", "api_key", "app_password", "token", "secret"}
 # Principals that mean "everybody" on some repository (CMIS, OpenCMIS, Alfresco, Nuxeo), compared
@@ -144,7 +145,7 @@ def load(path: str | None = None) -> Config:
     sources = {}
     for name, table in data.get("sources", {}).items():
         if "type" not in table:
-            raise ConfigError(f"{path}: [sources.{name}] needs a type (mediawiki, wordpress, misago, discourse)")
+            raise ConfigError(f"{path}: [sources.{name}] needs a type ({', '.join(SOURCES)})")
         options = resolve.options({k: v for k, v in table.items() if k != "type"}, f"sources.{name}")
         check_source(name, table["type"], options, complete=False)
         sources[name] = SourceConfig(name=name, type=table["type"], options=options)

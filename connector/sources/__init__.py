@@ -41,6 +41,7 @@ Every source class is a ``base.Source`` (dlt-style: a generator plus explicit st
 from __future__ import annotations
 
 from .base import Estimate, Source
+from .options import check, constructor_kwargs, source_class
 
 __all__ = ["Estimate", "Source", "SWEEP_OPTIONS", "build"]
 
@@ -56,7 +57,5 @@ def build(name: str, system: str, options: dict) -> Source:
     typo is one line naming the key); ``overlap_minutes`` and ``rescan_window_days`` become
     timedeltas, lists become tuples, the sweep's keys stay with ``connector.sweep``.
     """
-    from .options import check, constructor_kwargs, source_class
-
     check(name, system, options)
     return source_class(name, system)(name, **constructor_kwargs(options))

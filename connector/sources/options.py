@@ -24,6 +24,8 @@ from typing import Any
 
 from ..configcheck import _did_you_mean, _shown
 from ..errors import ConfigError
+from .base import Source
+from .registry import SOURCES
 
 WIRING = frozenset({"name", "session", "sleep", "clock"})
 # config key -> (constructor parameter, unit of the number)
@@ -31,18 +33,11 @@ DURATIONS = {"overlap_minutes": ("overlap", "minutes"), "rescan_window_days": ("
 SWEEP_KINDS = {"sweep_period_days": float, "sync_every_minutes": float, "sweep_max_requests": int}   # SWEEP_OPTIONS
 
 
-def source_class(name: str, system: str) -> type:
-    if system == "mediawiki":
-        from .mediawiki import MediaWikiSource as cls
-    elif system == "wordpress":
-        from .wordpress import WordPressSource as cls
-    elif system == "misago":
-        from .misago import MisagoSource as cls
-    elif system == "discourse":
-        from .discourse import DiscourseSource as cls
-    else:
-        raise ConfigError(f"[sources.{name}] type: {_shown(system)} is not one of mediawiki, wordpress, misago, discourse")
-    return cls
+def source_class(name: str, system: str) -> type[Source]:
+    """The class of ``type = system`` (``registry.SOURCES``), for the table ``[sources.name]``."""
+    if system not in SOURCES:
+        raise ConfigError(f"[sources.{name}] type: {_shown(system)} is not one of {', '.join(SOURCES)}")
+    return SOURCES[system]
 
 
 def keys(cls: type) -> dict[str, Any]:
