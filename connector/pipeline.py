@@ -571,7 +571,8 @@ class Archive:
                 series = self.filer.find(spec.key)
                 landed = self.filer.proven([v for v in series if v.revision_id == version.revision_id])
                 if landed:
-                    if acl_changed:   # the version landed, its ACL change may not have
+                    if acl_changed or object_id is None:   # the version landed, its ACL (a request of
+                        # its own over AtomPub, or a change) may not have
                         self.filer.replace_acl(landed[-1].object_id, spec.acl_add)
                     return landed[-1]
                 if series and current is None:

@@ -167,6 +167,9 @@ class Filer:
         except NameConflict:
             existing = self.find(spec.key)
             if existing:
+                # found after a kill or a lost answer: where the ACL is a request of its own (AtomPub)
+                # it may not have landed with the document, so it is made the decided one now
+                self.replace_acl(existing[-1].object_id, spec.acl_add)
                 raise AlreadyFiled(existing) from None
             properties["cmis:name"] = _suffixed(spec.name, spec.key)
             reader = HashingReader(version.content)
