@@ -1,8 +1,7 @@
-"""The ledger: local SQLite state (WAL mode), the single writer's record of what the repository
-has acknowledged.
+"""Records and their versions: what the repository acknowledged, what is about to be written
+(intents), the restrictions the archive placed, and what could not be filed (quarantine).
 
 Tables:
-- ``source_state``: each source's incremental state (checkpoint), saved after a complete run;
 - ``records``: one row per archived record (key → object/series id, folder, name, deleted flag),
   with who may read it in the source as last seen (``visibility``, ``model.access_label``) and the
   digest of the ACL last written to the repository (``acl``, ``access.acl_digest``; empty when
@@ -15,37 +14,17 @@ Tables:
   repeat the version just before them (``covered_by`` names that version's revision);
 - ``intents``: a revision about to be written. An intent left behind by a killed run tells the
   next run to look in the repository (by our key property) before writing again;
-- ``quarantine``: records that could not be filed, with the reason; ``runs``: run history.
-- ``backfills``: one row per backfill range (run id derived from source, since, until): its
-  status (running, interrupted, failed, done), objects done so far and the last one (``cursor``).
-- ``sweep_units``, ``sweep_marks``, ``sweeps``: the rolling change sweep (``connector/sweep.py``):
-  when each unit (topic, thread, batch) was last re-checked, which is the sweep's cursor (it goes
-  on from the least recently checked); each record's change marker as last filed and when it was
-  checked (coverage); per source the last sweep and the requests it measured per unit.
-
-Example::
-
-    ledger = Ledger(".state/ledger.sqlite")
-    filed = ledger.filed_revisions("wiki/page/42")       # {"1001": FiledVersion, ...}
-    ledger.begin_intent("wiki/page/42", "1002")
-    ...repository write...
-    ledger.commit_version(filed_version, folder="/socialarchive/wiki", kind="page")
+- ``quarantine``: records that could not be filed, with the reason.
 """
 from __future__ import annotations
 
-import json
-import os
 import sqlite3
-from contextlib import contextmanager
-from datetime import datetime, timezone
-from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
-from .cmis.filer import FiledVersion
+from ..cmis.filer import FiledVersion
+from .base import Tables, now
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS source_state (
-    source TEXT PRIMARY KEY, state TEXT NOT NULL, updated_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
     key TEXT PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, native_id TEXT NOT NULL,
     object_id TEXT NOT NULL, series_id TEXT NOT NULL, name TEXT NOT NULL, folder TEXT NOT NULL,
@@ -67,43 +46,16 @@ CREATE TABLE IF NOT EXISTS intents (
 CREATE TABLE IF NOT EXISTS quarantine (
     key TEXT PRIMARY KEY, source TEXT NOT NULL, error TEXT NOT NULL, reason TEXT NOT NULL,
     attempts INTEGER NOT NULL, first_seen TEXT NOT NULL, last_seen TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY, command TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT,
-    outcome TEXT, summary TEXT);
-CREATE TABLE IF NOT EXISTS backfills (
-    run_id TEXT PRIMARY KEY, source TEXT NOT NULL, since TEXT, until TEXT, status TEXT NOT NULL,
-    objects INTEGER NOT NULL DEFAULT 0, cursor TEXT, attempts INTEGER NOT NULL DEFAULT 1,
-    started_at TEXT NOT NULL, updated_at TEXT NOT NULL, finished_at TEXT, summary TEXT);
-CREATE TABLE IF NOT EXISTS sweep_units (
-    source TEXT NOT NULL, unit TEXT NOT NULL, checked_at TEXT NOT NULL, PRIMARY KEY (source, unit));
-CREATE TABLE IF NOT EXISTS sweep_marks (
-    key TEXT PRIMARY KEY, source TEXT NOT NULL, marker TEXT, checked_at TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS sweeps (
-    source TEXT PRIMARY KEY, last_run TEXT NOT NULL, units INTEGER NOT NULL DEFAULT 0,
-    paid_units INTEGER NOT NULL DEFAULT 0, requests INTEGER NOT NULL DEFAULT 0, credit REAL NOT NULL DEFAULT 0);
 """
-
 
 LEGACY_RESTRICTION = "restricted before the ledger kept the archive's reasons"
 LEGACY_RAW_RECORD = "filed with the raw source response, before records became allow-lists"
 
 
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+class Records(Tables):
+    """Records, versions, intents, the archive's restrictions, quarantine."""
 
-
-class Ledger:
-    def __init__(self, path: str):
-        self.path = path
-        parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
-        self.db = sqlite3.connect(path, isolation_level=None, timeout=30)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(SCHEMA)
-        self._migrate()
-
-    def _migrate(self) -> None:
+    def _migrate_records(self) -> None:
         """Ledgers written before the ACL digest: add the column, and fail closed on what such an
         archive may hold. A record restricted then may have been restricted by the archive
         (sensitive data) without the reason being kept; a forum thread's versions held the raw topic
@@ -119,45 +71,6 @@ class Ledger:
                        "WHERE visibility LIKE 'restricted%' AND kind != 'tombstone'", (LEGACY_RESTRICTION, stamp))
             db.execute("INSERT OR IGNORE INTO record_restrictions SELECT key, ?, ? FROM records "
                        "WHERE kind IN ('thread', 'comment')", (LEGACY_RAW_RECORD, stamp))
-
-    def close(self) -> None:
-        self.db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, durable unit (one fsync of the WAL at COMMIT: synchronous=FULL).
-
-        Nests: inside an open transaction it is a savepoint, so writes grouped by the pipeline
-        (many intents, or many acknowledged versions) share one commit and one fsync, while each
-        nested unit still rolls back alone on error."""
-        if self.db.in_transaction:
-            name = f"sp{id(object())}"
-            self.db.execute(f"SAVEPOINT {name}")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute(f"ROLLBACK TO {name}")
-                self.db.execute(f"RELEASE {name}")
-                raise
-            self.db.execute(f"RELEASE {name}")
-            return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
-
-    # --- source state -------------------------------------------------------------------
-    def source_state(self, source: str) -> dict:
-        row = self.db.execute("SELECT state FROM source_state WHERE source=?", (source,)).fetchone()
-        return json.loads(row[0]) if row else {}
-
-    def save_source_state(self, source: str, state: dict) -> None:
-        self.db.execute("INSERT INTO source_state VALUES (?,?,?) ON CONFLICT(source) DO UPDATE "
-                        "SET state=excluded.state, updated_at=excluded.updated_at",
-                        (source, json.dumps(state, sort_keys=True), now()))
 
     # --- records and versions -----------------------------------------------------------
     def record(self, key: str) -> sqlite3.Row | None:
@@ -286,105 +199,10 @@ class Ledger:
             return self.db.execute(sql + " WHERE source=? ORDER BY key", (source,)).fetchall()
         return self.db.execute(sql + " ORDER BY key").fetchall()
 
-    # --- runs ---------------------------------------------------------------------------
-    def start_run(self, run_id: str, command: str) -> None:
-        self.db.execute("INSERT INTO runs (run_id, command, started_at) VALUES (?,?,?)", (run_id, command, now()))
-
-    def finish_run(self, run_id: str, outcome: str, summary: dict) -> None:
-        self.db.execute("UPDATE runs SET finished_at=?, outcome=?, summary=? WHERE run_id=?",
-                        (now(), outcome, json.dumps(summary, sort_keys=True), run_id))
-
-    def last_completed_sync(self, source: str) -> datetime | None:
-        """When the newest ``sync`` of ``source`` that completed (ok, or with quarantined records)
-        started: a change the source made before it should be archived, a later one may wait for
-        the next run (``report`` tells the two apart)."""
-        row = self.db.execute("SELECT max(started_at) FROM runs WHERE command=? AND outcome IN ('ok', 'quarantined')",
-                              (f"sync {source}",)).fetchone()
-        return datetime.fromisoformat(row[0]) if row and row[0] else None
-
     def record_ids(self, source: str, *, deleted_only: bool = False) -> list[tuple[str, str]]:
         """(kind, native id) of every record of ``source`` but tombstones (only deleted ones)."""
         sql = "SELECT kind, native_id FROM records WHERE source=? AND kind != 'tombstone'"
         return self.db.execute(sql + (" AND deleted=1" if deleted_only else ""), (source,)).fetchall()
-
-    # --- backfill runs (resumable; see connector/backfill.py) ------------------------------
-    def backfill_run(self, run_id: str) -> dict | None:
-        self.db.row_factory = sqlite3.Row
-        try:
-            row = self.db.execute("SELECT * FROM backfills WHERE run_id=?", (run_id,)).fetchone()
-        finally:
-            self.db.row_factory = None
-        return dict(row) if row else None
-
-    def begin_backfill(self, run_id: str, source: str, since: str | None, until: str | None) -> None:
-        """Start (or resume: attempts + 1, objects kept) the backfill ``run_id``."""
-        stamp = now()
-        self.db.execute(
-            "INSERT INTO backfills (run_id, source, since, until, status, started_at, updated_at) "
-            "VALUES (?,?,?,?,'running',?,?) ON CONFLICT(run_id) DO UPDATE SET status='running', "
-            "attempts=attempts+1, updated_at=excluded.updated_at, finished_at=NULL",
-            (run_id, source, since, until, stamp, stamp))
-
-    def backfill_progress(self, run_id: str, objects: int, cursor: str | None) -> None:
-        self.db.execute("UPDATE backfills SET objects=MAX(objects, ?), cursor=?, updated_at=? WHERE run_id=?",
-                        (objects, cursor, now(), run_id))
-
-    def finish_backfill(self, run_id: str, status: str, summary: dict) -> None:
-        stamp = now()
-        self.db.execute("UPDATE backfills SET status=?, updated_at=?, finished_at=?, summary=? WHERE run_id=?",
-                        (status, stamp, stamp if status == "done" else None,
-                         json.dumps(summary, sort_keys=True), run_id))
-
-    def backfills(self, source: str | None = None) -> list[dict]:
-        self.db.row_factory = sqlite3.Row
-        try:
-            sql = "SELECT * FROM backfills" + (" WHERE source=?" if source else "") + " ORDER BY started_at"
-            return [dict(r) for r in self.db.execute(sql, (source,) if source else ())]
-        finally:
-            self.db.row_factory = None
-
-    # --- the rolling change sweep (connector/sweep.py) ------------------------------------
-    def sweep_mark(self, key: str) -> str | None:
-        """The change marker stored for ``key`` when it was last filed or checked (None: none yet)."""
-        row = self.db.execute("SELECT marker FROM sweep_marks WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
-
-    def sweep_units_checked(self, source: str) -> dict[str, str]:
-        """unit -> when the change sweep last checked it."""
-        return dict(self.db.execute("SELECT unit, checked_at FROM sweep_units WHERE source=?", (source,)))
-
-    def sweep_checked(self, source: str, unit: str, marks: dict[str, str | None]) -> None:
-        """One unit re-checked, after what it found was filed: its time, and each record's marker
-        (None keeps the stored one) and check time."""
-        stamp = now()
-        with self.transaction() as db:
-            db.execute("INSERT INTO sweep_units VALUES (?,?,?) ON CONFLICT(source, unit) DO UPDATE "
-                       "SET checked_at=excluded.checked_at", (source, unit, stamp))
-            db.executemany("INSERT INTO sweep_marks VALUES (?,?,?,?) ON CONFLICT(key) DO UPDATE SET "
-                           "marker=coalesce(excluded.marker, marker), checked_at=excluded.checked_at",
-                           [(key, source, marker, stamp) for key, marker in marks.items()])
-
-    def sweep_ran(self, source: str, units: int, paid_units: int, requests: int, credit: float) -> None:
-        """Totals of the sweep runs of ``source`` and the requests left for the next run (``credit``,
-        negative when a reread overspent): what the next budget is computed from."""
-        self.db.execute("INSERT INTO sweeps VALUES (?,?,?,?,?,?) ON CONFLICT(source) DO UPDATE SET "
-                        "last_run=excluded.last_run, units=units+excluded.units, "
-                        "paid_units=paid_units+excluded.paid_units, requests=requests+excluded.requests, "
-                        "credit=excluded.credit", (source, now(), units, paid_units, requests, credit))
-
-    def sweep_totals(self, source: str) -> dict | None:
-        row = self.db.execute("SELECT last_run, units, paid_units, requests, credit FROM sweeps WHERE source=?",
-                              (source,)).fetchone()
-        return dict(zip(("last_run", "units", "paid_units", "requests", "credit"), row)) if row else None
-
-    def sweep_coverage(self, source: str, since: str) -> tuple[int, int, str | None]:
-        """(live records checked at or after ``since``, live records, the oldest check time, or
-        the filing time of a record never checked)."""
-        total, fresh, oldest = self.db.execute(
-            "SELECT count(*), coalesce(sum(m.checked_at >= ?), 0), min(coalesce(m.checked_at, r.first_filed)) "
-            "FROM records r LEFT JOIN sweep_marks m ON m.key = r.key "
-            "WHERE r.source=? AND r.kind != 'tombstone' AND r.deleted=0", (since, source)).fetchone()
-        return int(fresh), int(total), oldest
 
     def unquarantine(self, key: str) -> None:
         self.db.execute("DELETE FROM quarantine WHERE key=?", (key,))
@@ -396,17 +214,3 @@ class Ledger:
             "quarantined": self.db.execute("SELECT count(*) FROM quarantine").fetchone()[0],
         }
 
-
-def archived_sources(path: str) -> set[str]:
-    """The sources the ledger at ``path`` holds records of, read without creating or migrating it:
-    a source retired from the config stays searchable, holdable and exportable."""
-    if not os.path.exists(path):
-        return set()
-    try:
-        db = sqlite3.connect(f"{Path(path).absolute().as_uri()}?mode=ro", uri=True)
-        try:
-            return {row[0] for row in db.execute("SELECT DISTINCT source FROM records")}
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return set()  # the command that opens the ledger says what is wrong with it
