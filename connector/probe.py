@@ -74,6 +74,7 @@ def _repository(cfg: Config, result: Probe) -> None:
     from .access import AccessPolicy
     from .cmis.bindings import open_repository, report as bindings
     from .cmis.profiles import profile
+    from .cmis.typedefs import deploy_hint, type_status
     rc = cfg.repository
     repo = open_repository(rc)
     info = repo.info()
@@ -88,13 +89,20 @@ def _repository(cfg: Config, result: Probe) -> None:
     found = {"ok": True, "id": info.id, "product": info.product_id, "cmis_version": info.cmis_version,
              "profile": prof.name, "capabilities": caps, "type_mutability": bool(can_create),
              "world_principal": info.anyone, "types": {}}
-    for type_id in (prof.document_type, prof.secondary_type):
-        definition = repo.get_type(type_id)
-        found["types"][type_id] = {"present": bool(definition), "will_be_created": prof.create_types,
-                                   "versionable": (definition or {}).get("versionable")}
-        lines.append(f"  type {type_id}: {'present' if definition else 'missing' + (' (will be created)' if prof.create_types else '')}")
-        if definition and type_id == prof.document_type:
-            lines.append(f"    versionable: {definition.get('versionable')}")
+    for status in type_status(repo, prof):
+        created = not status.present and prof.create_types
+        deploy = None if status.ok or created else deploy_hint(prof, status)
+        found["types"][status.type_id] = {"present": status.present, "will_be_created": prof.create_types,
+                                          "versionable": status.versionable,
+                                          "missing_properties": list(status.missing), "deploy": deploy}
+        lines.append(f"  type {status.type_id}: {'present' if status.present else 'missing'}"
+                     + (" (will be created)" if created else ""))
+        if status.present and status.type_id == prof.document_type:
+            lines.append(f"    versionable: {status.versionable}")
+        if deploy:   # sync would stop with exit 5 (Filer.ensure_types): say so now, with what to deploy
+            found["ok"] = False
+            result.codes.append(ExitCode.FATAL)
+            lines.append(f"    DEPLOY: {deploy}")
     lines.append("  content stream hash: sa:sha256 property (computed by the connector)")
     found["bindings"], offered = bindings(rc, repo.session)
     lines += offered
