@@ -61,8 +61,10 @@ def cmis_url(given: str | None, fresh: bool = False) -> str:
 
 
 def write_config(url: str, *, sources: str = "", base_path: str | None = None) -> config_mod.Config:
-    """A config of our own (its own ledger and audit log in a temp dir, its own base folder)."""
+    """A config of our own (its own ledger and audit log in a temp dir, its own base folder); the
+    binding follows the URL (``.../atom11`` or ``.../atom``: AtomPub)."""
     tmp = tempfile.mkdtemp(prefix="sa-bench-")
+    binding = "atompub" if url.rstrip("/").rsplit("/", 1)[-1].startswith("atom") else "browser"
     with open(os.path.join(tmp, "cmis-password"), "w") as fh:
         fh.write("admin\n")
     base_path = base_path or f"/bench-{uuid.uuid4().hex[:10]}"
@@ -73,6 +75,7 @@ def write_config(url: str, *, sources: str = "", base_path: str | None = None) -
             url = "{url}"
             repository_id = "A1"
             profile = "opencmis-inmemory"
+            binding = "{binding}"
             username = "admin"
             password_file = "cmis-password"
             base_path = "{base_path}"

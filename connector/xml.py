@@ -1,10 +1,9 @@
 """The one way to parse XML in this project: lxml with everything dangerous off.
 
-Nothing in the connector parses XML today: every source API is JSON (MediaWiki ``format=json``,
-the WordPress REST API, Misago, Discourse), and the repository is spoken to over the CMIS Browser
-binding (JSON). cmislib's AtomPub binding parses XML with ``xml.dom.minidom``, but it is never
-used (``CmisRepository`` sets the Browser binding). Any XML that does come in (an export, a feed,
-a future AtomPub fallback) goes through ``parse_xml``::
+Every source API is JSON (MediaWiki ``format=json``, the WordPress REST API, Misago, Discourse);
+the XML read is the CMIS AtomPub binding's (``connector.cmis.atom_xml``: service documents,
+entries, feeds, ACLs, type definitions). cmislib's own AtomPub code (``xml.dom.minidom``) is never
+used. Any XML that comes in goes through ``parse_xml``::
 
     root = parse_xml(response.content)
 

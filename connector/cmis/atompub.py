@@ -142,10 +142,10 @@ class AtomPubRepository:
         return self._remember(self._read(url, **params))
 
     # --- repository and types --------------------------------------------------------------
-    def _service(self) -> etree._Element | None:
+    def _service(self) -> None:
         """Read the service document once: repository info, collections, URI templates."""
         if self._templates:
-            return None
+            return
         try:
             root = self._read(self.url, repositoryId=self.repository_id)
         except ObjectNotFound:
@@ -163,7 +163,6 @@ class AtomPubRepository:
             anonymous=str(fields.get("principalAnonymous") or "cmis:anonymous"),
             capabilities=fields["capabilities"], acl_capabilities=fields["aclCapabilities"])
         self._templates = templates
-        return workspace
 
     def ping(self) -> None:
         """Ask for the service document, uncached: raises ``RepositoryUnavailable`` if nobody answers."""

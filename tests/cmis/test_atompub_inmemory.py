@@ -148,7 +148,8 @@ def atompub_config(tmp_path, atom_url: str) -> str:
 
 def restricted_page(native_id: str) -> Item:
     return Item(source="wiki", system="mediawiki", native_id=native_id, kind="page", title=f"Secret {native_id}",
-                url=f"http://wiki.example/?curid={native_id}", visibility=Visibility.restricted("private", ["group:sysop"]),
+                url=f"http://wiki.example/?curid={native_id}",
+                visibility=Visibility.restricted("private", ["group:sysop"]),
                 author="Alice", created=T0, revisions=[Revision(id="1", created=T0, author="Alice", comment="c",
                                                                 content=Content.from_bytes(b"secret", "text/x-wiki"))])
 

@@ -24,7 +24,8 @@ def test_streamed_base64_equals_base64_of_the_whole(chunks, size):
 texts = st.text(max_size=60).map(storable_text)   # what the filer sends: storable text only
 values = st.one_of(texts, st.lists(texts, min_size=2, max_size=4), st.booleans(),
                    st.integers(min_value=-2**53, max_value=2**53),
-                   st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)))
+                   st.datetimes(timezones=st.just(timezone.utc)).map(
+                       lambda d: d.replace(microsecond=d.microsecond // 1000 * 1000)))
 
 
 @settings(max_examples=100, deadline=None)
