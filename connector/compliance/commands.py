@@ -1,7 +1,8 @@
 """The compliance commands of the CLI: hold, verify, reclassify, export, audit file, docs procedure, subject.
 
 ``cli.py`` registers them with ``register(main, config_options)``, so they share its config and
-logging options and its exit-code mapping (``connector.exitcodes``); what only they use is here:
+logging options and its exit-code mapping (``connector.exitcodes``). Each turns its options into
+one call of ``actions`` (the plain functions) and the result into output and an exit code:
 
   7  verify (or an export) found a fixity problem: content, property or audit-log mismatch
   2  a selection (hold add, export, verify --source, reclassify --source, subject restrict) matches
@@ -15,11 +16,15 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import contextmanager
+from dataclasses import asdict
 
 import click
 
 from ..exitcodes import ExitCode
 from ..when import option as when_option
+from . import actions
+from .procedure import generate as generate_procedure
+from .select import Criteria, EmptySelection
 
 ALLOW_EMPTY_HELP = "Accept a selection of no record (exit 0, reporting 0 records) instead of refusing it (exit 2)."
 
@@ -36,7 +41,6 @@ class NothingSelected(click.ClickException):
 @contextmanager
 def refusing_empty():
     """Turn ``EmptySelection`` into the command's refusal, naming the criteria and the way out."""
-    from .select import EmptySelection
     try:
         yield
     except EmptySelection as exc:
@@ -51,11 +55,6 @@ def _print_report(report, as_json: bool) -> None:
         return
     for line in report.lines():
         click.echo(line)
-
-
-def _open(cfg, *, write: bool = True):
-    from connector.pipeline import Archive
-    return Archive.open(cfg, lock=True, dry_run=not write)
 
 
 def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list of commands
@@ -82,19 +81,13 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         Running it again with the same criteria resumes an interrupted placement and extends a
         full-text hold to records filed since. Exits 2 (nothing recorded or audited) when no
         record matches, unless --allow-empty; 5 if some version could not be updated."""
-        from .holds import add_hold
-        from .select import Criteria
         if bool(query) == bool(source):
             raise click.UsageError("give either --query or --source")
         if query and (since or until):
             raise click.UsageError("--since/--until go with --source")
         criteria = Criteria(query=query, source=source, since=since, until=until)
-        archive = _open(cfg)
-        try:
-            with refusing_empty():
-                report = add_hold(archive, matter, criteria, note=note, allow_empty=allow_empty)
-        finally:
-            archive.close()
+        with refusing_empty():
+            report = actions.place_hold(cfg, matter, criteria, note=note, allow_empty=allow_empty)
         _report(report, as_json)
         sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
 
@@ -107,12 +100,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     def hold_remove(cfg, matter, reason, as_json) -> None:
         """Release legal hold MATTER for --reason: its id leaves every version that carries it (the
         hold stays listed, released, with the reason)."""
-        from .holds import remove_hold
-        archive = _open(cfg)
-        try:
-            report = remove_hold(archive, matter, reason=reason)
-        finally:
-            archive.close()
+        report = actions.release_hold(cfg, matter, reason=reason)
         _report(report, as_json)
         sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
 
@@ -122,13 +110,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @config_options
     def hold_list(cfg, as_json, show_all) -> None:
         """List the legal holds in the ledger: matter, criteria, who placed it when, records."""
-        from connector.ledger import Ledger
-        from .holds import HoldBook
-        ledger = Ledger(cfg.ledger_path)
-        try:
-            holds = [h for h in HoldBook(ledger).all() if show_all or h.active]
-        finally:
-            ledger.close()
+        holds = actions.holds(cfg, released=show_all)
         if as_json:
             click.echo(json.dumps([h.as_dict() for h in holds], indent=2, ensure_ascii=False))
             return
@@ -150,13 +132,8 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     def verify(cfg, source, sample, allow_empty, as_json) -> None:
         """Re-read archived content and re-hash it; check the audit log. Exits 7 on any mismatch,
         2 when --source has no version archived (unless --allow-empty)."""
-        from .verify import verify as run_verify
-        archive = _open(cfg, write=False)
-        try:
-            with refusing_empty():
-                report = run_verify(archive, source=source, sample=sample, allow_empty=allow_empty)
-        finally:
-            archive.close()
+        with refusing_empty():
+            report = actions.check_fixity(cfg, source=source, sample=sample, allow_empty=allow_empty)
         _print_report(report, as_json)
         sys.exit(ExitCode.OK if report.ok else ExitCode.FIXITY)
 
@@ -175,15 +152,10 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         Never shortens a retention already filed unless --force; every version changed is one
         audit entry; only properties are updated (updateProperties), never content. Exits 2 when
         --source has no record (unless --allow-empty), 5 if some version could not be updated."""
-        from .reclassify import reclassify as run_reclassify
         if force and not apply:
             raise click.UsageError("--force goes with --apply (a dry run lists what would shorten anyway)")
-        archive = _open(cfg, write=apply)
-        try:
-            with refusing_empty():
-                report = run_reclassify(archive, source=source, apply=apply, force=force, allow_empty=allow_empty)
-        finally:
-            archive.close()
+        with refusing_empty():
+            report = actions.reclassify(cfg, source=source, apply=apply, force=force, allow_empty=allow_empty)
         _print_report(report, as_json)
         sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
 
@@ -204,19 +176,13 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         Exits 7 if content read for the bag did not match its recorded SHA-256 (the bag is still
         written, the mismatches are listed in data/export.json); 2, writing no bag, when the
         selection matches no record (unless --allow-empty)."""
-        from .export import export as run_export
-        from .select import Criteria
         if bool(matter) == bool(source):
             raise click.UsageError("give either --matter or --source [--since D] [--until D]")
         if matter and (since or until):
             raise click.UsageError("--since/--until go with --source")
         criteria = None if matter else Criteria(source=source, since=since, until=until)
-        archive = _open(cfg, write=False)
-        try:
-            with refusing_empty():
-                report = run_export(archive, out, matter=matter, criteria=criteria, allow_empty=allow_empty)
-        finally:
-            archive.close()
+        with refusing_empty():
+            report = actions.export(cfg, out, matter=matter, criteria=criteria, allow_empty=allow_empty)
         _print_report(report, as_json)
         sys.exit(ExitCode.FIXITY if report.problems else ExitCode.OK)
 
@@ -229,12 +195,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     @config_options
     def audit_file(cfg) -> None:
         """File the audit-log entries not filed yet into the repository (<base>/_audit/<year>/)."""
-        from .segments import file_segment
-        archive = _open(cfg)
-        try:
-            segment = file_segment(archive)
-        finally:
-            archive.close()
+        segment = actions.file_audit(cfg)
         if segment is None:
             click.echo("nothing new to file")
         else:
@@ -254,8 +215,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
     def docs_procedure(cfg, out, lang) -> None:
         """The procedure documentation (Verfahrensdokumentation) of this deployment in Markdown, from
         the configuration in use and the ledger (sources, repository, rules, schedule, holds, lock)."""
-        from .procedure import generate
-        text = generate(cfg, lang=lang)
+        text = generate_procedure(cfg, lang=lang)
         if out:
             with open(out, "w", encoding="utf-8") as fh:
                 fh.write(text)
@@ -276,15 +236,7 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         """List the records USER created or revised (sa:author, sa:revisionAuthor), the name in any case and
         with or without accents (admin finds Admin; --json gives the names as the source spells them).
         The search is audited."""
-        from .subject import find
-        from .settings import operator
-        archive = _open(cfg, write=False)
-        try:
-            records = find(archive, user)
-            archive.audit.append("subject-find", subject=user, records=len(records), user=operator(),
-                                 run_id=archive.run_id)
-        finally:
-            archive.close()
+        records = actions.find_subject(cfg, user)
         if as_json:
             click.echo(json.dumps([r.as_dict() for r in records], indent=2, ensure_ascii=False))
             return
@@ -305,13 +257,8 @@ def register(main: click.Group, config_options) -> None:  # noqa: C901 - a list 
         """Restrict processing of USER's archived content (GDPR Art. 18): marked, ACL narrowed, nothing erased.
 
         Exits 2, recording nothing, when USER created or revised no archived record (unless --allow-empty)."""
-        from .subject import restrict
-        archive = _open(cfg)
-        try:
-            with refusing_empty():
-                report = restrict(archive, user, reason=reason, allow_empty=allow_empty)
-        finally:
-            archive.close()
+        with refusing_empty():
+            report = actions.restrict_subject(cfg, user, reason=reason, allow_empty=allow_empty)
         _report(report, as_json)
         sys.exit(ExitCode.FATAL if report.problems else ExitCode.OK)
 
@@ -324,7 +271,6 @@ def _not_blank(ctx, param, value: str) -> str:
 
 
 def _report(report, as_json: bool) -> None:
-    from dataclasses import asdict
     if as_json:
         click.echo(json.dumps(asdict(report), indent=2, ensure_ascii=False))
         return
