@@ -7,6 +7,7 @@ VENV := .venv
 PYTEST_ARGS ?=
 
 export CMIS_PORT ?= 8090
+export CMIS10_PORT ?= 8091
 export MW_PORT ?= 8081
 export WP_PORT ?= 8082
 export WP_DB_PORT ?= 3307
@@ -16,6 +17,7 @@ STATE_ROOT := $(or $(STATE_ROOT),$(shell servers/up-all.sh root))
 
 # what the tests read to find the servers and their credentials (files in the state dirs)
 export SA_TEST_CMIS_URL ?= http://127.0.0.1:$(CMIS_PORT)/inmemory/browser
+export SA_TEST_CMIS10_URL ?= http://127.0.0.1:$(CMIS10_PORT)/inmemory/browser
 export SA_TEST_MW_API ?= http://127.0.0.1:$(MW_PORT)/api.php
 export SA_TEST_MW_STATE ?= $(STATE_ROOT)/mediawiki
 export SA_TEST_WP_URL ?= http://127.0.0.1:$(WP_PORT)
