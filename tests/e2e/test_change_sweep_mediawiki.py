@@ -11,7 +11,7 @@ import pytest
 from connector import config
 from connector.pipeline import Archive
 from connector.sources import build
-from connector.sources.mediawiki_api import format_ts
+from connector.sources.mediawiki import format_ts
 
 from ..conftest import write_config
 from ..sources.test_mediawiki import STATE, _bot_password, mw_api, wiki  # noqa: F401 - real-wiki fixtures

@@ -926,7 +926,7 @@ def test_state_untouched_when_the_run_stops_early(fake):
 
 
 def test_huge_history_is_yielded_in_slices_oldest_first(fake, monkeypatch):
-    import connector.sources.mediawiki as mw
+    import connector.sources.mediawiki.feed as mw
     monkeypatch.setattr(mw, "ITEM_BYTES_BUDGET", 1)   # every buffered revision exceeds the budget
     source, _ = fake_source(fake, batch_size=1)
     alpha = [o for o in source.changes({}) if o.native_id == "10"]

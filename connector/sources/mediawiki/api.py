@@ -31,10 +31,10 @@ from urllib.parse import urlencode
 
 import requests
 
-from ..errors import Fatal, Retriable, Skippable
-from ..http import check as check_response
-from ..http import make_session, parse_retry_after, retrying, safe_url
-from ..model import CHUNK_SIZE
+from ...errors import Fatal, Retriable, Skippable
+from ...http import check as check_response
+from ...http import make_session, parse_retry_after, retrying, safe_url
+from ...model import CHUNK_SIZE
 
 log = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-from ..model import Item, Recheck, record_key
+from ...model import Item, Recheck, record_key
 
 UNIT = 50                            # page ids per unit: one ``pageids=`` request
 
