@@ -31,10 +31,10 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..errors import Fatal, Retriable, Skippable
-from ..http import check as check_response
-from ..http import retrying, safe_url
-from ..model import CHUNK_SIZE
+from ...errors import Fatal, Retriable, Skippable
+from ...http import check as check_response
+from ...http import retrying, safe_url
+from ...model import CHUNK_SIZE
 
 PER_PAGE = 100
 END_OF_PAGES = ("rest_post_invalid_page_number", "rest_revision_invalid_page_number",

@@ -54,7 +54,7 @@ touching it: they are listed separately every run and re-read by id next run (``
 Comments have no modified date: ``after=<checkpoint>`` (comment date) plus, for every post that
 changed in this run, all its comments and media (``post=``/``parent=`` batches), so a public ->
 private switch reaches them. Moderation, comment edits and media attach/detach do not touch any
-date: comments are re-checked by the change sweep (``recheck``, ``wordpress_sweep.py``: 100 by id
+date: comments are re-checked by the change sweep (``recheck``, ``sweep.py``: 100 by id
 a request, within its budget, every ``sweep_period_days``), media by a full media listing every
 ``sweep_every`` (default 1 day). Deletions:
 WordPress keeps no record of a force delete, so only ``reconcile`` sees them; their tombstones are
@@ -77,93 +77,44 @@ other people's and private posts and moderate comments: a partial archive must n
 An administrator sees everything; an editor misses the privacy-policy page and, lacking
 ``list_users``, gets user slugs instead of logins.
 
-Errors: requests, paging and error classes are ``wordpress_api.RestApi``'s (401/403 and refused
+Errors: requests, paging and error classes are ``api.RestApi``'s (401/403 and refused
 queries are ``Fatal``; 429/5xx/timeouts are retried, then ``Retriable``); a record that cannot be read or built is
 logged, listed in ``skipped`` and re-read next run (the generator goes on); a media file that
 cannot be downloaded raises ``Skippable`` from ``Content.chunks()`` while it is filed.
+
+The class is split by concept: ``items`` (look-ups, visibility, the builders of each item),
+``visibility`` (the visibility sweep), ``sweep`` (the change sweep); ``shape`` holds the statuses,
+the record allow-lists and the time helpers. More than ``reconcile_max_ratio`` of the known ids
+gone stops a reconcile (``kit.deletions.guard``).
 """
 from __future__ import annotations
 
-import email.utils
-import hashlib
 import json
 import logging
-import posixpath
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping
-from urllib.parse import urlsplit
+from typing import Callable, Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 import requests
 
-from ..errors import Fatal, Skippable
-from ..http import DEFAULT_TIMEOUT, make_session
-from ..model import Access, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
-from .base import Estimate, Source
-from .wordpress_api import PER_PAGE, RestApi
-from .wordpress_sweep import CommentSweep
+from ...errors import Fatal
+from ...http import DEFAULT_TIMEOUT, make_session
+from ...model import Item, Skipped, Tombstone
+from ..base import Estimate, Source
+from ..kit.deletions import guard
+from ..kit.window import next_checkpoint, server_clock
+from .api import PER_PAGE, RestApi
+from .sweep import CommentSweep
+from .items import ObjectItems
+from .visibility import VisibilitySweep
+from .shape import (UTC, POST_STATUSES, MEDIA_STATUSES, COMMENT_STATUSES, DEFAULT_TYPES, STATE_VERSION,
+                    NEEDED_CAPS, DST_PROBE, _utc, _z, _raw, _chunks, _aware, _parse_state_time)
 
 log = logging.getLogger(__name__)
 
-UTC = timezone.utc
-POST_STATUSES = ("publish", "future", "draft", "pending", "private", "trash")
-MEDIA_STATUSES = ("inherit", "private", "trash")
-COMMENT_STATUSES = ("all", "spam", "trash")          # "all" = approved + hold
-DEFAULT_TYPES = {"posts": "post", "pages": "page"}
-RESTRICTED_STATUSES = ("future", "draft", "pending", "private", "trash")
-NARROWED_COMMENTS = ("hold", "spam", "trash")    # the sweep lists these (and "post-trashed" ones)
-POST_RECORD = ("id", "type", "slug", "status", "link", "guid", "date", "date_gmt", "modified", "modified_gmt",
-               "author", "title", "content", "excerpt", "comment_status", "ping_status", "sticky", "format",
-               "template", "categories", "tags", "featured_media", "parent", "menu_order")
-REVISION_RECORD = ("id", "parent", "author", "date", "date_gmt", "modified", "modified_gmt", "slug", "guid",
-                   "title", "content", "excerpt")
-MEDIA_RECORD = ("id", "type", "slug", "status", "link", "guid", "date", "date_gmt", "modified", "modified_gmt",
-                "author", "title", "caption", "description", "alt_text", "media_type", "mime_type",
-                "source_url", "media_details", "post", "comment_status", "ping_status", "template")
-COMMENT_RECORD = ("id", "post", "parent", "author", "author_name", "author_url", "date", "date_gmt", "content",
-                  "link", "status", "type")
-STATE_VERSION = 1
-NEEDED_CAPS = ("edit_others_posts", "read_private_posts", "edit_others_pages", "read_private_pages",
-               "moderate_comments")
-DST_PROBE = timedelta(hours=3)
-
-
-def _utc(value: str | None) -> datetime | None:
-    """WordPress ``*_gmt`` strings carry no offset; they are UTC."""
-    if not value or value.startswith("0000"):
-        return None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _z(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _sig(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:8]
-
-
-def _raw(field: Any) -> str:
-    if isinstance(field, dict):
-        return field.get("raw", field.get("rendered", "")) or ""
-    return field or ""
-
-
-def _record(obj: dict, fields: tuple[str, ...]) -> bytes:
-    """The record of one item: the allowed fields of the API object, nothing else."""
-    return json.dumps({k: obj[k] for k in fields if k in obj}, ensure_ascii=False).encode("utf-8")
-
-
-def _chunks(ids: Iterable[int], size: int = PER_PAGE) -> Iterator[list[int]]:
-    ids = sorted(set(ids))
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
-
-
-class WordPressSource(CommentSweep, Source):
-    """Archive a WordPress 6.1 site through its REST API (see the module docstring; the change
-    sweep's part is ``wordpress_sweep.CommentSweep``)."""
+class WordPressSource(ObjectItems, VisibilitySweep, CommentSweep, Source):
+    """Archive a WordPress 6.1 site through its REST API (see the module docstring)."""
 
     system = "wordpress"
     fetch_method = "fetch"
@@ -175,6 +126,7 @@ class WordPressSource(CommentSweep, Source):
                  post_types: Mapping[str, str] | None = None,
                  user_agent: str = "socialarchive/0.1", verify: bool | str = True, rate_per_minute: float = 0.0,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+                 reconcile_max_ratio: float = 0.5,
                  session: requests.Session | None = None,
                  attempts: int = 6, sleep: Callable[[float], None] = time.sleep):
         self.name = name
@@ -190,6 +142,7 @@ class WordPressSource(CommentSweep, Source):
             else timedelta(hours=float(sweep_every))
         self.private_readers = tuple(private_readers)
         self.post_types = dict(post_types or DEFAULT_TYPES)
+        self.reconcile_max_ratio = reconcile_max_ratio
         if session is None:
             session = make_session(user_agent, verify=verify, timeout=timeout,
                                    auth=(username, app_password), rate_per_minute=rate_per_minute)
@@ -227,12 +180,9 @@ class WordPressSource(CommentSweep, Source):
                 log.warning("site time zone %r unknown to this machine; windows widened by 1 h", tz_name)
                 self._tz_unknown = True
         self._site = data
-        date = response.headers.get("Date") if response is not None else None
-        if date:
-            try:
-                return email.utils.parsedate_to_datetime(date).astimezone(UTC)
-            except (TypeError, ValueError):
-                pass
+        clock = server_clock(response)
+        if clock is not None:
+            return clock
         log.warning("no usable Date header from WordPress; using the local clock")
         return datetime.now(UTC).replace(microsecond=0)
 
@@ -249,253 +199,6 @@ class WordPressSource(CommentSweep, Source):
         slack = timedelta(hours=1) if self._tz_unknown else max(
             timedelta(0), self._offset(dt - DST_PROBE) - self._offset(dt))
         return _z(dt + timedelta(seconds=1) + slack)   # exclusive: keep the run-start second too
-
-    # ---------------------------------------------------------------- look-ups
-    def _load_users(self) -> dict[int, dict]:
-        if self._users is None:
-            users: dict[int, dict] = {}
-            try:
-                rows = list(self.api.paged("/wp/v2/users", {"context": "edit", "orderby": "id"}))
-            except Fatal:
-                # editors lack list_users: public fields only (slug instead of login)
-                log.warning("cannot list users with context=edit; using public user slugs")
-                self._users_view_only = True
-                rows = list(self.api.paged("/wp/v2/users", {"orderby": "id"}))
-            for row in rows:
-                users[row["id"]] = row
-            self._users = users
-        return self._users
-
-    def _user(self, user_id: Any) -> dict | None:
-        if not user_id:
-            return None
-        users = self._load_users()
-        if user_id not in users:
-            params = {} if self._users_view_only else {"context": "edit"}
-            data, _ = self.api.get(f"/wp/v2/users/{int(user_id)}", params, soft=(401, 403, 404))
-            users[user_id] = data or {"id": user_id, "username": f"user#{user_id}",
-                                      "name": f"user#{user_id}"}
-        return users[user_id]
-
-    def _login(self, user_id: Any) -> str | None:
-        user = self._user(user_id)
-        if user is None:
-            return None
-        return user.get("username") or user.get("slug") or f"user#{user_id}"
-
-    def _term(self, taxonomy: str, term_id: int) -> str:
-        terms = self._terms.get(taxonomy)
-        if terms is None:
-            terms = {row["id"]: row.get("name", "") for row in
-                     self.api.paged(f"/wp/v2/{taxonomy}", {"orderby": "id", "_fields": "id,name"})}
-            self._terms[taxonomy] = terms
-        if term_id not in terms:
-            data, _ = self.api.get(f"/wp/v2/{taxonomy}/{int(term_id)}", {"_fields": "id,name"}, soft=(404,))
-            terms[term_id] = (data or {}).get("name") or f"{taxonomy}#{term_id}"
-        return terms[term_id]
-
-    # -------------------------------------------------------------- visibility
-    def _restricted(self, reason: str, author_login: str | None) -> Visibility:
-        readers = ((f"user:{author_login}",) if author_login else ()) + self.private_readers
-        return Visibility.restricted(reason=reason, readers=readers)
-
-    def _post_visibility(self, raw: dict, author_login: str | None) -> Visibility:
-        status = raw.get("status") or "unknown"
-        protected = bool(raw.get("password"))
-        if status == "publish" and not protected:
-            return Visibility.public()
-        return self._restricted("password-protected" if status == "publish" else status, author_login)
-
-    def _media_visibility(self, raw: dict, parent: Visibility | None, author_login: str | None) -> Visibility:
-        """A file is read like the post it is attached to (an unknown post restricts); a file of
-        its own is public while ``inherit`` (WordPress's status of a published upload)."""
-        status = raw.get("status") or "unknown"
-        if raw.get("post"):
-            if parent is None:
-                visibility = self._restricted("attached to an unknown post", author_login)
-            elif parent.is_public:
-                visibility = parent
-            else:
-                visibility = Visibility.restricted(reason=f"attached to a {parent.reason} post",
-                                                   readers=parent.readers)
-        elif status == "inherit":
-            visibility = Visibility.public()
-        else:
-            visibility = self._restricted(status, author_login)
-        if status != "inherit" and visibility.is_public:
-            visibility = self._restricted(status, author_login)
-        return visibility
-
-    def _comment_visibility(self, status: str, post: dict | None) -> Visibility:
-        """A comment is read like its post (``post``: its summary; unknown restricts), and only
-        when approved; a held one is seen by the post's author and the editors."""
-        if post is None:
-            return self._restricted("comment on an unknown post", None)
-        if not post["visibility"].is_public:
-            reason = f"post {post['visibility'].reason}"
-            if status != "approved":
-                reason = f"comment {status}; {reason}"
-            return Visibility.restricted(reason=reason, readers=post["visibility"].readers)
-        if status != "approved":
-            return self._restricted(f"comment {status}", post["author_login"])
-        return Visibility.public()
-
-    def _summarise(self, raw: dict, kind: str, space: str, author_login: str | None) -> dict:
-        summary = {"kind": kind, "title": _raw(raw.get("title")), "space": space,
-                   "author_login": author_login,
-                   "visibility": self._post_visibility(raw, author_login)}
-        self._posts[raw["id"]] = summary
-        return summary
-
-    def _parents(self, ids: Iterable[int]) -> None:
-        """Fill the post summary cache for these ids (any post type we know)."""
-        missing = {i for i in ids if i and i not in self._posts}
-        fields = "id,type,status,password,author,title,categories,parent"
-        for rest_base, kind in self.post_types.items():
-            if not missing:
-                return
-            for chunk in _chunks(missing):
-                for raw in self.api.paged(f"/wp/v2/{rest_base}", {
-                        "context": "edit", "include": ",".join(map(str, chunk)),
-                        "status": ",".join(POST_STATUSES), "_fields": fields, "orderby": "id"}):
-                    self._summarise(raw, kind, self._space(raw, rest_base), self._login(raw.get("author")))
-                    missing.discard(raw["id"])
-
-    def _parent_ref(self, post_id: int) -> str | None:
-        summary = self._posts.get(post_id) if post_id else None
-        return f"{summary['kind']}:{post_id}" if summary else None
-
-    def _space(self, raw: dict, rest_base: str) -> str:
-        cats = raw.get("categories") or []
-        if cats:
-            return self._term("categories", cats[0])
-        return rest_base
-
-    # --------------------------------------------------------------- builders
-    def _revisions(self, rest_base: str, post_id: int) -> list[dict]:
-        rows = {r["id"]: r for r in self.api.paged(f"/wp/v2/{rest_base}/{post_id}/revisions",
-                                                {"context": "edit", "orderby": "id", "order": "asc"})}
-        return sorted(rows.values(), key=lambda r: (r.get("date_gmt") or "", r["id"]))
-
-    def _post_item(self, raw: dict, rest_base: str, kind: str) -> Item:
-        post_id = raw["id"]
-        author = self._login(raw.get("author"))
-        space = self._space(raw, rest_base) if kind != "page" else "pages"
-        summary = self._summarise(raw, kind, space, author)
-        visibility = summary["visibility"]
-        tags = tuple(self._term("categories", c) for c in raw.get("categories") or ()) + \
-            tuple(self._term("tags", t) for t in raw.get("tags") or ())
-        history = (raw.get("_links") or {}).get("version-history") or [{}]
-        count = history[0].get("count")
-        stored = [] if count == 0 else self._revisions(rest_base, post_id)
-        revisions = [Revision(id=f"rev-{r['id']}", created=_utc(r.get("date_gmt")) or _utc(r.get("modified_gmt")),
-                              author=self._login(r.get("author")),
-                              content=Content.from_bytes(_raw(r.get("content")).encode("utf-8"), "text/html"),
-                              title=_raw(r.get("title")), record=_record(r, REVISION_RECORD))
-                     for r in stored]
-        current = (_raw(raw.get("content")), _raw(raw.get("title")), _raw(raw.get("excerpt")))
-        newest = stored[-1] if stored else None
-        if newest is None or newest.get("date_gmt") != raw.get("modified_gmt") or current != (
-                _raw(newest.get("content")), _raw(newest.get("title")), _raw(newest.get("excerpt"))):
-            sig = _sig(current, raw.get("status"), bool(raw.get("password")), raw.get("author"))
-            revisions.append(Revision(
-                id=f"cur-{raw.get('modified_gmt')}-{sig}", created=_utc(raw.get("modified_gmt")),
-                author=author, content=Content.from_bytes(current[0].encode("utf-8"), "text/html"),
-                title=current[1], record=_record(raw, POST_RECORD)))
-        extra = {"status": str(raw.get("status")),
-                 "password_protected": "true" if raw.get("password") else "false",
-                 "slug": str(raw.get("slug") or ""), "type": str(raw.get("type") or kind)}
-        if "sticky" in raw:
-            extra["sticky"] = "true" if raw.get("sticky") else "false"
-        if "format" in raw:
-            extra["format"] = str(raw.get("format"))
-        if raw.get("parent"):
-            extra["parent_page"] = str(raw["parent"])
-        user = self._user(raw.get("author"))
-        if user and user.get("name"):
-            extra["author_display_name"] = str(user["name"])
-        return Item(source=self.name, system=self.system, native_id=f"{kind}:{post_id}", kind=kind,
-                    title=current[1], url=raw.get("link") or "", visibility=visibility,
-                    revisions=revisions, author=author, created=_utc(raw.get("date_gmt")),
-                    modified=_utc(raw.get("modified_gmt")), space=space, tags=tags, extra=extra)
-
-    def _media_item(self, raw: dict) -> Item:
-        media_id = raw["id"]
-        author = self._login(raw.get("author"))
-        parent = raw.get("post") or 0
-        status = raw.get("status") or "unknown"
-        source_url = raw.get("source_url") or ""
-        details = raw.get("media_details") or {}
-        extra = {"status": str(status), "mime_type": str(raw.get("mime_type") or ""),
-                 "source_url": source_url, "post_id": str(parent) if parent else ""}
-        self._parents([parent])
-        summary = self._posts.get(parent)
-        space = summary["space"] if summary else "media"
-        visibility = self._media_visibility(raw, summary["visibility"] if summary else None, author)
-        if not visibility.is_public:
-            extra["exposure"] = "file served publicly by WordPress (no access control on uploads)"
-        url, size = source_url, details.get("filesize")
-        original = details.get("original_image")
-        if original and source_url:   # WordPress scaled a big image: archive the original upload
-            url = posixpath.join(posixpath.dirname(source_url), original)
-            extra["scaled_url"] = source_url
-            size = None
-        filename = posixpath.basename(urlsplit(url).path) or None
-        content = Content(media_type=raw.get("mime_type") or "application/octet-stream",
-                          chunks=self.api.downloader(url), size=int(size) if size else None,
-                          filename=filename)
-        sig = _sig(visibility, parent, url, size, status)
-        revision = Revision(id=f"cur-{raw.get('modified_gmt')}-{sig}",
-                            created=_utc(raw.get("modified_gmt")), author=author, content=content,
-                            title=_raw(raw.get("title")), record=_record(raw, MEDIA_RECORD))
-        return Item(source=self.name, system=self.system, native_id=f"media:{media_id}", kind="media",
-                    title=_raw(raw.get("title")) or (filename or ""), url=raw.get("link") or source_url,
-                    visibility=visibility, revisions=[revision], author=author,
-                    created=_utc(raw.get("date_gmt")), modified=_utc(raw.get("modified_gmt")),
-                    space=space, parent_id=self._parent_ref(parent), extra=extra)
-
-    def _comment_item(self, raw: dict) -> Item:
-        comment_id = raw["id"]
-        post_id = raw.get("post") or 0
-        status = raw.get("status") or "unknown"
-        self._parents([post_id])
-        summary = self._posts.get(post_id)
-        visibility = self._comment_visibility(status, summary)
-        content = _raw(raw.get("content"))
-        author_name = raw.get("author_name") or None
-        extra = {"status": str(status), "type": str(raw.get("type") or "comment"),
-                 "reply_to": f"comment:{raw['parent']}" if raw.get("parent") else "",
-                 "post_id": str(post_id)}
-        if raw.get("author"):
-            login = self._login(raw["author"])
-            if login:
-                extra["author_user"] = login
-        sig = _sig(content, status, visibility, raw.get("date_gmt"), raw.get("parent"), post_id,
-                   author_name, raw.get("author_url"))
-        post_title = summary["title"] if summary else f"#{post_id}"
-        revision = Revision(id=f"c-{sig}", created=_utc(raw.get("date_gmt")), author=author_name,
-                            content=Content.from_bytes(content.encode("utf-8"), "text/html"),
-                            comment=f"comment {status}", record=_record(raw, COMMENT_RECORD))
-        return Item(source=self.name, system=self.system, native_id=f"comment:{comment_id}",
-                    kind="comment", title=f"Comment {comment_id} on {post_title}",
-                    url=raw.get("link") or "", visibility=visibility, revisions=[revision],
-                    author=author_name, created=_utc(raw.get("date_gmt")),
-                    modified=_utc(raw.get("date_gmt")), space=summary["space"] if summary else "",
-                    parent_id=self._parent_ref(post_id), extra=extra)
-
-    def _build(self, build: Callable[[], Item], rest_base: str, obj_id: Any,
-               recheck: dict[str, set[int]]) -> Item | None:
-        """Build one item; a broken record is logged, listed in ``skipped`` and re-read next run."""
-        try:
-            return build()
-        except (Skippable, KeyError, TypeError, ValueError, AttributeError) as exc:
-            log.warning("skipping %s %s: %s", rest_base, obj_id, exc)
-            kind = self.post_types.get(rest_base) or {"media": "media", "comments": "comment"}.get(rest_base, rest_base)
-            self.skipped.append(Skipped(record_key(self.name, kind, f"{kind}:{obj_id}"),
-                                        f"{rest_base} {obj_id}: {type(exc).__name__}: {exc}"))
-            if isinstance(obj_id, int):
-                recheck.setdefault(rest_base, set()).add(obj_id)
-            return None
 
     # ---------------------------------------------------------------- listings
     def _posts_since(self, rest_base: str, after: str | None, before: str) -> Iterator[dict]:
@@ -606,7 +309,7 @@ class WordPressSource(CommentSweep, Source):
                 ("comments", self._comments, self._comment_item)):
             seen_ids: set[int] = set()
             parent_key = "parent" if rest_base == "media" else "post"
-            # every comment is re-checked by the change sweep (wordpress_sweep), media every sweep_every
+            # every comment is re-checked by the change sweep (sweep.py), media every sweep_every
             whole = full or (sweep and rest_base == "media")
             sources = [rows_fn(None if whole else after, before)]
             if not whole:
@@ -630,7 +333,7 @@ class WordPressSource(CommentSweep, Source):
                             self._yielded.add(item.key)
                         yield item
 
-        state["checkpoint"] = (run_start - self.overlap).isoformat()
+        state["checkpoint"] = next_checkpoint(run_start, self.overlap)
         if sweep:
             state["swept_at"] = run_start.isoformat()
         state["recheck"] = {k: sorted(v) for k, v in recheck.items() if v}
@@ -693,7 +396,8 @@ class WordPressSource(CommentSweep, Source):
         (``"blog/page/12"``). Ids of other shapes are ignored with a warning. Every id missing
         from the id listings is confirmed gone by a direct GET (404) before a Tombstone is
         yielded, so a listing that misses something (a status not listed, paging during
-        deletes) cannot tombstone a live record.
+        deletes) cannot tombstone a live record; more than ``reconcile_max_ratio`` of the known
+        ids gone stops the run (``kit.deletions.guard``): an account that lost rights lists less.
         """
         detected = self._preflight()
         self._require_rights()
@@ -721,6 +425,7 @@ class WordPressSource(CommentSweep, Source):
             present.update(f"comment:{r['id']}" for r in self.api.paged(
                 "/wp/v2/comments", {"context": "edit", "status": status, "type": "", "_fields": "id",
                                     "orderby": "id"}))
+        gone: list[Tombstone] = []
         for native_id in sorted(set(wanted) - present, key=lambda k: (k.split(":")[0], int(k.split(":")[1]))):
             kind, number = wanted[native_id]
             still, _ = self.api.get(f"/wp/v2/{rest_of[kind]}/{number}", {"context": "edit", "_fields": "id"},
@@ -728,98 +433,12 @@ class WordPressSource(CommentSweep, Source):
             if still is not None:
                 log.info("reconcile: %s is not in the listings but still exists; no tombstone", native_id)
                 continue
-            yield Tombstone(source=self.name, system=self.system, native_id=native_id, kind=kind,
+            gone.append(Tombstone(source=self.name, system=self.system, native_id=native_id, kind=kind,
                             detected_at=detected, detected_by="reconcile",
                             reason="gone from WordPress (deleted permanently or purged from the "
                                    "trash); WordPress keeps no record of who deleted it or when",
-                            readers=self.private_readers)
-
-    def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]:
-        """Narrow the records archived as public that WordPress narrowed without touching a date.
-
-        Listings (``context=edit``, ``_fields`` of ids and statuses only, 100 rows a request):
-
-        1. the restricted posts of each type (``status=future,draft,pending,private,trash``): a
-           post archived as public among them narrows (a status changed behind WordPress's back:
-           through REST or the admin, ``modified`` moves and ``changes`` has re-read it already);
-        2. the media attached to those posts (``parent=``): attaching a file touches no date;
-        3. the comments held, spam and trashed, the approved ones on those posts, and the
-           ``post-trashed`` ones of posts in the trash: moderation touches no date, and trashing a
-           post turns its comments ``post-trashed`` (a status ``changes`` does not list).
-
-        A record so found gets the visibility its item gets when built (``_post_visibility``,
-        ``_media_visibility``, ``_comment_visibility``); the only other look-ups (the author's
-        login for the readers, the summary of a public post whose comment was held) are made when
-        something narrowed. Widening is left to ``changes`` (see the module doc).
-
-        Requests per run, each listing one per 100 rows: 1 per post type; + 1 media listing when
-        public media are archived and restricted posts exist; + 3 comment statuses + 1 for the
-        approved comments of restricted posts (+ 1 for ``post-trashed``) when public comments are
-        archived. A small blog with the default post types: 7 (8 with a post in the trash). None
-        when nothing public is archived.
-        """
-        public: dict[str, set[int]] = {}
-        for key, seen in archived.items():
-            found = self._archived_id(key)
-            if found is not None and seen.is_public:
-                public.setdefault(found[0], set()).add(found[1])
-        if not public:
-            return
-        posts = {row["id"]: (kind, row) for rest_base, kind in self.post_types.items()
-                 for row in self._rows(f"/wp/v2/{rest_base}", {"status": ",".join(RESTRICTED_STATUSES)},
-                                       "id,status,author")}
-        summaries: dict[int, dict] = {}
-
-        def restricted_post(post_id: int) -> dict:
-            if post_id not in summaries:
-                row = posts[post_id][1]
-                login = self._login(row.get("author"))
-                summaries[post_id] = {"visibility": self._post_visibility(row, login), "author_login": login}
-            return summaries[post_id]
-
-        for post_id, (kind, _) in sorted(posts.items()):
-            if post_id in public.get(kind, ()):
-                yield Access(record_key(self.name, kind, f"{kind}:{post_id}"), restricted_post(post_id)["visibility"])
-        if public.get("media") and posts:
-            for row in self._rows("/wp/v2/media", {"status": ",".join(MEDIA_STATUSES)}, "id,post,status,author",
-                                  by=("parent", posts)):
-                if row["id"] in public["media"] and row.get("post") in posts:
-                    visibility = self._media_visibility(row, restricted_post(row["post"])["visibility"],
-                                                        self._login(row.get("author")))
-                    yield Access(record_key(self.name, "media", f"media:{row['id']}"), visibility)
-        if public.get("comment"):
-            trashed = [post_id for post_id, (_, row) in posts.items() if row.get("status") == "trash"]
-            listings = [self._rows("/wp/v2/comments", {"status": status, "type": ""}, "id,post,status")
-                        for status in NARROWED_COMMENTS]
-            listings += [self._rows("/wp/v2/comments", {"status": status, "type": ""}, "id,post,status",
-                                    by=("post", ids)) for status, ids in (("approve", posts), ("post-trashed", trashed))
-                         if ids]
-            narrowed = {row["id"]: row for rows in listings for row in rows if row["id"] in public["comment"]}
-            self._parents({row.get("post") or 0 for row in narrowed.values()} - set(posts))
-            for comment_id, row in sorted(narrowed.items()):
-                post_id = row.get("post") or 0
-                post = restricted_post(post_id) if post_id in posts else self._posts.get(post_id)
-                yield Access(record_key(self.name, "comment", f"comment:{comment_id}"),
-                             self._comment_visibility(row.get("status") or "unknown", post))
-
-    def _archived_id(self, key: str) -> tuple[str, int] | None:
-        """(kind, WordPress id) of a record key of this source (``blog/post/post:12``)."""
-        if not key.startswith(f"{self.name}/"):
-            return None
-        kind, _, number = key.rsplit("/", 1)[-1].partition(":")
-        return (kind, int(number)) if number.isdigit() else None
-
-    def _rows(self, path: str, params: dict, fields: str,
-              by: tuple[str, Iterable[int]] | None = None) -> Iterator[dict]:
-        """A listing of a few fields, all of it or only the rows of some parents (``by``: the filter
-        and its ids, 100 a request)."""
-        base = {**params, "context": "edit", "orderby": "id", "_fields": fields}
-        if by is None:
-            yield from self.api.paged(path, base)
-            return
-        name, ids = by
-        for chunk in _chunks(ids):
-            yield from self.api.paged(path, {**base, name: ",".join(map(str, chunk))})
+                            readers=self.private_readers))
+        yield from guard(gone, len(wanted), self.reconcile_max_ratio, "check the account's rights first")
 
     def fetch(self, native_ids: Iterable[str]) -> Iterator[Item]:
         """The items with these native ids (``"post:12"``, ``"media:5"``, ``"comment:7"``), read
@@ -909,14 +528,3 @@ class WordPressSource(CommentSweep, Source):
                                "below editor (drafts, private posts, held comments)",
                                "versions and bytes are extrapolated from a sample of 20 per type"])
 
-
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _parse_state_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return _aware(datetime.fromisoformat(str(value)))

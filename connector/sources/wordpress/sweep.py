@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-from ..model import Item, Recheck, record_key
+from ...model import Item, Recheck, record_key
 
 UNIT = 100                          # comment ids per unit: one ``include=`` request
 STATUSES = ("all", "spam", "trash", "post-trashed")
