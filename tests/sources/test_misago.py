@@ -21,8 +21,8 @@ import requests
 
 from connector.errors import Skippable
 from connector.model import HashingReader, Item, Tombstone, Visibility, record_key
-from connector.sources.misago import (ATTACHMENT_FIELDS, EDIT_FIELDS, POST_FIELDS, THREAD_FIELDS, MisagoSource,
-                                      diff_sides)
+from connector.sources.misago import MisagoSource
+from connector.sources.misago.shape import ATTACHMENT_FIELDS, EDIT_FIELDS, POST_FIELDS, THREAD_FIELDS, diff_sides
 
 pytestmark = pytest.mark.integration
 

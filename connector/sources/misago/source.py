@@ -93,7 +93,7 @@ Misago specifics (seen on a real 0.39.6 server):
   down to ``min(checkpoint, run start - rescan_window)`` and re-files posts whose
   ``posted_on``/``updated_on`` is at or after the checkpoint (an edit sets ``updated_on``). Edits to
   posts of threads quiet for longer than ``rescan_window`` are found by the change sweep
-  (``recheck``, ``misago_sweep.py``): one post listing per archived thread, least recently checked
+  (``recheck``, ``sweep.py``): one post listing per archived thread, least recently checked
   first, within the sweep's budget.
   Revision ids are stable (``"0"`` for the original, ``"edit:{edit id}"`` after), so a repeated
   window yields only revisions the archive already holds.
@@ -103,90 +103,39 @@ Misago specifics (seen on a real 0.39.6 server):
   ``readers`` are ``moderator_principals``, who see deleted content in Misago: its soft deletion
   is hiding, which leaves a post to the moderators (a hard-deleted one no one sees any more).
 
-State keys (``changes``): ``checkpoint`` (ISO-8601 UTC, server clock at run start minus overlap).
+State keys (``changes``): ``checkpoint`` (``kit.window``: server clock at run start minus overlap).
+
+The class is split by concept: ``items`` (who may read what, the builders of each item),
+``visibility`` (the visibility sweep), ``sweep`` (the change sweep); ``shape`` holds the record
+allow-lists and the edit-diff reader.
 """
 from __future__ import annotations
 
-import email.utils
-import hashlib
 import json
 import logging
-import mimetypes
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, Mapping
-from urllib.parse import urljoin, urlsplit
+from typing import Any, Callable, Iterator
 
 import requests
 
-from ..errors import ConfigError, Fatal, Skippable
-from ..http import Session, check, make_session, retrying, safe_url
-from ..model import CHUNK_SIZE, Access, Content, Item, Revision, Tombstone, Visibility, record_key
-from .base import Estimate, Source
-from .misago_sweep import ThreadSweep
+from ...errors import ConfigError, Fatal
+from ...http import Session, check, make_session, safe_url
+from ...model import Item, Tombstone, Visibility, record_key
+from ..base import Estimate, Source
+from .sweep import ThreadSweep
+from ..kit.deletions import Tombstones, guard
+from ..kit.jsonapi import JsonApi
+from ..kit.forum import considered
+from ..kit.window import in_window, next_checkpoint, parse_time
+from .items import ThreadItems
+from .visibility import VisibilitySweep
+from .shape import SYSTEM, DEFAULT_READERS, _post_facts, _Gone
 
 log = logging.getLogger(__name__)
 
-SYSTEM = "misago"
-DEFAULT_READERS = ("role:moderator",)
-# the allow-lists of the records (see "Records" in the module docstring)
-THREAD_FIELDS = ("id", "title", "starter_name", "started_on", "last_post_on", "replies",
-                 "is_closed", "is_hidden", "is_unapproved", "weight")
-POST_FIELDS = ("id", "poster_name", "posted_on", "updated_on", "edits", "last_editor_name",
-               "is_hidden", "hidden_by_name", "hidden_on", "is_unapproved", "is_protected",
-               "is_event", "event_type", "event_context")
-EDIT_FIELDS = ("id", "edited_on", "editor_name")
-ATTACHMENT_FIELDS = ("id", "filename", "filetype", "is_image", "size", "uploaded_on", "uploader_name")
-
-
-def parse_time(value: str | None) -> datetime | None:
-    """Misago times: ISO 8601 with microseconds and ``Z``."""
-    if not value:
-        return None
-    when = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
-
-
-def diff_sides(diff: Iterable[str]) -> tuple[str, str]:
-    """Rebuild (old text, new text) from Misago's ``difflib.ndiff`` of ``splitlines()``.
-
-    >>> diff_sides(["- a", "+ b", "?  ^\\n", "  c"])
-    ('a\\nc', 'b\\nc')
-    """
-    old: list[str] = []
-    new: list[str] = []
-    for line in diff:
-        code, text = line[:2], line[2:]
-        if code == "  ":
-            old.append(text)
-            new.append(text)
-        elif code == "- ":
-            old.append(text)
-        elif code == "+ ":
-            new.append(text)
-        # "? " lines are intraline hints, not text
-    return "\n".join(old), "\n".join(new)
-
-
-def _flag(value: Any) -> str:
-    return "true" if value else "false"
-
-
-def _digest(fields: dict) -> str:
-    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def _pick(data: dict, fields: tuple[str, ...]) -> dict:
-    return {name: data.get(name) for name in fields}
-
-
-def _record(fields: dict) -> bytes:
-    return json.dumps(fields, sort_keys=True).encode("utf-8")
-
-
-class MisagoSource(ThreadSweep, Source):
-    """Archive a Misago forum (see the module docstring for the shape and the pitfalls; the change
-    sweep's part is ``misago_sweep.ThreadSweep``)."""
+class MisagoSource(ThreadItems, VisibilitySweep, ThreadSweep, Source):
+    """Archive a Misago forum (see the module docstring for the shape and the pitfalls)."""
 
     system = SYSTEM
 
@@ -224,11 +173,8 @@ class MisagoSource(ThreadSweep, Source):
                                                                          rate_per_minute=rate_per_minute)
         self.session.headers.setdefault("Accept", "application/json")
         self.session.bind_credentials(self.base_url)   # the session cookie goes to Misago only
-        self._attempts = attempts
-        self._sleep = sleep
-        self._requests = 0
+        self.api = JsonApi(self.base_url, self.session, attempts=attempts, sleep=sleep)
         self._logged_in = False
-        self._server_time: datetime | None = None
         # visibility facts, read once per run: the categories a signed-out visitor may read (asked
         # by a session that never signs in) and the names of categories (config names them; a
         # thread listing gives only ids)
@@ -248,27 +194,7 @@ class MisagoSource(ThreadSweep, Source):
     # ------------------------------------------------------------------ HTTP
     @property
     def request_count(self) -> int:
-        return self._requests
-
-    def _url(self, path: str) -> str:
-        return urljoin(self.base_url + "/", path.lstrip("/")) if not path.startswith("http") else path
-
-    def _send(self, method: str, path: str, **kwargs) -> requests.Response:
-        url = self._url(path)
-
-        def once() -> requests.Response:
-            self._requests += 1
-            response = self.session.request(method, url, **kwargs)
-            if self._server_time is None and response.headers.get("Date"):
-                try:
-                    self._server_time = email.utils.parsedate_to_datetime(response.headers["Date"])
-                except (TypeError, ValueError):
-                    pass
-            if response.status_code == 429 or response.status_code >= 500:
-                check(response)  # raises Retriable
-            return response
-
-        return retrying(once, attempts=self._attempts, sleep=self._sleep)
+        return self.api.request_count + self._visitor.request_count
 
     def _get_json(self, path: str, params: dict | None = None, *, allow_404: bool = False) -> Any:
         body = self._get_raw(path, params, allow_404=allow_404)
@@ -276,7 +202,7 @@ class MisagoSource(ThreadSweep, Source):
 
     def _get_raw(self, path: str, params: dict | None = None, *, allow_404: bool = False) -> bytes | None:
         self._login()
-        response = self._send("GET", path, params=params)
+        response = self.api.send("GET", path, params=params)
         if allow_404 and response.status_code == 404:
             return None
         check(response)
@@ -286,12 +212,12 @@ class MisagoSource(ThreadSweep, Source):
         if self._logged_in:
             return
         self.session.cookies.clear()
-        self._send("GET", "/")
+        self.api.send("GET", "/")
         token = self.session.cookies.get("csrftoken")
         if not token:
             raise Fatal(f"no csrftoken cookie from {safe_url(self.base_url)}/ (is this Misago?)")
         self.session.bind_credentials(self.base_url, {"X-CSRFToken": token})
-        response = self._send("POST", "/api/auth/", json={"username": self.username, "password": self._password},
+        response = self.api.send("POST", "/api/auth/", json={"username": self.username, "password": self._password},
                               headers={"Referer": self.base_url + "/"})
         if response.status_code in (400, 401, 403):
             try:
@@ -319,10 +245,10 @@ class MisagoSource(ThreadSweep, Source):
         return me
 
     def _run_start(self) -> datetime:
-        self._server_time = None  # the next response's Date header is the run's clock
+        self.api.start_run()  # the next response's Date header is the run's clock
         self._guest_categories, self._category_names, self._filed_posts = None, {}, {}
         self._assert_signed_in()
-        return self._server_time or datetime.now(timezone.utc)
+        return self.api.server_time or datetime.now(timezone.utc)
 
     # --------------------------------------------------------------- probing
     def check(self) -> dict:
@@ -337,7 +263,7 @@ class MisagoSource(ThreadSweep, Source):
             "is_superuser": bool(acl.get("is_superuser")),
             "visible_categories": len(categories),
             "can_see_private_threads": bool(acl.get("can_moderate_private_threads")),
-            "server_time": (self._server_time or datetime.now(timezone.utc)).isoformat(),
+            "server_time": (self.api.server_time or datetime.now(timezone.utc)).isoformat(),
             "requests": self.request_count,
         }
 
@@ -414,235 +340,6 @@ class MisagoSource(ThreadSweep, Source):
             page_no += 1
         return thread, posts
 
-    # ------------------------------------------------------------ visibility
-    def _guest_readable(self) -> frozenset[int]:
-        """The categories whose threads a signed-out visitor may read (Misago: *see* and *browse*),
-        asked once per run by a session that never signs in."""
-        if self._guest_categories is None:
-            def once() -> requests.Response:
-                self._requests += 1
-                return check(self._visitor.get(self._url("/api/auth/")))
-
-            acl = retrying(once, attempts=self._attempts, sleep=self._sleep).json().get("acl") or {}
-            self._guest_categories = (frozenset(acl.get("visible_categories") or ())
-                                      & frozenset(acl.get("browseable_categories") or ()))
-        return self._guest_categories
-
-    def _category_visibility(self, category: dict) -> Visibility:
-        name = category.get("name", "")
-        readers = self.category_visibility.get(name, DEFAULT_READERS)
-        if name not in self.public_categories:
-            return Visibility.restricted(f"category {name!r} is not configured as public", readers)
-        if category.get("id") not in self._guest_readable():
-            return Visibility.restricted(f"category {name!r} is configured as public, but Misago no "
-                                         "longer lets signed-out visitors read it", readers)
-        return Visibility.public()
-
-    def _thread_visibility(self, prefix: str, thread: dict) -> Visibility:
-        if prefix == "private-threads":
-            readers = [f"user:{p['username']}" for p in thread.get("participants") or [] if p.get("username")]
-            return Visibility.restricted("private thread: participants only", readers)
-        if thread.get("is_hidden") or thread.get("is_unapproved"):
-            readers = list(self.moderator_principals)
-            if thread.get("is_unapproved") and thread.get("starter_name"):
-                readers.append(f"user:{thread['starter_name']}")
-            state = "hidden" if thread.get("is_hidden") else "unapproved"
-            return Visibility.restricted(f"{state} thread", readers)
-        return self._category_visibility(thread.get("category") or {})
-
-    def _post_visibility(self, thread_visibility: Visibility, post: dict) -> Visibility:
-        if post.get("is_hidden") or post.get("is_unapproved"):
-            readers = list(self.moderator_principals)
-            if post.get("is_unapproved") and post.get("poster_name"):
-                readers.append(f"user:{post['poster_name']}")
-            state = "hidden" if post.get("is_hidden") else "unapproved"
-            return Visibility.restricted(f"{state} post", readers)
-        return thread_visibility
-
-    # ----------------------------------------------------------------- items
-    def _thread_record(self, prefix: str, thread: dict) -> dict:
-        fields = _pick(thread, THREAD_FIELDS)
-        fields["url"] = self._url((thread.get("url") or {}).get("index", ""))
-        if prefix == "private-threads":
-            fields["participants"] = sorted(p.get("username", "") for p in thread.get("participants") or [])
-        else:
-            category = thread.get("category") or {}
-            fields["category"] = {"id": category.get("id"), "name": category.get("name")}
-        return fields
-
-    def _thread_revision(self, prefix: str, thread: dict) -> str:
-        """The thread record's revision id: a digest of the record (the change sweep's marker)."""
-        return f"t{_digest(self._thread_record(prefix, thread))}"
-
-    def _thread_item(self, prefix: str, thread: dict, visibility: Visibility) -> Item:
-        fields = self._thread_record(prefix, thread)
-        record = _record(fields)
-        modified = parse_time(thread.get("last_post_on"))
-        category = thread.get("category") or {}
-        return Item(
-            source=self.name, system=SYSTEM, native_id=f"thread:{thread['id']}", kind="thread",
-            title=thread.get("title") or "", url=self._url((thread.get("url") or {}).get("index", "")),
-            visibility=visibility, author=thread.get("starter_name"),
-            created=parse_time(thread.get("started_on")), modified=modified,
-            space="Private threads" if prefix == "private-threads" else category.get("name", ""),
-            revisions=[Revision(id=self._thread_revision(prefix, thread), created=modified or datetime.now(timezone.utc),
-                                author=thread.get("last_poster_name"), comment="thread record",
-                                title=thread.get("title"),
-                                content=Content.from_bytes(record, "application/json",
-                                                           filename=f"thread-{thread['id']}.json"),
-                                record=record)],
-            extra={"thread_id": str(thread["id"]), "category_id": str(category.get("id", "")),
-                   "replies": str(thread.get("replies", "")), "hidden": _flag(thread.get("is_hidden")),
-                   "closed": _flag(thread.get("is_closed")), "unapproved": _flag(thread.get("is_unapproved")),
-                   "weight": str(thread.get("weight", 0)), "private": _flag(prefix == "private-threads"),
-                   "participants": ",".join(fields.get("participants", ()))},
-        )
-
-    def _original(self, prefix: str, thread_id: int, post: dict) -> tuple[bytes, str] | None:
-        """The post's original markup, from the editor endpoints, or None if both refuse."""
-        editor = (post.get("api") or {}).get("editor") or f"/api/{prefix}/{thread_id}/posts/{post['id']}/post_editor/"
-        for path, params in ((editor, None),
-                             (f"/api/{prefix}/{thread_id}/posts/reply_editor/", {"reply": post["id"]})):
-            self._login()
-            response = self._send("GET", path, params=params)
-            if response.status_code in (403, 404, 405):
-                continue
-            check(response)
-            text = response.json().get("post")
-            if isinstance(text, str):
-                return text.encode("utf-8"), "text/markdown"
-        return None
-
-    def _edits(self, prefix: str, thread_id: int, post_id: int) -> list[dict]:
-        """Every edit of a post, oldest first."""
-        edits: list[dict] = []
-        path = f"/api/{prefix}/{thread_id}/posts/{post_id}/edits/"
-        raw = self._get_edit(path, None)
-        seen: set[int] = set()
-        while raw is not None:
-            edit = json.loads(raw)
-            if edit.get("id") in seen:
-                break
-            seen.add(edit.get("id"))
-            edits.append(edit)
-            raw = self._get_edit(path, edit["previous"]) if edit.get("previous") else None
-        edits.reverse()
-        return edits
-
-    def _get_edit(self, path: str, edit_id: int | None) -> bytes | None:
-        self._login()
-        response = self._send("GET", path, params={"edit": edit_id} if edit_id else None)
-        if response.status_code == 403:  # "This post has no changes history."
-            return None
-        if response.status_code == 404:
-            raise _Gone()
-        check(response)
-        return response.content
-
-    def _post_record(self, post: dict) -> bytes:
-        fields = _pick(post, POST_FIELDS)
-        fields["url"] = self._url((post.get("url") or {}).get("index", ""))
-        fields["attachments"] = [_pick(att, ATTACHMENT_FIELDS) for att in post.get("attachments") or []]
-        return _record(fields)
-
-    def _post_items(self, prefix: str, thread: dict, post: dict, position: int,
-                    visibility: Visibility) -> tuple[Item, list[Item]]:
-        thread_id = thread["id"]
-        post_record = self._post_record(post)
-        posted = parse_time(post.get("posted_on")) or datetime.now(timezone.utc)
-        extra = {"position": str(position), "reply_to": "", "thread_id": str(thread_id),
-                 "hidden": _flag(post.get("is_hidden")), "unapproved": _flag(post.get("is_unapproved")),
-                 "protected": _flag(post.get("is_protected")), "edits": str(post.get("edits") or 0),
-                 "event": _flag(post.get("is_event")), "event_type": post.get("event_type") or "",
-                 "hidden_by": post.get("hidden_by_name") or "", "last_editor": post.get("last_editor_name") or ""}
-        revisions: list[Revision]
-        if post.get("is_event"):
-            event = json.dumps({"event_type": post.get("event_type"), "event_context": post.get("event_context")},
-                               sort_keys=True).encode("utf-8")
-            revisions = [Revision(id="0", created=posted, author=post.get("poster_name"),
-                                  content=Content.from_bytes(event, "application/json"), comment="thread event",
-                                  record=post_record)]
-            extra["markup"] = "event"
-        else:
-            original = self._original(prefix, thread_id, post)
-            if original is None:
-                extra["markup"] = "rendered-html"
-                current, media_type = (post.get("content") or "").encode("utf-8"), "text/html"
-            else:
-                extra["markup"] = "original"
-                current, media_type = original
-            edits = self._edits(prefix, thread_id, post["id"]) if (post.get("edits") or 0) > 0 else []
-            if edits and media_type == "text/markdown":
-                first_old, _ = diff_sides(edits[0].get("diff") or [])
-                revisions = [Revision(id="0", created=posted, author=post.get("poster_name"),
-                                      content=Content.from_bytes(first_old.encode("utf-8"), media_type),
-                                      comment="original", record=post_record)]
-                for index, edit in enumerate(edits):
-                    _, new = diff_sides(edit.get("diff") or [])
-                    data = current if index == len(edits) - 1 else new.encode("utf-8")
-                    revisions.append(Revision(
-                        id=f"edit:{edit['id']}", created=parse_time(edit.get("edited_on")) or posted,
-                        author=edit.get("editor_name"), content=Content.from_bytes(data, media_type),
-                        comment=f"edit {index + 1} of {len(edits)}", record=_record(_pick(edit, EDIT_FIELDS))))
-            else:
-                # no edits, or only the rendered HTML (older versions cannot be rebuilt as HTML)
-                revisions = [Revision(id="0" if not edits else f"edit:{edits[-1]['id']}",
-                                      created=parse_time(post.get("updated_on")) if edits else posted,
-                                      author=post.get("last_editor_name") if edits else post.get("poster_name"),
-                                      content=Content.from_bytes(current, media_type), record=post_record)]
-        post_native = f"post:{post['id']}"
-        item = Item(
-            source=self.name, system=SYSTEM, native_id=post_native, kind="post",
-            title=f"{thread.get('title', '')} #{position}",
-            url=self._url((post.get("url") or {}).get("index", "")), visibility=visibility,
-            revisions=revisions, author=post.get("poster_name"), created=posted,
-            modified=parse_time(post.get("updated_on")) or posted,
-            space="Private threads" if prefix == "private-threads" else (thread.get("category") or {}).get("name", ""),
-            parent_id=f"thread:{thread_id}", extra=extra,
-        )
-        attachments = [self._attachment_item(thread, post, item, att) for att in post.get("attachments") or []]
-        return item, attachments
-
-    def _attachment_item(self, thread: dict, post: dict, post_item: Item, att: dict) -> Item:
-        link = (att.get("url") or {}).get("index") or ""
-        filename = att.get("filename") or f"attachment-{att['id']}"
-        media_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        uploaded = parse_time(att.get("uploaded_on")) or post_item.created or datetime.now(timezone.utc)
-        size = att.get("size")
-        content = Content(media_type=media_type, chunks=lambda: self._stream_attachment(att["id"], link),
-                          size=int(size) if size is not None else None, filename=filename)
-        record = _record(_pick(att, ATTACHMENT_FIELDS))
-        return Item(
-            source=self.name, system=SYSTEM, native_id=f"attachment:{att['id']}", kind="attachment",
-            title=filename, url=post_item.url, visibility=post_item.visibility,
-            revisions=[Revision(id=str(att["id"]), created=uploaded, author=att.get("uploader_name"),
-                                content=content, record=record)],
-            author=att.get("uploader_name"), created=uploaded, modified=uploaded, space=post_item.space,
-            parent_id=post_item.native_id,
-            extra={"filetype": str(att.get("filetype") or ""), "is_image": _flag(att.get("is_image")),
-                   "post_id": str(post["id"]), "thread_id": str(thread["id"]),
-                   "served_without_acl": "true"},
-        )
-
-    def _stream_attachment(self, attachment_id: int, link: str) -> Iterator[bytes]:
-        """Follow /a/<secret>/<id>/ ourselves: only a redirect into the media prefix is the file."""
-        if not link:
-            raise Skippable(f"attachment {attachment_id}: Misago gave no download link")
-        self._login()
-        response = self._send("GET", link, allow_redirects=False)
-        location = response.headers.get("Location", "")
-        target = urlsplit(urljoin(self._url(link), location))
-        if response.status_code not in (301, 302, 303, 307, 308) or not target.path.startswith(self.media_prefix):
-            response.close()
-            raise Skippable(f"attachment {attachment_id}: Misago answered with its placeholder "
-                            f"(HTTP {response.status_code} to {target.path or '-'}), not the file")
-        self._requests += 1
-        with self.session.get(target.geturl(), stream=True) as download:
-            check(download)
-            for chunk in download.iter_content(CHUNK_SIZE):
-                if chunk:
-                    yield chunk
-
     # ------------------------------------------------------------------ runs
     def _thread_objects(self, prefix: str, summary: dict, *, changed_since: datetime | None,
                         window: tuple[datetime | None, datetime | None] | None = None
@@ -669,11 +366,7 @@ class MisagoSource(ThreadSweep, Source):
                 when = parse_time(stamp)
                 if when is None:
                     continue
-                if window is not None:
-                    since, until = window
-                    if (since is None or when >= since) and (until is None or when < until):
-                        return True
-                elif changed_since is None or when >= changed_since:
+                if in_window(when, *(window or (changed_since, None))):
                     return True
             return False
 
@@ -699,10 +392,9 @@ class MisagoSource(ThreadSweep, Source):
         return [item, *attachments]
 
     def _tombstone(self, kind: str, native_id: str, reason: str, title: str = "") -> Tombstone:
-        return Tombstone(source=self.name, system=SYSTEM, native_id=native_id, kind=kind,
-                         detected_at=self._server_time or datetime.now(timezone.utc),
-                         detected_by="misago:" + ("reconcile" if "reconcile" in reason else "crawl"),
-                         title=title, reason=reason, readers=self.moderator_principals)
+        return Tombstones(self.name, SYSTEM, self.moderator_principals)(
+            kind, native_id, detected_at=self.api.server_time,
+            detected_by="misago:" + ("reconcile" if "reconcile" in reason else "crawl"), title=title, reason=reason)
 
     def changes(self, state: dict) -> Iterator[Item | Tombstone]:
         run_start = self._run_start()
@@ -713,7 +405,7 @@ class MisagoSource(ThreadSweep, Source):
             for obj in self._thread_objects(prefix, summary, changed_since=checkpoint):
                 self._yielded.add(obj.key)
                 yield obj
-        state["checkpoint"] = (run_start - self.overlap).astimezone(timezone.utc).isoformat()
+        state["checkpoint"] = next_checkpoint(run_start, self.overlap)
 
     def backfill(self, since: datetime | None, until: datetime | None) -> Iterator[Item | Tombstone]:
         """Threads and posts created or changed in [since, until): a full listing (no date filter exists)."""
@@ -752,54 +444,9 @@ class MisagoSource(ThreadSweep, Source):
             elif kind == "attachment" and native_id not in live_attachments:
                 gone.append(("attachment", native_id, "reconcile: attachment on no live post "
                                                       "(its post was deleted or it was removed in an edit)"))
-        considered = [i for i in known_ids if i.split(":", 1)[0] in ("thread", "post", "attachment")]
-        if considered and len(gone) > self.reconcile_max_ratio * len(considered) and len(gone) > 3:
-            raise Fatal(f"reconcile would tombstone {len(gone)} of {len(considered)} known ids "
-                        f"(over {self.reconcile_max_ratio:.0%}); check the account's access before trusting it")
+        guard(gone, considered(known_ids), self.reconcile_max_ratio, "check the account's access before trusting it")
         for kind, native_id, reason in gone:
             yield self._tombstone(kind, native_id, reason)
-
-    def sweep(self, archived: Mapping[str, Visibility]) -> Iterator[Access]:
-        """Who may read the archived threads now, and the posts and attachments of those whose
-        visibility changed or that this run's ``changes`` filed (see "Sweep" in the module
-        docstring for what it reads)."""
-        for prefix, summary in self._list_threads():
-            key = record_key(self.name, "thread", f"thread:{summary['id']}")
-            if key not in archived:
-                continue
-            thread = self._swept_thread(prefix, summary)
-            if thread is None:
-                continue  # gone since the listing: reconcile's business
-            visibility = self._thread_visibility(prefix, thread)
-            posts = self._filed_posts.get(key)
-            if posts is None and _readers(visibility) != _readers(archived[key]):
-                try:
-                    posts = self._posts(prefix, summary["id"])
-                except _Gone:
-                    continue
-            for post in posts or ():
-                post_visibility = self._post_visibility(visibility, post)
-                children = [record_key(self.name, "post", f"post:{post['id']}")]
-                children += [record_key(self.name, "attachment", f"attachment:{att['id']}")
-                             for att in post.get("attachments") or []]
-                yield from (Access(child, post_visibility) for child in children if child in archived)
-            yield Access(key, visibility)
-
-    def _swept_thread(self, prefix: str, summary: dict) -> dict | None:
-        """The thread as ``_thread_visibility`` reads it: the listing's flags plus what a listing
-        lacks (its category's name, once per category and run; a private thread's participants)."""
-        if prefix == "threads" and summary.get("category") in self._category_names:
-            category_id = summary["category"]
-            return {**summary, "category": {"id": category_id, "name": self._category_names[category_id]}}
-        thread = self._get_json(f"/api/{prefix}/{summary['id']}/", allow_404=True)
-        if thread is not None:
-            self._remember_category(thread)
-        return thread
-
-    def _remember_category(self, thread: dict) -> None:
-        category = thread.get("category") or {}
-        if category.get("id") is not None:
-            self._category_names[category["id"]] = category.get("name", "")
 
     def estimate(self, since: datetime | None, until: datetime | None) -> Estimate:
         """What ``backfill(since, until)`` would read (``socialarchive plan``): the thread listing
@@ -829,15 +476,3 @@ class MisagoSource(ThreadSweep, Source):
                                "(bytes assume 1.5 KB per post, 4 KB per thread record)"])
 
 
-def _post_facts(post: dict) -> dict:
-    """What decides a post's and its attachments' visibility, besides its thread."""
-    return {**_pick(post, ("id", "is_hidden", "is_unapproved", "poster_name")),
-            "attachments": [{"id": att["id"]} for att in post.get("attachments") or []]}
-
-
-def _readers(visibility: Visibility) -> tuple[bool, frozenset[str]]:
-    return visibility.is_public, frozenset(visibility.readers)
-
-
-class _Gone(Exception):
-    """A thread vanished while we read it."""

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
-from ..model import Item, Recheck, Tombstone, record_key
+from ...model import Item, Recheck, Tombstone, record_key
+from ..kit.forum import thread_units, unit_id
 
 
 class ThreadSweep:
@@ -38,7 +39,7 @@ class ThreadSweep:
 
     def sweep_units(self, archived: Iterable[str]) -> list[str]:
         """Threads: one post listing shows the thread and each post's edits and ``updated_on``."""
-        return sorted(key for key in archived if key.split("/", 2)[1] == "thread")
+        return thread_units(archived)
 
     def recheck(self, units: Iterable[str], changed: Callable[..., bool],
                 may_spend: Callable[[], bool]) -> Iterator[Recheck]:
@@ -46,9 +47,9 @@ class ThreadSweep:
         again. Threads this run's ``changes`` read come first and cost nothing; a thread gone
         (404) is checked with no marker (``reconcile`` files its deletion)."""
         units = list(units)
-        free = [unit for unit in units if _thread_of(unit) in self._marks_now]
-        for unit in free + [unit for unit in units if _thread_of(unit) not in self._marks_now]:
-            thread_id = _thread_of(unit)
+        free = [unit for unit in units if unit_id(unit) in self._marks_now]
+        for unit in free + [unit for unit in units if unit_id(unit) not in self._marks_now]:
+            thread_id = unit_id(unit)
             read = None
             if thread_id not in self._marks_now:
                 if not may_spend():
@@ -93,10 +94,6 @@ class ThreadSweep:
                      for att in post.get("attachments") or []}
             if keys & stale:
                 yield from self._post_objects(prefix, thread, post, position, thread_item.visibility)
-
-
-def _thread_of(unit: str) -> int:
-    return int(unit.rsplit(":", 1)[1])
 
 
 def _post_marker(post: dict) -> str:
