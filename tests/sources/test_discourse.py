@@ -21,7 +21,8 @@ from responses import matchers
 
 from connector.errors import Fatal, Retriable
 from connector.model import Access, HashingReader, Item, Tombstone, Visibility
-from connector.sources.discourse import DiscourseSource, body_changed, sha1_from_short_url
+from connector.sources.discourse import DiscourseSource
+from connector.sources.discourse.shape import body_changed, sha1_from_short_url
 
 BASE = "https://forum.example.org"
 KEY = "d1sc0urse-KEY-7f3a9c0e5b2d4f6a8c1e3b5d7f9a0c2e"
@@ -186,7 +187,7 @@ def test_headers_state_and_throttle(run1):
         assert call.request.headers["Accept"] == "application/json"
         assert KEY not in call.request.url
     state = run1["state"]
-    assert state["checkpoint"] == "2026-07-01T11:50:00+00:00" and state["last_post_id"] == 2001
+    assert state["checkpoint"] == "2026-07-01T11:50:00Z" and state["last_post_id"] == 2001
     assert state["index"]["100"]["1001"] == [UPLOAD_SHA1] and state["index"]["100"]["1000"] == []
     assert set(state["index"]) == {str(t) for t in TOPIC_IDS} and set(state["index"]["102"]) == {
         "1200", "1201", "1202", "1203"}
@@ -215,7 +216,7 @@ def test_incremental_run_yields_the_edit_and_the_new_post_only(run1):
     reply = items(objects)["post:2002"]
     assert text(reply.revisions[0]) == "A new reply." and reply.extra["reply_to"] == "2001"
     assert not reply.visibility.is_public
-    assert state["checkpoint"] == "2026-07-01T13:50:00+00:00" and state["last_post_id"] == 2002
+    assert state["checkpoint"] == "2026-07-01T13:50:00Z" and state["last_post_id"] == 2002
     assert set(state["index"]["200"]) == {"2000", "2001", "2002"}
 
 
@@ -304,7 +305,7 @@ STAFF_ONLY = (WHISPER, DELETED, HIDDEN, "Staff note.", "Post number 11 in the bi
 
 
 def test_thread_record_holds_its_own_public_facts_only(run1):
-    from connector.sources.discourse_records import THREAD_FIELDS
+    from connector.sources.discourse.records import THREAD_FIELDS
     found = items(run1["objects"])
     for tid in (100, 102, 200):
         revision = found[f"thread:{tid}"].revisions[0]
@@ -324,7 +325,7 @@ def test_thread_record_holds_its_own_public_facts_only(run1):
 
 
 def test_post_records_are_allow_lists_and_own_restrictions_hold(run1):
-    from connector.sources.discourse_records import POST_FIELDS, REVISION_FIELDS
+    from connector.sources.discourse.records import POST_FIELDS, REVISION_FIELDS
     found = items(run1["objects"])
     for item in found.values():
         if item.kind != "post":
