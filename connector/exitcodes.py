@@ -1,7 +1,7 @@
 """Exit codes: the one table every command exits by, and which error class ends in which code.
 
-Scripts, cron and alerting act on these numbers, so they are defined here once: ``cli.py`` and
-``connector/compliance/commands.py`` exit with ``ExitCode`` members, ``socialarchive --help`` lists
+Scripts, cron and alerting act on these numbers, so they are defined here once: the commands of
+``connector/cli/`` exit with ``ExitCode`` members, ``socialarchive --help`` lists
 ``MEANING``, and a test compares ``MEANING`` with the README's exit-code table in both directions
 (a code added here without a README row, or a row without a code, fails it).
 

@@ -14,8 +14,8 @@ One concept per module:
 - ``verify``    fixity: content streamed back and re-hashed, audit chain, filed segments;
 - ``export``    BagIt (RFC 8493) bags with an optional RFC 3161 timestamp;
 - ``procedure`` the procedure documentation (Verfahrensdokumentation) from the configuration;
-- ``actions``   the records manager's commands as plain functions (open, do one thing, close);
-- ``commands``  the Click commands over ``actions``, registered on the CLI by ``cli.py``.
+- ``actions``   the records manager's commands as plain functions (open, do one thing, close),
+                called by the CLI (``connector/cli/records.py``).
 
 Nothing here deletes or overwrites archived content; holds and restrictions are metadata events,
 each one audited.

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 import cli
+from connector.cli.options import SOURCE_OPTIONS
 from ..conftest import write_config
 
 SOURCES = """
@@ -64,7 +65,7 @@ def _commands(group: click.Group, path=()):
 def test_every_source_option_is_one_the_shared_options_check():
     """The counter-example: a command whose --source reaches the command under another name."""
     unchecked = [" ".join(path) for path, command in _commands(cli.main) for p in command.params
-                 if "--source" in getattr(p, "opts", ()) and p.name not in cli.SOURCE_OPTIONS]
+                 if "--source" in getattr(p, "opts", ()) and p.name not in SOURCE_OPTIONS]
     assert unchecked == []
 
 
@@ -107,7 +108,7 @@ def test_a_malformed_config_is_exit_2_with_the_key_named_for_every_command(confi
     with open(config, "a", encoding="utf-8") as fh:
         fh.write(extra)
     for path, _ in _commands(cli.main):
-        if path[0] == "docs" and path[-1] == "cli":
+        if path[0] == "docs" and path[-1] in ("cli", "cmis10-type"):
             continue  # reads no config
         result = CliRunner().invoke(cli.main, ["--config", config, *path, *REQUIRED.get(path, ())])
         assert result.exit_code == 2, (path, result.output)

@@ -220,7 +220,7 @@ def test_worker_image_runs_the_cli_as_a_non_root_user():
     assert env["SOCIALARCHIVE_CONFIG"] == "/etc/socialarchive/socialarchive.toml"
     assert instructions(path, "STOPSIGNAL")[-1].value[0] == "SIGINT"  # the CLI stops cleanly on SIGINT
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts["socialarchive"] == "cli:main"
+    assert scripts["socialarchive"] == "connector.cli:main"
 
 
 def test_a_plain_install_ships_the_mappings_and_the_image_relies_on_it(tmp_path):
