@@ -74,7 +74,7 @@ def _repository(cfg: Config, result: Probe) -> None:
     from .access import AccessPolicy
     from .cmis.bindings import open_repository, report as bindings
     from .cmis.profiles import profile
-    from .cmis.typedefs import deploy_hint, type_status
+    from .cmis.typedefs import deploy_hint, profile_hint, type_status
     rc = cfg.repository
     repo = open_repository(rc)
     info = repo.info()
@@ -89,6 +89,11 @@ def _repository(cfg: Config, result: Probe) -> None:
     found = {"ok": True, "id": info.id, "product": info.product_id, "cmis_version": info.cmis_version,
              "profile": prof.name, "capabilities": caps, "type_mutability": bool(can_create),
              "world_principal": info.anyone, "types": {}}
+    wrong = profile_hint(info.cmis_version, prof)
+    if wrong:
+        found["ok"], found["profile_problem"] = False, wrong
+        result.codes.append(ExitCode.FATAL)
+        lines.append(f"  PROFILE: {wrong}")
     for status in type_status(repo, prof):
         created = not status.present and prof.create_types
         deploy = None if status.ok or created else deploy_hint(prof, status)

@@ -33,7 +33,7 @@ from . import schema
 from .client import CmisRepository, NameConflict, PropertyValue, Upload, UpdateConflict
 from .names import storable_text
 from .profiles import Profile
-from .typedefs import deploy_hint, type_status
+from .typedefs import deploy_hint, profile_hint, type_status
 
 log = logging.getLogger(__name__)
 _ROOT_LOCK = threading.Lock()   # base-path folders are made by one thread at a time (see _root_id)
@@ -85,7 +85,11 @@ class Filer:
     def ensure_types(self) -> list[str]:
         """Make sure our types exist; create them where the profile allows. Returns what was done.
         A type the profile expects deployed (Alfresco, CMIS 1.0) that is missing or lacks a property
-        is fatal, naming what to deploy (``typedefs.deploy_hint``)."""
+        is fatal, naming what to deploy (``typedefs.deploy_hint``), and so is a profile with secondary
+        types on a CMIS 1.0 repository (``typedefs.profile_hint``)."""
+        wrong = profile_hint(self.repo.info().cmis_version, self.profile)
+        if wrong:
+            raise Fatal(wrong)
         done = []
         build = {self.profile.secondary_type: schema.secondary_type_definition,
                  self.profile.document_type: schema.document_type_definition}

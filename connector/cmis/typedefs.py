@@ -100,6 +100,18 @@ def deploy_hint(profile: Profile, status: TypeStatus) -> str:
     return f"{what}; deploy the content model for profile {profile.name} (see docker/) before filing"
 
 
+def profile_hint(cmis_version: str, profile: Profile) -> str | None:
+    """Why a profile cannot work with a repository of this CMIS version, or None.
+
+    A CMIS 1.0 repository has no secondary types and no ``createType``, so only the 1.0 profiles fit
+    it; the reverse is fine (a 1.1 repository serves the 1.0 mode, which is how it is tested)."""
+    if cmis_version == "1.0" and profile.secondary_types:
+        return (f"the repository speaks CMIS 1.0 (no secondary types): profile {profile.name} cannot file "
+                "there; set [repository] profile = \"cmis10\" (\"opencmis-inmemory-cmis10\" on OpenCMIS InMemory) "
+                f"and have the administrator deploy {TYPE_FILE}")
+    return None
+
+
 def render(definitions: list[dict]) -> bytes:
     """The type definitions as a CMIS XML type-definition file (``cmisra:type`` elements)."""
     root = etree.Element(f"{{{schema.NAMESPACE}}}typeDefinitions",

@@ -59,11 +59,15 @@ restricted_readers = ["GROUP_records"]
 """
 
 
-def _config(tmp_path, url: str, profile: str, sources: str = "", permissions: str | None = None) -> str:
+def _config(tmp_path, url: str, profile: str, sources: str = "", permissions: str | None = None,
+            binding: str | None = None) -> str:
     path = Path(write_config(tmp_path, url, sources=sources, permissions=permissions))
     text = path.read_text()
-    start = text.index("profile = ")
-    path.write_text(text[:start] + f'profile = "{profile}"' + text[text.index("\n", start):])
+    for key, value in (("profile", profile), ("binding", binding)):
+        if value:
+            start = text.index(f"{key} = ")
+            text = text[:start] + f'{key} = "{value}"' + text[text.index("\n", start):]
+    path.write_text(text)
     return str(path)
 
 
@@ -107,6 +111,14 @@ def test_check_passes_on_the_type_file_server(cmis10_url, tmp_path):
     assert result.exit_code == 0, result.output
     status = json.loads(result.output)["repository"]["types"][schema.DOCUMENT_TYPE]
     assert status["present"] and status["versionable"] and status["missing_properties"] == []
+
+
+def test_a_cmis10_endpoint_with_a_secondary_type_profile_is_refused_by_check(cmis10_url, tmp_path):
+    atom10 = cmis10_url.rstrip("/").rsplit("/", 1)[0] + "/atom"      # CMIS 1.0 AtomPub of the same server
+    result = _cli(_config(tmp_path, atom10, "opencmis-inmemory", binding="atompub"), "check", "--json")
+    assert result.exit_code == 5, result.output
+    found = json.loads(result.output)["repository"]
+    assert found["cmis_version"] == "1.0" and 'profile = "cmis10"' in found["profile_problem"]
 
 
 @pytest.fixture(scope="module")

@@ -45,3 +45,10 @@ def test_cmis10_profiles_file_everything_on_the_document_type():
         assert not prof.secondary_types and not prof.create_types
         assert prof.secondary_type == prof.document_type == schema.DOCUMENT_TYPE
         assert typedefs.wanted(prof) == [(schema.DOCUMENT_TYPE, schema.DOCUMENT_PROPERTIES + schema.ARCHIVE_PROPERTIES)]
+
+
+def test_a_cmis10_repository_needs_a_cmis10_profile():
+    assert "profile = \"cmis10\"" in typedefs.profile_hint("1.0", profile("opencmis-inmemory"))
+    assert typedefs.TYPE_FILE in typedefs.profile_hint("1.0", profile("alfresco"))
+    assert typedefs.profile_hint("1.0", profile("cmis10")) is None
+    assert typedefs.profile_hint("1.1", profile("opencmis-inmemory-cmis10")) is None   # how it is tested
