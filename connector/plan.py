@@ -20,7 +20,6 @@ sequential, an upper bound when the pipeline writes on several workers.
 """
 from __future__ import annotations
 
-import json
 import statistics
 import time
 import uuid
@@ -99,13 +98,9 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
 
 def history_rate(ledger, source: str, runs: int = 20) -> dict | None:
     """Versions per second over the last ``runs`` finished runs of ``source`` that filed something."""
-    rows = ledger.db.execute("SELECT summary FROM runs WHERE command LIKE ? AND outcome IN ('ok', 'quarantined') "
-                             "AND summary IS NOT NULL ORDER BY started_at DESC LIMIT ?",
-                             (f"% {source}", runs)).fetchall()
     versions = seconds = 0.0
     used = 0
-    for (text,) in rows:
-        summary = json.loads(text)
+    for summary in ledger.completed_summaries(source, runs):
         if summary.get("versions") and summary.get("seconds"):
             versions += summary["versions"]
             seconds += summary["seconds"]

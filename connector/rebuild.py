@@ -19,8 +19,6 @@ from what the repository holds; the next sync files everything from the sources 
 from __future__ import annotations
 
 import logging
-import os
-import time
 
 from .access import acl_digest
 from .cmis import schema
@@ -48,7 +46,7 @@ def check_archive(repo, filer, ledger: Ledger) -> None:
     Asked before the types are created (InMemory would make them anew and every new version of a
     record the ledger knows would then fail on its own, quarantined item by item with the
     repository's raw error). Costs nothing with an empty ledger, else up to three requests."""
-    if ledger.db.execute("SELECT 1 FROM versions LIMIT 1").fetchone() is None:
+    if not ledger.has_versions():
         return
     types = dict.fromkeys((filer.profile.document_type, filer.profile.secondary_type))   # one in CMIS 1.0 mode
     gone = [f"type {type_id}" for type_id in types if repo.get_type(type_id) is None]
@@ -71,17 +69,7 @@ def set_aside(archive) -> str:
 
     Example: ``.state/ledger.sqlite`` -> ``.state/ledger.sqlite.replaced-20261203T172500Z``."""
     path = archive.ledger.path
-    archive.ledger.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")   # the old file complete on its own
-    archive.ledger.close()
-    aside = f"{path}.replaced-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
-    n = 1
-    while os.path.exists(aside):
-        n += 1
-        aside = f"{aside.split('~')[0]}~{n}"
-    os.rename(path, aside)
-    for suffix in ("-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.rename(path + suffix, aside + suffix)
+    aside = archive.ledger.move_aside()
     archive.ledger = Ledger(path)
     archive.audit.append("ledger_replaced", aside=aside, run_id=archive.run_id)
     log.warning("the old ledger is kept as %s; a fresh one is built from the repository", aside)

@@ -13,8 +13,6 @@ state, under ``state``, stays as the source wrote it.
 """
 from __future__ import annotations
 
-import json
-
 from .config import Config
 from .ledger import Ledger
 from .sweep import for_source, format_figures
@@ -28,9 +26,8 @@ def status(cfg: Config, ledger: Ledger | None = None) -> dict:
     own = ledger is None
     ledger = ledger or Ledger(cfg.ledger_path)
     try:
-        db = ledger.db
         names = list(cfg.sources)
-        for (name,) in db.execute("SELECT DISTINCT source FROM records UNION SELECT DISTINCT source FROM quarantine"):
+        for name in sorted(ledger.record_sources() | ledger.quarantine_sources()):
             if name not in names:
                 names.append(name)
         sources = [_source(ledger, name, cfg.sources[name].type if name in cfg.sources else None)
@@ -45,40 +42,31 @@ def status(cfg: Config, ledger: Ledger | None = None) -> dict:
 
 
 def _source(ledger: Ledger, name: str, system: str | None) -> dict:
-    db = ledger.db
-    files = ",".join(f"'{k}'" for k in FILE_KINDS)
-    row = db.execute(
-        f"SELECT sum(kind NOT IN ({files}) AND kind != 'tombstone'), sum(kind IN ({files})), "
-        f"sum(kind = 'tombstone'), sum(deleted) FROM records WHERE source=?", (name,)).fetchone()
-    items, file_count, tombstones, deleted = (int(v or 0) for v in row)
-    versions, size = db.execute(
-        "SELECT count(*), coalesce(sum(v.length), 0) FROM versions v JOIN records r ON r.key = v.key "
-        "WHERE r.source=? AND r.kind != 'tombstone'", (name,)).fetchone()
-    kinds = dict(db.execute("SELECT kind, count(*) FROM records WHERE source=? GROUP BY kind ORDER BY kind", (name,)))
+    items, file_count, tombstones, deleted = ledger.record_counts(name, FILE_KINDS)
+    versions, size = ledger.archived_size(name)
+    kinds = ledger.kind_counts(name)
     quarantined = [{"key": key, "error": error, "reason": reason, "attempts": attempts,
                     "first_seen": pasteable(first), "last_seen": pasteable(last)}
                    for key, _, error, reason, attempts, first, last in ledger.quarantined(name)]
-    run = db.execute("SELECT run_id, command, started_at, finished_at, outcome, summary FROM runs "
-                     "WHERE command LIKE ? ORDER BY started_at DESC, rowid DESC LIMIT 1", (f"% {name}",)).fetchone()
+    run = ledger.last_run(name)
     last_run = None
     if run:
-        summary = json.loads(run[5]) if run[5] else {}
+        summary = run[5]
         last_run = {"run_id": run[0], "command": run[1].split(" ", 1)[0], "started_at": pasteable(run[2]),
                     "finished_at": pasteable(run[3]), "outcome": run[4] or "unfinished (killed, or still running)",
                     "versions": summary.get("versions"), "quarantined": summary.get("quarantined"),
                     "seconds": summary.get("seconds"), "errors": summary.get("errors", [])}
-    intents = db.execute("SELECT count(*) FROM intents WHERE key LIKE ?", (f"{name}/%",)).fetchone()[0]
     state = ledger.source_state(name)
     return {"source": name, "system": system, "configured": system is not None,
             "checkpoint": pasteable(state.get("checkpoint")), "state": state,
-            "items": items, "files": file_count, "versions": int(versions), "bytes": int(size),
+            "items": items, "files": file_count, "versions": versions, "bytes": size,
             "tombstones": tombstones, "deleted_in_source": deleted, "kinds": kinds,
             "quarantined": quarantined, "last_run": last_run,
             "backfills": [{k: pasteable(b[k]) if k in TIMES else b[k]
                            for k in ("run_id", "since", "until", "status", "objects", "cursor", "attempts",
                                      "started_at", "finished_at")}
                           for b in ledger.backfills(name)],
-            "pending_intents": int(intents)}
+            "pending_intents": ledger.pending_intents(name)}
 
 
 def format_status(st: dict) -> str:

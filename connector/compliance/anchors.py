@@ -28,8 +28,7 @@ from typing import Callable, Iterable, Iterator
 from ..cmis import schema
 from ..cmis.filer import quote
 from ..http import retrying
-from ..ledger import now
-from .segments import ensure_schema, filed_segments
+from .segments import filed_segments
 from .select import single
 
 log = logging.getLogger(__name__)
@@ -144,7 +143,6 @@ def restore(archive, events: set[str]) -> list[dict]:
     """Rebuild the ledger's ``audit_segments`` from the segments in the repository, and return the
     audit trail's entries of the kinds ``events``: from the segments (a damaged one is skipped and
     logged), then from the local log after the last of them (not anchored yet)."""
-    ensure_schema(archive.ledger)
     trail: list[dict] = []
     covered = 0
 
@@ -159,9 +157,8 @@ def restore(archive, events: set[str]) -> list[dict]:
             del trail[kept:]
             log.warning("audit segment %s (%s) is damaged in the repository: not restored", anchor.key, anchor.object_id)
             continue
-        archive.ledger.db.execute("INSERT OR IGNORE INTO audit_segments VALUES (?,?,?,?,?,?,?)",
-                                  (anchor.first_seq, anchor.last_seq, anchor.filed_sha256, anchor.lines, anchor.key,
-                                   anchor.object_id, now()))
+        archive.ledger.segment_filed(anchor.first_seq, anchor.last_seq, anchor.filed_sha256, anchor.lines, anchor.key,
+                                     anchor.object_id, restored=True)
         covered = max(covered, anchor.last_seq)
     local = LocalLog(archive.config.audit_path)
     for seq, line in local.after(covered):

@@ -335,9 +335,9 @@ class LedgerState:
     person is matched as ``subject find``/``restrict`` match them: case and accents ignored."""
 
     def __init__(self, ledger):
-        from . import holds, subject
+        from . import holds
         self._holds = holds.HoldBook(ledger)
-        self._restricted = {fold(p) for p in subject.restricted_subjects(ledger)}
+        self._restricted = {fold(p) for p in ledger.restricted_subjects()}
 
     def holds_for(self, facts: Facts) -> list[str]:
         return self._holds.matters_for(facts)

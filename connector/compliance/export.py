@@ -386,7 +386,7 @@ def _export_record(archive, bag: BagWriter, report: ExportReport, table, record:
     if directory in used_dirs:
         directory += " ~" + hashlib.sha256(key.encode()).hexdigest()[:8]
     used_dirs.add(directory)
-    ledger_hashes = dict(archive.ledger.db.execute("SELECT object_id, sha256 FROM versions WHERE key=?", (key,)))
+    ledger_hashes = archive.ledger.version_digests(key)
     entries = []
     for props in history:
         vid, label = props["cmis:objectId"], props.get("cmis:versionLabel") or "0"

@@ -5,9 +5,9 @@ versions and newly filed matching records on hold until it is removed.
   updateProperties per version: a metadata event, the content is untouched), and into
   ``cmis:rm_holdIds`` (secondary type ``cmis:rm_hold``) where the repository defines it, so the
   repository itself refuses deletion.
-- In the ledger: tables ``holds`` (matter, criteria, who and when placed/released, and why
-  released) and ``hold_records`` (which records it was applied to). A removed hold stays in the
-  table, released.
+- In the ledger (``connector/ledger/compliance.py``): tables ``holds`` (matter, criteria, who and
+  when placed/released, and why released) and ``hold_records`` (which records it was applied to).
+  A removed hold stays in the table, released.
 - In the audit log: ``hold-add`` (criteria, who), ``hold-apply`` per record, ``hold-applied``
   (counts), and ``hold-remove`` / ``hold-release`` / ``hold-released`` likewise; the release's
   reason (required: a hold is lifted for a stated cause, e.g. "case M-17 closed, counsel's mail of
@@ -23,7 +23,6 @@ record are refused before the hold is recorded or audited (``EmptySelection``), 
 """
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
@@ -36,17 +35,6 @@ from .select import Criteria, EmptySelection, Found, as_list, by_criteria, by_ho
 from .settings import operator
 
 log = logging.getLogger(__name__)
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS holds (
-    matter TEXT NOT NULL, placed_at TEXT NOT NULL, placed_by TEXT NOT NULL, criteria TEXT NOT NULL,
-    note TEXT NOT NULL DEFAULT '', released_at TEXT, released_by TEXT, release_reason TEXT,
-    PRIMARY KEY (matter, placed_at));
-CREATE TABLE IF NOT EXISTS hold_records (
-    matter TEXT NOT NULL, placed_at TEXT NOT NULL, key TEXT NOT NULL, versions INTEGER NOT NULL,
-    applied_at TEXT NOT NULL, PRIMARY KEY (matter, placed_at, key));
-"""
-
 
 class HoldError(ConfigError):
     """A hold command that cannot be carried out as asked (unknown matter, conflicting criteria)."""
@@ -91,34 +79,20 @@ class HoldReport:
                 + (f"; reason: {self.reason}" if self.reason else ""))
 
 
-def ensure_schema(ledger) -> None:
-    ledger.db.executescript(SCHEMA)
-    columns = {row[1] for row in ledger.db.execute("PRAGMA table_info(holds)")}
-    if "release_reason" not in columns:     # a ledger from before the reason was required
-        ledger.db.execute("ALTER TABLE holds ADD COLUMN release_reason TEXT")
-
-
-
 class HoldBook:
     """The ledger's holds; ``matters_for`` answers the classifier for every version it files."""
 
     def __init__(self, ledger):
         self.ledger = ledger
-        ensure_schema(ledger)
         self._active = [h for h in self.all() if h.active]
         self._held: dict[str, set[str]] = {}
         for h in self._active:
-            for (key,) in ledger.db.execute("SELECT key FROM hold_records WHERE matter=? AND placed_at=?",
-                                            (h.matter, h.placed_at)):
+            for key in self.keys(h):
                 self._held.setdefault(key, set()).add(h.matter)
 
     def all(self) -> list[Hold]:
-        rows = self.ledger.db.execute(
-            "SELECT h.matter, h.placed_at, h.placed_by, h.criteria, h.note, h.released_at, h.released_by, "
-            "(SELECT count(*) FROM hold_records r WHERE r.matter = h.matter AND r.placed_at = h.placed_at), "
-            "h.release_reason FROM holds h ORDER BY h.placed_at").fetchall()
-        return [Hold(m, p, by, Criteria.from_dict(json.loads(c)), n, ra, rb, count, why)
-                for m, p, by, c, n, ra, rb, count, why in rows]
+        return [Hold(m, p, by, Criteria.from_dict(c), n, ra, rb, count, why)
+                for m, p, by, c, n, ra, rb, count, why in self.ledger.holds()]
 
     def active(self, matter: str) -> Hold | None:
         return next((h for h in self.all() if h.matter == matter and h.active), None)
@@ -128,8 +102,7 @@ class HoldBook:
         return found[-1] if found else None
 
     def keys(self, hold: Hold) -> set[str]:
-        return {k for (k,) in self.ledger.db.execute(
-            "SELECT key FROM hold_records WHERE matter=? AND placed_at=?", (hold.matter, hold.placed_at))}
+        return self.ledger.held_keys(hold.matter, hold.placed_at)
 
     def matters_for(self, facts) -> list[str]:
         matters = set(self._held.get(facts.key, ()))
@@ -157,8 +130,7 @@ def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: 
         raise EmptySelection(f"hold add {matter}", criteria.describe())
     if hold is None:
         hold = Hold(matter, now(), user, criteria, note)
-        archive.ledger.db.execute("INSERT INTO holds (matter, placed_at, placed_by, criteria, note) VALUES (?,?,?,?,?)",
-                                  (matter, hold.placed_at, user, json.dumps(criteria.as_dict(), sort_keys=True), note))
+        archive.ledger.place_hold(matter, hold.placed_at, user, criteria.as_dict(), note)
         archive.audit.append("hold-add", matter=matter, criteria=criteria.as_dict(), note=note, user=user,
                              placed_at=hold.placed_at, run_id=archive.run_id)
     else:
@@ -168,8 +140,7 @@ def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: 
     support = _support(archive)
     for key, record in sorted(found.items()):
         changed, unchanged = _update_series(archive, record, lambda ids: _with(ids, matter), support, report)
-        archive.ledger.db.execute("INSERT OR REPLACE INTO hold_records VALUES (?,?,?,?,?)",
-                                  (matter, hold.placed_at, key, changed + unchanged, now()))
+        archive.ledger.hold_applied(matter, hold.placed_at, key, changed + unchanged)
         archive.audit.append("hold-apply", matter=matter, key=key, object_id=record.object_id,
                              versions=changed + unchanged, changed=changed, user=user, run_id=archive.run_id)
         report.records += 1
@@ -202,8 +173,7 @@ def remove_hold(archive, matter: str, *, reason: str, user: str | None = None) -
         report.records += 1
     released_at = None if report.problems else now()    # the same time in the ledger and the audit entry
     if released_at:
-        archive.ledger.db.execute("UPDATE holds SET released_at=?, released_by=?, release_reason=? "
-                                  "WHERE matter=? AND placed_at=?", (released_at, user, reason, matter, hold.placed_at))
+        archive.ledger.release_hold(matter, hold.placed_at, released_at, user, reason)
     archive.audit.append("hold-released" if released_at else "hold-release-incomplete", matter=matter,
                          released_at=released_at, reason=reason, records=report.records,
                          versions_changed=report.versions_changed,
@@ -234,7 +204,6 @@ def restore(ledger, trail: Iterable[dict], held: Mapping[str, Mapping[str, int]]
     released since. A matter the trail does not explain is restored with no criteria (it holds
     the records found, and extends to no new record) and says so in its note. A release's reason
     comes from its ``hold-remove`` entry (trails from before the reason was required have none)."""
-    ensure_schema(ledger)
     placed: dict[tuple[str, str], dict] = {}
     released: dict[tuple[str, str], dict] = {}
     removing: dict[str, dict] = {}
@@ -249,11 +218,8 @@ def restore(ledger, trail: Iterable[dict], held: Mapping[str, Mapping[str, int]]
             released[(matter, remove.get("placed_at", ""))] = {**entry, "reason": remove.get("reason")}
     for (matter, placed_at), entry in placed.items():
         done = released.get((matter, placed_at)) or {}
-        ledger.db.execute("INSERT OR IGNORE INTO holds (matter, placed_at, placed_by, criteria, note, released_at, "
-                          "released_by, release_reason) VALUES (?,?,?,?,?,?,?,?)",
-                          (matter, placed_at, entry.get("user", ""), json.dumps(entry.get("criteria") or {}, sort_keys=True),
-                           entry.get("note", ""), done.get("released_at") or done.get("time"), done.get("user"),
-                           done.get("reason")))
+        ledger.restore_hold(matter, placed_at, entry.get("user", ""), entry.get("criteria") or {}, entry.get("note", ""),
+                            done.get("released_at") or done.get("time"), done.get("user"), done.get("reason"))
     book = HoldBook(ledger)
     for matter, keys in sorted(held.items()):
         hold = book.active(matter)
@@ -262,10 +228,8 @@ def restore(ledger, trail: Iterable[dict], held: Mapping[str, Mapping[str, int]]
                         "restored without criteria", matter, len(keys))
             hold = Hold(matter, now(), "ledger rebuild", Criteria(),
                         "restored by ledger rebuild from sa:holdIds; criteria unknown")
-            ledger.db.execute("INSERT INTO holds (matter, placed_at, placed_by, criteria, note) VALUES (?,?,?,?,?)",
-                              (matter, hold.placed_at, hold.placed_by, "{}", hold.note))
-        ledger.db.executemany("INSERT OR IGNORE INTO hold_records VALUES (?,?,?,?,?)",
-                              [(matter, hold.placed_at, key, versions, now()) for key, versions in sorted(keys.items())])
+            ledger.place_hold(matter, hold.placed_at, hold.placed_by, {}, hold.note)
+        ledger.restore_held_records(matter, hold.placed_at, keys)
     return len(held)
 
 

@@ -17,20 +17,20 @@ Example::
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import platform
-import sqlite3
 import statistics
 import subprocess
 from datetime import datetime, timezone
 from importlib import metadata
-from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .. import __version__
 from ..cmis import schema
 from ..cmis.profiles import profile as load_profile
 from ..config import SECRET_KEYS, Config, shipped_mapping
+from ..ledger import peek
 from ..mapping import Rules
 from ..sources import SWEEP_OPTIONS
 from .classify import ClassRules
@@ -120,20 +120,6 @@ def _versions(t: dict) -> list[list[str]]:
     return rows
 
 
-def _query(ledger_path: str, sql: str, args: tuple = ()) -> list[tuple]:
-    """Rows from the ledger, read-only; none when it does not exist or lacks the table."""
-    if not os.path.exists(ledger_path):
-        return []
-    try:
-        db = sqlite3.connect(f"{Path(ledger_path).absolute().as_uri()}?mode=ro", uri=True)
-        try:
-            return list(db.execute(sql, args))
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return []
-
-
 def _interval(seconds: float, lang: str) -> str:
     minutes = seconds / 60
     if minutes < 120:
@@ -147,9 +133,7 @@ def _schedule(config: Config, t: dict, lang: str) -> list[str]:
     out = ([t["schedule_declared"], "", *(t["schedule_source"].format(source=n, minutes=m) for n, m in declared.items())]
            if declared else [t["schedule_unknown"]])
     for name in sorted(config.sources):
-        starts = [datetime.fromisoformat(r[0]) for r in _query(
-            config.ledger_path, "SELECT started_at FROM runs WHERE command = ? ORDER BY started_at DESC LIMIT 50",
-            (f"sync {name}",))]
+        starts = peek(config.ledger_path, lambda ledger: ledger.sync_starts(name, 50), [])
         if len(starts) >= 2:
             gaps = [(a - b).total_seconds() for a, b in zip(starts, starts[1:])]
             out += ["", t["schedule_observed"].format(source=name, count=len(starts), last=starts[0].isoformat(),
@@ -165,12 +149,12 @@ def _enumerate(commands: tuple[str, ...], t: dict) -> str:
 
 
 def _holds(config: Config, t: dict) -> list[str]:
-    rows = _query(config.ledger_path, "SELECT matter, placed_at, placed_by, criteria, released_at FROM holds "
-                                      "ORDER BY placed_at")
-    out = [t["holds_now"], "", *_table(t["holds_head"], [[m, p, b, c, r or t["holds_active"]] for m, p, b, c, r in rows])
+    rows = peek(config.ledger_path, lambda ledger: ledger.holds(), [])
+    out = [t["holds_now"], "", *_table(t["holds_head"], [[m, p, b, json.dumps(c, sort_keys=True), r or t["holds_active"]]
+                                                         for m, p, b, c, _, r, *_ in rows])
            ] if rows else [t["no_holds"]]
-    restricted = _query(config.ledger_path, "SELECT count(*) FROM restrictions")
-    return [*out, "", t["restrictions_now"].format(count=restricted[0][0] if restricted else 0)]
+    restricted = peek(config.ledger_path, lambda ledger: len(ledger.restricted_subjects()), 0)
+    return [*out, "", t["restrictions_now"].format(count=restricted)]
 
 
 def generate(config: Config, now: datetime | None = None, lang: str = "en") -> str:
@@ -314,8 +298,7 @@ def generate(config: Config, now: datetime | None = None, lang: str = "en") -> s
     add("")
     out.extend(_table(t["software_head"], _versions(t)))
     add("")
-    runs = _query(config.ledger_path, "SELECT run_id, command, started_at, finished_at, outcome FROM runs "
-                                      "ORDER BY started_at DESC LIMIT 10")
+    runs = peek(config.ledger_path, lambda ledger: ledger.recent_runs(10), [])
     if runs:
         add(t["h_runs"])
         add("")

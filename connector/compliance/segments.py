@@ -3,7 +3,7 @@ one JSON Lines document under ``<base>/_audit/<year>/``, a record like any other
 SHA-256 checked on the way up, classified, in the ledger, so ``verify`` re-reads it).
 
 Filed after every ``sync`` (``[compliance] file_audit_log``, default on) and by
-``socialarchive audit file``. The ledger table ``audit_segments`` says which lines are filed (where
+``socialarchive audit file``. The ledger's table ``audit_segments`` says which lines are filed (where
 the next segment begins); ``verify`` reads the segments back from the repository and compares them
 with the local lines (``anchors``), so a local log cut, deleted or rewritten with a consistent new
 chain is still caught, whatever the ledger says.
@@ -25,18 +25,12 @@ from ..audit import GENESIS, _digest
 from ..cmis.filer import AlreadyFiled, DocumentSpec, VersionSpec
 from ..errors import ConnectorError, Fatal
 from ..http import retrying
-from ..ledger import now
 from ..model import Content, Visibility, record_key
 from .classify import Facts
 
 log = logging.getLogger(__name__)
 
 SOURCE, KIND, EVENT = "_audit", "audit-segment", "audit-segment"
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_segments (
-    first_seq INTEGER PRIMARY KEY, last_seq INTEGER NOT NULL, sha256 TEXT NOT NULL, lines INTEGER NOT NULL,
-    key TEXT NOT NULL, object_id TEXT NOT NULL, filed_at TEXT NOT NULL);
-"""
 
 
 class AuditChainBroken(Fatal):
@@ -53,15 +47,8 @@ class Segment:
     object_id: str
 
 
-def ensure_schema(ledger) -> None:
-    ledger.db.executescript(SCHEMA)
-
-
 def filed_segments(ledger) -> list[Segment]:
-    ensure_schema(ledger)
-    rows = ledger.db.execute("SELECT first_seq, last_seq, sha256, lines, key, object_id FROM audit_segments "
-                             "ORDER BY first_seq").fetchall()
-    return [Segment(*row) for row in rows]
+    return [Segment(*row) for row in ledger.audit_segments()]
 
 
 def read_lines(path: str, first_seq: int, last_seq: int | None = None) -> list[bytes]:
@@ -86,7 +73,6 @@ def read_lines(path: str, first_seq: int, last_seq: int | None = None) -> list[b
 
 def file_segment(archive) -> Segment | None:
     """File the audit lines not filed yet as one document; None when there is nothing new."""
-    ensure_schema(archive.ledger)
     done = filed_segments(archive.ledger)
     first = (done[-1].last_seq + 1) if done else 1
     lines = read_lines(archive.config.audit_path, first)
@@ -137,8 +123,7 @@ def file_segment(archive) -> Segment | None:
     archive.ledger.commit_version(filed, source=SOURCE, kind=KIND, native_id=f"{first:010d}",
                                   folder="/".join(spec.folder), visibility="restricted:", acl=decided.digest,
                                   run_id=archive.run_id)
-    archive.ledger.db.execute("INSERT INTO audit_segments VALUES (?,?,?,?,?,?,?)",
-                              (first, last, filed.sha256, len(lines), key, filed.object_id, now()))
+    archive.ledger.segment_filed(first, last, filed.sha256, len(lines), key, filed.object_id)
     segment = Segment(first, last, filed.sha256, len(lines), key, filed.object_id)
     archive.audit.append(EVENT, key=key, object_id=filed.object_id, first_seq=first, last_seq=last,
                          lines=len(lines), sha256=filed.sha256, run_id=archive.run_id)

@@ -29,15 +29,6 @@ from .settings import operator
 
 log = logging.getLogger(__name__)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS restrictions (
-    subject TEXT PRIMARY KEY, restricted_at TEXT NOT NULL, restricted_by TEXT NOT NULL, reason TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS restricted_records (
-    subject TEXT NOT NULL, key TEXT NOT NULL, versions INTEGER NOT NULL, applied_at TEXT NOT NULL,
-    PRIMARY KEY (subject, key));
-"""
-
-
 @dataclass
 class SubjectRecord:
     key: str
@@ -67,15 +58,6 @@ class RestrictReport:
     def line(self) -> str:
         return (f"{self.subject}: processing restricted on {self.records} records ({self.versions_changed} versions "
                 f"marked, {self.acls_changed} ACLs narrowed)" + (f", {len(self.problems)} problems" if self.problems else ""))
-
-
-def ensure_schema(ledger) -> None:
-    ledger.db.executescript(SCHEMA)
-
-
-def restricted_subjects(ledger) -> list[str]:
-    ensure_schema(ledger)
-    return [row[0] for row in ledger.db.execute("SELECT subject FROM restrictions ORDER BY subject")]
 
 
 def find(archive, user: str) -> list[SubjectRecord]:
@@ -108,13 +90,12 @@ def restrict(archive, user: str, *, reason: str = "", by: str | None = None,
     A person with no archived record raises ``EmptySelection`` before the restriction is recorded
     or audited (a misspelt name would otherwise be "restricted" and protect nobody), unless
     ``allow_empty``: a restriction ahead of the person's first archived content."""
-    ensure_schema(archive.ledger)
     selected = by_person(archive, user)
     if not selected and not allow_empty:
         raise EmptySelection(f"subject restrict {user}", f"user {user!r} (as author or revision author)")
     by = by or operator()
     reason = reason or "data subject request (GDPR Art. 18; BDSG §35(3): retention period running)"
-    archive.ledger.db.execute("INSERT OR IGNORE INTO restrictions VALUES (?,?,?,?)", (user, now(), by, reason))
+    archive.ledger.restrict_subject(user, now(), by, reason)
     archive.audit.append("subject-restrict", subject=user, reason=reason, user=by, run_id=archive.run_id)
     report = RestrictReport(user)
     secondary = archive.filer.profile.secondary_type
@@ -135,8 +116,7 @@ def restrict(archive, user: str, *, reason: str = "", by: str | None = None,
             acl_changed = _narrow_acl(archive, key, found.object_id)
         except ConnectorError as exc:
             report.problems.append(f"{key} ACL: {exc}")
-        archive.ledger.db.execute("INSERT OR REPLACE INTO restricted_records VALUES (?,?,?,?)",
-                                  (user, key, len(found.versions), now()))
+        archive.ledger.subject_record_restricted(user, key, len(found.versions))
         archive.audit.append("subject-restrict-record", subject=user, key=key, object_id=found.object_id,
                              versions_marked=changed, acl_narrowed=acl_changed, user=by, run_id=archive.run_id)
         report.records += 1
@@ -157,18 +137,15 @@ def restore(ledger, trail: Iterable[dict], marked: Mapping[str, tuple[int, set[s
     ``record_restrictions`` are restored from it by ``rebuild``, so those records never widen).
     ``trail`` (the audit entries, from the segments filed in the repository) names the subjects,
     so that their content filed later is restricted too."""
-    ensure_schema(ledger)
     subjects = []
     for entry in trail:
         if entry.get("event") != "subject-restrict" or not entry.get("subject"):
             continue
         subject = entry["subject"]
         subjects.append(subject)
-        ledger.db.execute("INSERT OR IGNORE INTO restrictions VALUES (?,?,?,?)",
-                          (subject, entry.get("time", now()), entry.get("user", ""), entry.get("reason", "")))
-        ledger.db.executemany("INSERT OR IGNORE INTO restricted_records VALUES (?,?,?,?)",
-                              [(subject, key, versions, now()) for key, (versions, people) in sorted(marked.items())
-                               if subject in people])
+        ledger.restrict_subject(subject, entry.get("time", now()), entry.get("user", ""), entry.get("reason", ""))
+        ledger.restore_subject_records(subject, {key: versions for key, (versions, people) in marked.items()
+                                                 if subject in people})
     return subjects
 
 

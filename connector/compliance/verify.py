@@ -73,16 +73,6 @@ class VerifyReport:
         return out
 
 
-def _ledger_versions(ledger, source: str | None) -> list[tuple]:
-    sql = ("SELECT v.key, v.revision_id, v.object_id, v.version_label, v.sha256, v.length FROM versions v "
-           "JOIN records r ON r.key = v.key")
-    args: tuple = ()
-    if source:
-        sql += " WHERE r.source = ?"
-        args = (source,)
-    return ledger.db.execute(sql + " ORDER BY v.key, v.filed_at", args).fetchall()
-
-
 def verify(archive, *, source: str | None = None, sample: int | None = None,
            allow_empty: bool = False) -> VerifyReport:
     """Re-read the versions (of ``source``; ``sample`` of them) and check the audit log.
@@ -90,7 +80,7 @@ def verify(archive, *, source: str | None = None, sample: int | None = None,
     ``source`` with no version filed raises ``EmptySelection`` before anything is audited ("OK"
     about nothing would pass for a fixity check), unless ``allow_empty``."""
     report = VerifyReport(source=source, sample=sample)
-    rows = _ledger_versions(archive.ledger, source)
+    rows = archive.ledger.filed_versions(source)
     if source and not rows and not allow_empty:
         raise EmptySelection("verify", f"source {source}")
     report.versions_total = len(rows)

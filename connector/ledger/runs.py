@@ -57,6 +57,31 @@ class Runs(Tables):
                               (f"sync {source}",)).fetchone()
         return datetime.fromisoformat(row[0]) if row and row[0] else None
 
+    def last_run(self, source: str) -> tuple[str, str, str, str | None, str | None, dict] | None:
+        """(run id, command, started, finished, outcome, summary) of the newest run of ``source``."""
+        row = self.db.execute("SELECT run_id, command, started_at, finished_at, outcome, summary FROM runs "
+                              "WHERE command LIKE ? ORDER BY started_at DESC, rowid DESC LIMIT 1",
+                              (f"% {source}",)).fetchone()
+        return (*row[:5], json.loads(row[5]) if row[5] else {}) if row else None
+
+    def recent_runs(self, limit: int) -> list[tuple[str, str, str, str | None, str | None]]:
+        """(run id, command, started, finished, outcome) of the newest ``limit`` runs."""
+        return self.db.execute("SELECT run_id, command, started_at, finished_at, outcome FROM runs "
+                               "ORDER BY started_at DESC LIMIT ?", (limit,)).fetchall()
+
+    def sync_starts(self, source: str, limit: int) -> list[datetime]:
+        """When the newest ``limit`` syncs of ``source`` started, newest first."""
+        return [datetime.fromisoformat(started) for (started,) in self.db.execute(
+            "SELECT started_at FROM runs WHERE command = ? ORDER BY started_at DESC LIMIT ?",
+            (f"sync {source}", limit))]
+
+    def completed_summaries(self, source: str, limit: int) -> list[dict]:
+        """The summaries of the newest ``limit`` runs of ``source`` that completed (ok, or with
+        quarantined records)."""
+        return [json.loads(text) for (text,) in self.db.execute(
+            "SELECT summary FROM runs WHERE command LIKE ? AND outcome IN ('ok', 'quarantined') "
+            "AND summary IS NOT NULL ORDER BY started_at DESC LIMIT ?", (f"% {source}", limit))]
+
     # --- backfill runs (resumable; see connector/backfill.py) ------------------------------
     def backfill_run(self, run_id: str) -> dict | None:
         self.db.row_factory = sqlite3.Row
