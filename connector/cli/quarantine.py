@@ -10,6 +10,7 @@ from ..exitcodes import ExitCode
 from ..ledger import Ledger
 from ..pipeline import Archive
 from ..quarantine import entries, one_line, retry
+from ..when import pasteable
 from .options import config_options, selected
 from .output import echo_json, err, log_fields
 
@@ -35,7 +36,7 @@ def quarantine_list(cfg, source, as_json) -> None:
         return
     for row in rows:
         click.echo(f"{row['key']}\t{row['error']}\t{one_line(row['reason'])}\t{row['attempts']} attempt(s)\t"
-                   f"last {row['last_seen']}")
+                   f"last {pasteable(row['last_seen'])}")
     if not rows:
         err("nothing quarantined", logging.WARNING)
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from click.testing import CliRunner
 
 from cli import main
 from connector.ledger import Ledger
+from connector.when import WHEN
 
 from ..conftest import write_config
 
@@ -35,6 +37,16 @@ def test_quarantine_list_shows_a_multi_line_reason_on_one_line(tmp_path):
         "the repository refused it: org.apache.chemistry.opencmis.CmisRuntimeException: parser at Parser.java:12"]
     whole = CliRunner().invoke(main, ["quarantine", "list", "--json", "--config", config])
     assert json.loads(whole.stdout)[0]["reason"] == REASON     # JSON keeps the reason as filed
+
+
+def test_quarantine_list_prints_a_time_the_date_options_take(tmp_path):
+    """The last-seen time is printed as `status` prints times (UTC, whole seconds, Z), so it can be
+    pasted into --since."""
+    config = quarantined_config(tmp_path)
+    text = CliRunner().invoke(main, ["quarantine", "list", "--config", config])
+    last_seen = text.stdout.split("\tlast ")[1].strip()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", last_seen), last_seen
+    assert WHEN.convert(last_seen, None, None) is not None
 
 
 WIKI = """
