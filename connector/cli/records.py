@@ -24,6 +24,7 @@ import click
 from ..compliance import actions
 from ..compliance.select import Criteria, EmptySelection
 from ..exitcodes import ExitCode
+from ..when import pasteable
 from .options import ALLOW_EMPTY_HELP, config_options, selection_range_options
 
 
@@ -131,10 +132,10 @@ def hold_list(cfg, as_json, show_all) -> None:
         click.echo(json.dumps([h.as_dict() for h in holds], indent=2, ensure_ascii=False))
         return
     for h in holds:
-        state = "active" if h.active else (f"released {h.released_at} by {h.released_by}"
+        state = "active" if h.active else (f"released {pasteable(h.released_at)} by {h.released_by}"
                                            + (f", reason: {h.release_reason}" if h.release_reason else ""))
         click.echo(f"{h.matter}\t{state}\t{h.criteria.describe()}\t{h.records} records\t"
-                   f"placed {h.placed_at} by {h.placed_by}" + (f"\t{h.note}" if h.note else ""))
+                   f"placed {pasteable(h.placed_at)} by {h.placed_by}" + (f"\t{h.note}" if h.note else ""))
     if not holds:
         click.echo("no holds", err=True)
 
