@@ -5,6 +5,7 @@ OpenCMIS InMemory server."""
 from __future__ import annotations
 
 import json
+import re
 import os
 
 import pytest
@@ -43,7 +44,10 @@ def test_the_release_reason_is_audited_listed_and_survives_a_ledger_rebuild(seed
         == [("hold-remove", reason), ("hold-released", reason)]
     [hold] = listed(path)
     assert (hold["active"], hold["release_reason"]) == (False, reason) and hold["released_by"]
-    assert f"reason: {reason}" in cli("hold", "list", "--all", "--config", path).stdout
+    text = cli("hold", "list", "--all", "--config", path).stdout
+    assert f"reason: {reason}" in text
+    # times as status prints them (UTC, whole seconds, Z): pasteable into --since
+    assert re.search(r"released \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by .*placed \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ by", text), text
 
     # the ledger lost: the released hold, its reason included, comes back from the filed audit log
     assert cli("audit", "file", "--config", path).exit_code == 0
