@@ -76,6 +76,9 @@ def check(data: dict[str, Any]) -> None:
                 raise ConfigError(f"[{name}] {key}: unknown key{_did_you_mean(key, schema)}")
             expected, fits = schema[key]
             if not fits(value):
+                if schema[key] is TEXT_TABLE and isinstance(value, dict):
+                    entry, bad = next((k, v) for k, v in value.items() if not isinstance(v, str))
+                    raise ConfigError(f"[{name}.{key}] {entry}: expected a string, not {_shown(bad)}")
                 raise ConfigError(f"[{name}] {key}: expected {expected}, not {_shown(value)}")
 
 
