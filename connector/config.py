@@ -9,6 +9,7 @@ Example ``socialarchive.toml``::
     url = "http://127.0.0.1:8090/inmemory/browser"
     repository_id = "A1"
     profile = "opencmis-inmemory"
+    # binding = "atompub"                    # with url = ".../atom11": no Browser binding (check says)
     username = "admin"
     password_env = "SA_CMIS_PASSWORD"        # or password_file = "/run/secrets/cmis"
 
