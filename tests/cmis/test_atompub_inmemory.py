@@ -14,7 +14,7 @@ from cli import main
 from connector import config
 from connector.cmis.atompub import AtomPubRepository
 from connector.cmis.bindings import offered, recommend
-from connector.cmis.client import NameConflict, ObjectNotFound, RepositoryUnavailable
+from connector.cmis.client import NameConflict, ObjectNotFound, RepositoryUnavailable, Upload
 from connector.cmis.filer import AlreadyFiled, DocumentSpec, Filer, VersionSpec
 from connector.cmis.names import storable_text
 from connector.cmis.profiles import profile
@@ -186,3 +186,20 @@ def test_a_record_left_without_its_acl_by_a_kill_gets_it_when_found(filer):
     with pytest.raises(AlreadyFiled):
         filer.create(spec(key), version("r1", b"x"))
     assert filer.repo.acl(filer.find(key)[0].object_id) == {p: set(v) for p, v in ACL.items()}
+
+
+def test_cmis_10_over_atom(atom_url):
+    """The CMIS 1.0 endpoint (/inmemory/atom): no secondary types, the same calls and costs."""
+    repo = AtomPubRepository(atom_url.rsplit("/", 1)[0] + "/atom", "A1", "admin", "admin", secondary_types=False)
+    assert repo.info().cmis_version == "1.0"
+    folder = repo.create_folder(repo.info().root_id, f"atom10-{uuid.uuid4().hex[:8]}")["cmis:objectId"]
+    before = repo.request_count
+    doc = repo.create_document(folder, {"cmis:objectTypeId": "VersionableType", "cmis:name": "a.txt",
+                                        "cmis:secondaryObjectTypeIds": ["sa:archived"]},   # left out in 1.0 mode
+                               Upload("a.txt", "text/plain", [b"first"]), acl_add=ACL)
+    pwc = repo.check_out(doc["cmis:objectId"])
+    second = repo.check_in(pwc["cmis:objectId"], {}, Upload("a.txt", "text/plain", [b"second"]))
+    assert repo.request_count - before == 4
+    assert [v["cmis:versionLabel"] for v in repo.versions(second["cmis:objectId"])] == ["1.0", "2.0"]
+    assert b"".join(repo.content(doc["cmis:objectId"])) == b"first"
+    assert repo.acl(second["cmis:objectId"]) == {p: set(v) for p, v in ACL.items()}
