@@ -61,8 +61,8 @@ demo: venv
 	servers/demo.sh
 
 # README "Performance": each bench/ script prints OURS vs a RAW baseline side by side, on servers of
-# its own (OpenCMIS 127.0.0.1:18190 and :18191 for the 1 GiB run, MediaWiki :18181), stopped after
-BENCH_SCRIPTS ?= throughput noop_sync round_trips mediawiki_requests memory sweep scanner
+# its own (OpenCMIS 127.0.0.1:18190, :18191 and :18193 for the 1 GiB runs, MediaWiki :18181), stopped after
+BENCH_SCRIPTS ?= throughput noop_sync round_trips mediawiki_requests memory sweep scanner atompub atompub_memory
 bench: venv
 	@test -x /usr/bin/time || apt-get install -y -q time >/dev/null
 	@set -e; trap 'servers/opencmis/up.sh stop /tmp/cmis-bench >/dev/null; servers/mediawiki/up.sh stop /tmp/mw-bench >/dev/null' EXIT; \
