@@ -7,11 +7,11 @@ a record that cannot be built, a topic the key may not read); the run goes on wi
 
 Retry reads the records again *from the source* and files them through the normal pipeline:
 
-- sources with a ``fetch(native_ids)`` method read exactly those records by id: MediaWiki (a page
-  with its whole history and its file, by page id) and WordPress (posts, pages, media, comments
-  by id);
-- the forums (Misago, Discourse) have no such method: a post is only addressable inside its thread
-  and the quarantine keeps no thread id, so their retry lists the whole source
+- sources whose ``fetch(native_ids)`` reads by id (``fetch_method = "fetch"``) read exactly those
+  records: MediaWiki (a page with its whole history and its file, by page id) and WordPress
+  (posts, pages, media, comments by id);
+- the forums (Misago, Discourse) keep the contract's default ``fetch``: a post is only addressable
+  inside its thread and the quarantine keeps no thread id, so their retry lists the whole source
   (``backfill(None, None)``) and files only the objects that carry a quarantined key. Correct,
   but it costs a full listing; retry those after fixing the cause, not in a loop.
 

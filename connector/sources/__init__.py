@@ -1,6 +1,9 @@
-"""Sources: one module per system. Each yields ``model`` objects and knows nothing of CMIS.
-(``mediawiki_api`` and ``wordpress_api`` are those sources' HTTP clients: requests, paging, login
-and error classes, kept apart from what the source reads and how it becomes items.)
+"""Sources: one package per system (``mediawiki/``, ``wordpress/``, ``misago/``, ``discourse/``),
+listed in ``registry``. Each yields ``model`` objects and knows nothing of CMIS. Inside a package,
+``source`` is what the source reads (the contract's members), ``items`` how API objects become
+items, ``visibility`` and ``sweep`` the visibility and change sweeps, ``api`` its HTTP client
+(requests, paging, login, error classes) where it has one. ``kit`` holds the shared plumbing:
+the checkpoint window, tombstones and the deletion guard, the forum shape.
 
 Every source class is a ``base.Source`` (dlt-style: a generator plus explicit state)::
 
@@ -37,6 +40,13 @@ Every source class is a ``base.Source`` (dlt-style: a generator plus explicit st
   Units the run read anyway come first and cost nothing.
 - ``Tombstone.readers``: the source principals who can still see deleted content in the source;
   the deleted record's ACL narrows to them (mapped), the archive admins and restricted readers.
+
+Native ids (the last part of a record key ``source/kind/native id``; filed keys never change, so
+neither do these): MediaWiki ``"42"`` for a page (its page id) and ``"file:42"`` for its file;
+WordPress ``"post:12"``, ``"page:3"`` (the post type's kind), ``"media:5"``, ``"comment:7"``;
+Misago ``"thread:3"``, ``"post:9"``, ``"attachment:4"``; Discourse ``"thread:100"``,
+``"post:1003"``, ``"attachment:<sha1>"``. MediaWiki's bare page id is the odd one out; making it
+``"page:42"`` would give every page filed so far a new key, so it stays.
 """
 from __future__ import annotations
 
