@@ -16,7 +16,11 @@ What the pipeline relies on:
   jobs submitted, and ``notify(finished)`` runs (``on_object``; it may raise a job's failure). A
   commit happens only when a worker would otherwise go idle, before the calling thread blocks,
   and at the end, so one commit covers many jobs while the workers are busy (group commit).
-- **Bounds.** At most ``workers`` jobs run at once. At most ``limit`` jobs are held (waiting,
+  When the caller is what limits (its jobs come faster than a commit takes, and another worker is
+  still busy), a free worker waits for a few more jobs rather than for a commit of one: per job
+  the caller then pays a fraction of a commit (two fsyncs), not a whole one each.
+- **Bounds.** At most ``workers`` jobs run at once. At most ``limit`` (default max(64,
+  16 x workers)) jobs are held (waiting,
   running, or done and waiting for an earlier one); once the window is full it drains to half
   before taking more, so that each sync and each retire covers several jobs. Jobs whose known
   content sizes add up past ``byte_budget`` are not taken ahead (``workers`` + 1 always are), which
@@ -42,12 +46,14 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any, Callable, Iterable
 
 DEFAULT_WORKERS = 4
 BYTE_BUDGET = 64 << 20
+INF = float("inf")
 
 
 class Job:
@@ -66,7 +72,8 @@ class Job:
 
     @property
     def done(self) -> bool:
-        return not self.needs_write or (self.future is not None and self.future.done())
+        return not self.needs_write or (self.future is not None and self.future.done()
+                                        and not self.future.cancelled())
 
     @property
     def running(self) -> bool:
@@ -81,12 +88,15 @@ class Window:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.workers = workers
-        self.limit = limit or max(16, 4 * workers)
+        self.limit = limit or max(64, 16 * workers)
         self.byte_budget = byte_budget
         self._commit, self._run, self._notify, self._stopping = commit, run, notify, stopping
         self._jobs: deque[Job] = deque()
         self._held_bytes = 0
         self._pool: _Pool | None = None
+        self._added = 0.0          # when the caller last handed a job over
+        self._arrival = INF        # the caller's time per job, last seen (prepare, read the source)
+        self._commit_cost = 0.0    # how long the last commit took
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -95,6 +105,9 @@ class Window:
     def add(self, job: Job) -> bool:
         """Take a prepared job; blocks (committing and submitting meanwhile) while it must wait.
         False if the window is stopping and did not take it."""
+        started = time.monotonic()
+        if self._added:
+            self._arrival = started - self._added
         if self.blocked_by(job.keys):
             self.wait_for(job.keys)
         if not self._room(job, 0):
@@ -104,6 +117,7 @@ class Window:
         self._jobs.append(job)
         self._held_bytes += job.size
         self._pump()
+        self._added = time.monotonic()
         return True
 
     def blocked_by(self, keys: Iterable[str]) -> bool:
@@ -179,18 +193,34 @@ class Window:
             wait(running, return_when=FIRST_COMPLETED)
 
     def _pump(self) -> None:
-        """Without blocking: start synced jobs on free workers; if a worker would still be idle
-        while jobs wait for their intents, checkpoint first."""
-        free = self.workers - sum(1 for j in self._jobs if j.running)
-        if free <= 0 or self._stopping():
+        """Without blocking: hand synced jobs to the pool, up to one queued behind each worker's
+        running job (a worker that finishes goes on without waiting for this thread); if a worker
+        would still be idle while jobs wait for their intents, checkpoint first (or group)."""
+        if self._stopping():
             return
-        waiting = [j for j in self._jobs if j.needs_write and j.future is None][:free]
-        if any(not j.synced for j in waiting):
+        submitted = sum(1 for j in self._jobs if j.running)   # running, or queued in the pool
+        room = 2 * self.workers - submitted
+        if room <= 0:
+            return
+        waiting = [j for j in self._jobs if j.needs_write and j.future is None][:room]
+        synced = [j for j in waiting if j.synced]   # a prefix: a checkpoint syncs all held jobs
+        if len(synced) < len(waiting) and submitted + len(synced) < self.workers \
+                and not self._grouping(submitted + len(synced)):
             self._checkpoint()
-        for job in waiting:
+            synced = waiting
+        for job in synced:
             if self._pool is None:
-                self._pool = _Pool(self.workers, self._run)
+                self._pool = _Pool(self.workers, self._run, self._stopping)
             job.future = self._pool.submit(job)
+
+    def _grouping(self, busy: int) -> bool:
+        """Leave a worker idle a little longer, for a commit of several jobs? Only while another
+        worker is ``busy`` (the workers are not what limits), the caller's jobs come faster than a
+        commit takes (waiting for the next one costs less than a commit), and fewer than
+        ``workers`` x 2 jobs wait for their intents. Whenever the caller blocks, it commits first."""
+        if not busy or self._arrival >= self._commit_cost:
+            return False
+        return sum(1 for j in self._jobs if j.needs_write and not j.synced) < 2 * self.workers
 
     def _checkpoint(self) -> None:
         """One durable commit: the finished head of the window, and the intents of the waiting jobs."""
@@ -202,7 +232,9 @@ class Window:
         starting = [j for j in self._jobs if j.needs_write and j.future is None and not j.synced]
         if not finished and not starting:
             return
+        started = time.monotonic()
         self._commit(finished, starting)
+        self._commit_cost = time.monotonic() - started
         for job in starting:
             job.synced = True
         if finished:
@@ -210,11 +242,12 @@ class Window:
 
 
 class _Pool:
-    """``workers`` daemon threads running ``run(job)``; a future per job. Daemons, so that an abort
-    (``shutdown(wait=False)``) does not wait for a long upload: the process may exit under it."""
+    """``workers`` daemon threads running ``run(job)``; a future per job, queued until a thread is
+    free (none starts once ``stopping()``). Daemons, so that an abort (``shutdown(wait=False)``)
+    does not wait for a long upload: the process may exit under it."""
 
-    def __init__(self, workers: int, run: Callable[[Job], None]):
-        self._run = run
+    def __init__(self, workers: int, run: Callable[[Job], None], stopping: Callable[[], bool]):
+        self._run, self._stopping = run, stopping
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._loop, name=f"filing-{n + 1}", daemon=True)
                          for n in range(workers)]
@@ -232,6 +265,8 @@ class _Pool:
             if item is None:
                 return
             future, job = item
+            if self._stopping():
+                future.cancel()   # queued, not started: a graceful stop starts nothing more
             if not future.set_running_or_notify_cancel():
                 continue
             try:
