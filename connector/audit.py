@@ -48,6 +48,7 @@ class AuditLog:
         self.actor = actor
         self._lock = threading.Lock()
         self._batch = None   # the open file while a batch() is running
+        self._pending: list[str] = []   # the batch's lines, written at its end
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         torn = self._cut_torn_tail()
         self._seq, self._prev = self._tail()
@@ -111,8 +112,7 @@ class AuditLog:
             entry["hash"] = _digest(entry)
             line = json.dumps(entry, sort_keys=True, ensure_ascii=False) + "\n"
             if self._batch is not None:
-                self._batch.write(line)
-                self._batch.flush()   # in the OS: survives a killed process; fsync at the batch's end
+                self._pending.append(line)   # written whole, with the batch's others, at its end
             else:
                 with open(self.path, "a", encoding="utf-8") as fh:
                     fh.write(line)
@@ -123,9 +123,12 @@ class AuditLog:
 
     @contextmanager
     def batch(self) -> Iterator[None]:
-        """Group commit: entries appended inside share one fsync, done when the block ends (also
-        on error), before the caller goes on to commit what they record to the ledger. Each entry is
-        still written (flushed to the OS) as it is appended, so a killed process loses none."""
+        """Group commit: entries appended inside are written together, in one write and one
+        fsync, when the block ends (also on error), before the caller goes on to commit what they
+        record to the ledger. A process killed inside the block loses the block's entries, never
+        a part of one (no torn line from a buffer cut mid-entry), and the chain on disk stays
+        whole: what they recorded was not committed to the ledger either, so the next run finds
+        those versions by key and audits them as ``recovered``."""
         with self._lock:
             if self._batch is not None:
                 nested = True
@@ -140,7 +143,9 @@ class AuditLog:
         finally:
             with self._lock:
                 fh, self._batch = self._batch, None
+                lines, self._pending = self._pending, []
                 try:
+                    fh.write("".join(lines))
                     fh.flush()
                     os.fsync(fh.fileno())
                 finally:
