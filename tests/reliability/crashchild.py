@@ -6,12 +6,16 @@ for the crash tests (each a count: SIGKILL at that call, 1-based; unset = off):
 - ``SA_KILL_IN_AUDIT``: inside ``AuditLog.append``: half of the line is written, then the kill
   (a torn last line, as a kill in the middle of the write leaves it);
 - ``SA_KILL_AFTER_CHECKOUT``: right after a check-out was acknowledged (a stale private working
-  copy for the next run).
+  copy for the next run);
+- ``SA_KILL_BEFORE_GROUP_COMMIT``: when a group's audit batch is durable (its entries fsynced), before
+  the ledger transaction that records the group commits: every version of the group was
+  acknowledged and audited, the ledger never hears of any of them.
 
 The parent kills at random moments too (a timer and ``Popen.kill``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -62,6 +66,17 @@ def install() -> None:
             _die()
         return original_append(self, event, **fields)
     audit.AuditLog.append = append
+
+    group_hit = _countdown("SA_KILL_BEFORE_GROUP_COMMIT")
+    original_batch = audit.AuditLog.batch
+
+    @contextlib.contextmanager
+    def batch(self):
+        with original_batch(self):
+            yield
+        if group_hit():
+            _die()
+    audit.AuditLog.batch = batch
 
     checkout_hit = _countdown("SA_KILL_AFTER_CHECKOUT")
     original_check_out = client.CmisRepository.check_out

@@ -4,7 +4,9 @@ in a subprocess), then one more run: nothing missing, nothing twice, the audit c
 The corpus is ~300 revisions on 40 pages plus 2 files (3 file versions) written to the real wiki
 (``conftest.corpora``). Kill moments, in a seeded order: a timer (anywhere: start-up, listing,
 upload, commit), right after the repository acknowledged a write and before the ledger recorded it,
-in the middle of an audit line (torn line), and between a check-out and its check-in.
+once a group's audit entries are durable and before the ledger commit that records the group (on
+one worker and on four), in the middle of an audit line (torn line), and between a check-out and
+its check-in.
 """
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ def _schedule(rng: random.Random) -> list[tuple[str, float, str]]:
     plan = ([("commit", rng.randint(2, 10), "1") for _ in range(5)]
             + [("audit", rng.randint(2, 10), "1") for _ in range(3)]
             + [("checkout", rng.randint(2, 6), "1") for _ in range(2)]
-            + [("timer", round(rng.uniform(1.2, 2.2), 2), "4") for _ in range(4)])
+            + [("timer", round(rng.uniform(1.2, 2.2), 2), "4") for _ in range(4)]
+            + [("group", rng.randint(1, 3), workers) for workers in ("1", "4")])
     rng.shuffle(plan)
     return plan
 
@@ -41,7 +44,8 @@ def _schedule(rng: random.Random) -> list[tuple[str, float, str]]:
 # a fast machine must not let one timer run finish the whole backfill: the runs after it would
 # find nothing to do and never be killed
 TIMER_CAP = 50
-ENV = {"commit": "SA_KILL_AT_COMMIT", "audit": "SA_KILL_IN_AUDIT", "checkout": "SA_KILL_AFTER_CHECKOUT"}
+ENV = {"commit": "SA_KILL_AT_COMMIT", "audit": "SA_KILL_IN_AUDIT", "checkout": "SA_KILL_AFTER_CHECKOUT",
+       "group": "SA_KILL_BEFORE_GROUP_COMMIT"}
 
 
 @pytest.mark.integration
