@@ -370,15 +370,22 @@ class Archive:
             self.audit.append("quarantine", key=key, reason=reason, run_id=self.run_id)
 
     def _item_unit(self, item: Item, role: str) -> "_Unit":
-        spec = self.mapper.document(item, settled=self._settled(item), restrictions=self.ledger.restrictions(item.key))
+        # A new record (no row, no intent: no version either) costs three ledger reads, not six
+        intent = self.ledger.has_intent(item.key)
+        record = None if intent else self.ledger.record(item.key)
+        known = self.ledger.filed_revisions(item.key) if intent or record is not None else {}
+        # filed and classified on an earlier run: not read again (after an interrupted run, nothing is)
+        settled = frozenset() if intent else frozenset(known)
+        spec = self.mapper.document(item, settled=settled, restrictions=self.ledger.restrictions(item.key))
         if spec.restrictions and not self.dry_run:
             self.ledger.restrict(spec.key, spec.restrictions)   # kept before any write relies on them
         visibility = access_label(item.visibility)
-        filed = self._filed(spec, visibility)
-        pending, covered = _distinct(spec.versions, filed, self.ledger.last_state(spec.key))
+        filed = self._filed(spec, visibility, known, intent)
+        pending, covered = _distinct(spec.versions, filed, self.ledger.last_state(spec.key) if filed else None)
         unit = _Unit(spec, pending, item.source, item.kind, item.native_id, visibility, role, deleted=False,
                      covered=covered)
-        record = self.ledger.record(spec.key)   # after _filed, which may have recovered it
+        if intent:
+            record = self.ledger.record(spec.key)   # after _filed, which may have recovered it
         if record is not None:
             # the decided ACL differs from the one written (the source, a restriction or the config
             # changed): it is replaced before the next version or, when there is none, on its own
@@ -466,10 +473,8 @@ class Archive:
                     for job in todo:
                         self._record_work(job.payload, summary)
                 # the audit entries are durable here, before the ledger commit that relies on them
-            for job in starting:
-                for unit in job.payload.units:
-                    for version in unit.pending:
-                        self.ledger.begin_intent(unit.spec.key, version.revision_id, self.run_id)
+            self.ledger.begin_intents([(unit.spec.key, version.revision_id) for job in starting
+                                       for unit in job.payload.units for version in unit.pending], self.run_id)
         # committed: the intents are durable before any of their writes starts
 
     def _notify(self, finished: list[Job], summary: Summary, on_object: Callable[[Summary], None] | None) -> None:
@@ -614,19 +619,14 @@ class Archive:
             return exc
         return Skippable(f"the repository answers, but refused {spec.key} on all {attempts} attempts: {exc}")
 
-    def _settled(self, item: Item) -> frozenset[str]:
-        """Revisions filed and classified on an earlier run, whose content need not be read again:
-        what their scan decided lives on as the record's restrictions in the ledger. After an
-        interrupted run nothing is settled."""
-        if self.ledger.has_intent(item.key):
-            return frozenset()
-        return frozenset(self.ledger.filed_revisions(item.key))
-
-    def _filed(self, spec: DocumentSpec, visibility: str) -> dict[str, str]:
+    def _filed(self, spec: DocumentSpec, visibility: str, filed: dict[str, str] | None = None,
+               intent: bool | None = None) -> dict[str, str]:
         """Revisions already archived; after an interrupted run, asks the repository (and reads the
-        content of what the ledger lacks back: a damaged copy is not filed, see ``Filer.proven``)."""
-        filed = self.ledger.filed_revisions(spec.key)
-        if self.ledger.has_intent(spec.key) and not self.dry_run:
+        content of what the ledger lacks back: a damaged copy is not filed, see ``Filer.proven``).
+        ``filed`` and ``intent``: the ledger's, when the caller read them already."""
+        filed = self.ledger.filed_revisions(spec.key) if filed is None else filed
+        intent = self.ledger.has_intent(spec.key) if intent is None else intent
+        if intent and not self.dry_run:
             found = retrying(lambda: self.filer.proven([v for v in self.filer.find(spec.key)
                                                         if v.revision_id not in filed]), attempts=5)
             self._adopt(spec, found, visibility)
