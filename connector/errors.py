@@ -6,7 +6,10 @@
 - ``Fatal``: stop the run (bad credentials, bad config, repository refuses what we need).
 - ``Skippable``: this one record is bad; quarantine it, report it, go on.
 
-What each class means as an exit code is in ``connector.exitcodes`` (one table).
+Every error class of the engine, the repository client and the record manager is here (a
+source's private signals, such as a forum's ``_Gone``, stay in its package). What each class
+means as an exit code is in ``connector.exitcodes`` (one table). Nothing else is caught as "bad
+input": a ``ValueError`` or ``KeyError`` out of our own code is a bug and stops the run.
 """
 from __future__ import annotations
 
@@ -45,3 +48,92 @@ class RunLocked(Fatal):
 
 class Skippable(ConnectorError):
     pass
+
+
+# --- one record -----------------------------------------------------------------------------
+class DigestMismatch(Skippable):
+    """The bytes read do not match the digest the source announced."""
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+class HostUnresolved(Retriable):
+    """The host name of a URL did not resolve (DNS): unavailable, not retried (see ``connector.http``)."""
+
+
+class ResponseTooLarge(Skippable):
+    """An answer that should be small (API JSON) is larger than ``SETTINGS.max_response_mb``."""
+
+
+# --- the repository (CMIS) --------------------------------------------------------------------
+class CmisError(ConnectorError):
+    """A CMIS exception the caller may want to tell apart (``name`` is the CMIS exception name)."""
+
+    def __init__(self, message: str, name: str = "", status: int = 0):
+        super().__init__(message)
+        self.name = name
+        self.status = status
+
+
+class NameConflict(CmisError, Skippable):
+    """nameConstraintViolation (OpenCMIS) or contentAlreadyExists (Alfresco) on create."""
+
+
+class UpdateConflict(CmisError, Retriable):
+    """updateConflict / versioning: someone else holds the object; try again."""
+
+
+class ObjectNotFound(CmisError, Skippable):
+    pass
+
+
+class RejectedByRepository(CmisError, Skippable):
+    """invalidArgument / constraint / streamNotSupported: this record cannot be stored as sent."""
+
+
+class RepositoryUnavailable(CmisError, Retriable):
+    pass
+
+
+class RepositoryRefused(CmisError, Fatal):
+    """permissionDenied / unauthorized / notSupported: nothing will work until config changes."""
+
+
+class AlreadyFiled(Exception):
+    """Create found the record already in the repository (recovered by key); ``versions`` are the
+    ``cmis.filer.FiledVersion``s ``Filer.find`` returns, not yet proven. Not a failure: the caller
+    records them instead of filing again."""
+
+    def __init__(self, versions: list):
+        super().__init__(f"{len(versions)} versions already filed")
+        self.versions = versions
+
+
+class ArchiveLost(Fatal):
+    """The ledger holds versions the repository no longer has the archive for."""
+
+
+# --- the record manager -----------------------------------------------------------------------
+class EmptySelection(ConnectorError):
+    """A selection that matches no record of this archive, raised before anything is written or
+    audited: acting on nothing would read as success (a hold "placed on 0 records" for a
+    misspelt word). The commands refuse it unless told that an empty selection is meant
+    (``--allow-empty``: a hold or a restriction that is to catch records filed later).
+
+    Example: ``EmptySelection("hold add M-1", "text 'münchen'")`` reads
+    "hold add M-1: text 'münchen' selects no record of this archive; nothing was done"."""
+
+    def __init__(self, action: str, criteria: str):
+        super().__init__(f"{action}: {criteria} selects no record of this archive; nothing was done")
+        self.action, self.criteria = action, criteria
+
+
+class HoldError(ConfigError):
+    """A hold command that cannot be carried out as asked (unknown matter, conflicting criteria)."""
+
+
+class ExportError(Fatal):
+    pass
+
+
+class AuditChainBroken(Fatal):
+    """The local audit log does not chain on from what was filed: it is not filed."""

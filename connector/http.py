@@ -51,7 +51,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
 from urllib3.exceptions import NameResolutionError
 
-from .errors import ConfigError, ConnectorError, Fatal, Retriable, Skippable
+from .errors import ConfigError, ConnectorError, Fatal, HostUnresolved, ResponseTooLarge, Retriable, Skippable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -107,14 +107,6 @@ def configure(table: dict[str, Any] | None = None, **values: Any) -> Settings:
             number = min(number, MAX_RETRY_AFTER)
         setattr(SETTINGS, key, number)
     return SETTINGS
-
-
-class HostUnresolved(Retriable):
-    """The host name of a URL did not resolve (DNS): unavailable, not retried (see the module doc)."""
-
-
-class ResponseTooLarge(Skippable):
-    """An answer that should be small (API JSON) is larger than ``SETTINGS.max_response_mb``."""
 
 
 class _BoundedAdapter(HTTPAdapter):

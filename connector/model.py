@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
-from .errors import Retriable, SourceUnavailable
+from .errors import DigestMismatch, Retriable, SourceUnavailable
 
 CHUNK_SIZE = 1 << 16
 
@@ -70,10 +70,6 @@ def _split(data: bytes) -> Iterator[bytes]:
         yield data[start:start + CHUNK_SIZE]
     if not data:
         yield b""
-
-
-class DigestMismatch(ValueError):
-    """The bytes read do not match the digest the source announced."""
 
 
 class HashingReader:

@@ -39,17 +39,17 @@ from typing import Callable, Iterable, Iterator
 from . import __version__
 from .audit import AuditLog
 from .cmis.bindings import Repository, open_repository
-from .cmis.filer import AlreadyFiled, DocumentSpec, FiledVersion, Filer, VersionSpec
+from .cmis.filer import DocumentSpec, FiledVersion, Filer, VersionSpec
 from .cmis.profiles import profile as load_profile
 from .compliance.classify import audit_fields as classification_audit, build as build_classifier
 from .config import Config
-from .errors import Fatal, Retriable, RunLocked, Skippable, SourceUnavailable
+from .errors import AlreadyFiled, Fatal, Retriable, RunLocked, Skippable, SourceUnavailable
 from .access import AccessPolicy, DecidedAcl
 from .http import SETTINGS as HTTP_SETTINGS, retrying
 from .ledger import Ledger
 from .mapping import Mapper, Rules
 from .rebuild import check_archive
-from .model import Access, DigestMismatch, Item, Tombstone, Visibility, access_label, visibility_from_label
+from .model import Access, Item, Tombstone, Visibility, access_label, visibility_from_label
 from .sources import Source
 from .sweep import ChangeSweep, Settings as SweepSettings
 from .workers import DEFAULT_WORKERS, Job, Window
@@ -355,7 +355,7 @@ class Archive:
     def _guarded(self, key: str, source: str, work: Callable[[], None], summary: Summary) -> None:
         try:
             work()
-        except (Skippable, DigestMismatch, ValueError, SourceUnavailable) as exc:
+        except (Skippable, SourceUnavailable) as exc:   # bad input (DigestMismatch too); a bug stops the run
             # SourceUnavailable here: the source's own retries were spent reading this item's bytes
             # while it was mapped (a content scan); the item waits, the run goes on
             self._quarantine(key, source, exc, summary)
@@ -449,7 +449,7 @@ class Archive:
                     event = "tombstone" if unit.role == "tombstone" else "file" if object_id is None else "version"
                     unit.filed.append((filed, event))
                     object_id, acl_changed = filed.object_id, False
-            except (Skippable, DigestMismatch, ValueError) as exc:
+            except Skippable as exc:   # this record's input (DigestMismatch too); a ValueError is a bug: below
                 unit.error = exc
             except Exception as exc:   # Retriable, Fatal, a bug: the run stops after recording what is done
                 unit.error = exc

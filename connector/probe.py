@@ -18,6 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from .access import AccessPolicy
+from .cmis.bindings import open_repository, report as bindings
+from .cmis.profiles import profile
+from .cmis.typedefs import deploy_hint, profile_hint, type_status
 from .config import Config
 from .errors import ConnectorError
 from .exitcodes import ExitCode, for_error, worst
@@ -71,10 +75,6 @@ def probe(cfg: Config, sources: Iterable[Source]) -> Probe:
 
 def _repository(cfg: Config, result: Probe) -> None:
     """The repository's identity, capabilities and our types; raises on the first failure."""
-    from .access import AccessPolicy
-    from .cmis.bindings import open_repository, report as bindings
-    from .cmis.profiles import profile
-    from .cmis.typedefs import deploy_hint, profile_hint, type_status
     rc = cfg.repository
     repo = open_repository(rc)
     info = repo.info()

@@ -26,7 +26,7 @@ from .cmis.filer import version_from_properties
 from .compliance import anchors, holds, subject
 from .compliance.classify import RESTRICTED_REASON
 from .compliance.select import as_list
-from .errors import Fatal
+from .errors import ArchiveLost
 from .ledger import Ledger
 from .model import Visibility, access_label
 
@@ -34,10 +34,6 @@ log = logging.getLogger(__name__)
 
 # how the archive's own restrictions begin their sa:visibilityReason (now, and before this version)
 ARCHIVE_REASONS = ("archive restriction", "sensitive data", RESTRICTED_REASON)
-
-
-class ArchiveLost(Fatal):
-    """The ledger holds versions the repository no longer has the archive for."""
 
 
 def check_archive(repo, filer, ledger: Ledger) -> None:

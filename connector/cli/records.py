@@ -22,7 +22,8 @@ from typing import Iterator
 import click
 
 from ..compliance import actions
-from ..compliance.select import Criteria, EmptySelection
+from ..compliance.select import Criteria
+from ..errors import EmptySelection
 from ..exitcodes import ExitCode
 from ..when import pasteable
 from .options import ALLOW_EMPTY_HELP, config_options, selection_range_options

@@ -37,46 +37,14 @@ from cmislib import CmisClient
 from cmislib import exceptions as cmislib_errors
 from cmislib.browser.binding import BrowserBinding
 
-from ..errors import ConnectorError, Fatal, Retriable, Skippable
+from ..errors import (CmisError, NameConflict, ObjectNotFound, RejectedByRepository, RepositoryRefused,
+                      RepositoryUnavailable, UpdateConflict)
 from ..http import Session, make_session, parse_retry_after, retrying, safe_url
 
 log = logging.getLogger(__name__)
 
 PropertyValue = str | int | bool | datetime | Sequence[str] | None
 SECONDARY_IDS = "cmis:secondaryObjectTypeIds"
-
-
-class CmisError(ConnectorError):
-    """A CMIS exception the caller may want to tell apart (``name`` is the CMIS exception name)."""
-
-    def __init__(self, message: str, name: str = "", status: int = 0):
-        super().__init__(message)
-        self.name = name
-        self.status = status
-
-
-class NameConflict(CmisError, Skippable):
-    """nameConstraintViolation (OpenCMIS) or contentAlreadyExists (Alfresco) on create."""
-
-
-class UpdateConflict(CmisError, Retriable):
-    """updateConflict / versioning: someone else holds the object; try again."""
-
-
-class ObjectNotFound(CmisError, Skippable):
-    pass
-
-
-class RejectedByRepository(CmisError, Skippable):
-    """invalidArgument / constraint / streamNotSupported: this record cannot be stored as sent."""
-
-
-class RepositoryUnavailable(CmisError, Retriable):
-    pass
-
-
-class RepositoryRefused(CmisError, Fatal):
-    """permissionDenied / unauthorized / notSupported: nothing will work until config changes."""
 
 
 READ_ATTEMPTS = 4   # per read request; a write's attempts are the pipeline's ([http] write_attempts)

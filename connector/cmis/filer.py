@@ -26,11 +26,11 @@ import threading
 from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
-from ..errors import Fatal, Retriable
+from ..errors import AlreadyFiled, Fatal, NameConflict, Retriable, UpdateConflict
 from ..http import retrying
 from ..model import Content, HashingReader
 from . import schema
-from .client import CmisRepository, NameConflict, PropertyValue, Upload, UpdateConflict
+from .client import CmisRepository, PropertyValue, Upload
 from .names import storable_text
 from .profiles import Profile
 from .typedefs import deploy_hint, profile_hint, type_status
@@ -311,15 +311,6 @@ def _content_digest(repo: CmisRepository, object_id: str) -> tuple[str, int]:
             size += len(chunk)
         return digest.hexdigest(), size
     return retrying(read, attempts=3)
-
-
-class AlreadyFiled(Exception):
-    """Create found the record already in the repository (recovered by key); ``versions`` are as
-    ``Filer.find`` returns them, not yet proven."""
-
-    def __init__(self, versions: list[FiledVersion]):
-        super().__init__(f"{len(versions)} versions already filed")
-        self.versions = versions
 
 
 def version_from_properties(key: str, props: dict) -> FiledVersion:

@@ -6,7 +6,7 @@ output and an exit code; a script, a test or another front end calls them the sa
     report = place_hold(cfg, "M-7", Criteria(source="wiki"), note="case 12")
     report.problems            # versions that could not be updated (the CLI exits 5)
 
-An empty selection raises ``select.EmptySelection`` before anything is recorded or audited, unless
+An empty selection raises ``errors.EmptySelection`` before anything is recorded or audited, unless
 ``allow_empty``. Every function that writes to the repository or the audit log takes the ledger's
 run lock (``RunLocked`` while a sync runs), like sync itself; the readers take it too, so what they
 read is not being written.

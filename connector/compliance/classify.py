@@ -37,8 +37,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import ConfigError
 from ..fold import fold
 from ..model import Content, Item, Revision, Tombstone
-from . import rm
+from . import holds, rm
 from .sensitive import Scanner, read_text
+from .settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +336,6 @@ class LedgerState:
     person is matched as ``subject find``/``restrict`` match them: case and accents ignored."""
 
     def __init__(self, ledger):
-        from . import holds
         self._holds = holds.HoldBook(ledger)
         self._restricted = {fold(p) for p in ledger.restricted_subjects()}
 
@@ -348,7 +348,6 @@ class LedgerState:
 
 def build(config, repo, ledger, profile) -> Classifier:
     """The classifier a run uses: rules from ``[compliance] classification``, the rm probe, the ledger state."""
-    from .settings import settings
     conf = settings(config)
     rules = ClassRules.load(conf.classification_path)
     support = rm.probe(repo, conf.cmis_rm)

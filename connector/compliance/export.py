@@ -51,19 +51,16 @@ import requests
 
 from .. import __version__
 from ..cmis.names import folder_segment
-from ..errors import ConfigError, ConnectorError, Fatal, Retriable
+from ..errors import ConfigError, ConnectorError, EmptySelection, ExportError, Retriable
 from ..http import retrying
-from .select import Criteria, EmptySelection, Found, by_criteria, single
+from .holds import HoldBook, held_records
+from .select import Criteria, Found, by_criteria, single
 from .settings import Settings, settings, operator
 
 CHUNK = 1 << 16
 MAX_REPLY = 1 << 20            # a timestamp reply is a few KB: token, TSA certificate, chain
 _DUMP_ROW = re.compile(r"^\s+[0-9a-f]{4} - (.{1,48})")   # BIO_dump: offset, 16 hex pairs, the text
 _HEX_PAIR = re.compile(r"[0-9a-f]{2}")
-
-
-class ExportError(Fatal):
-    pass
 
 
 class BagWriter:
@@ -289,7 +286,6 @@ def export(archive, out: str, *, matter: str | None = None, criteria: Criteria |
     BagWriter.check(out)
     report = ExportReport(out=os.path.abspath(out), selection=selection)
     if matter:
-        from .holds import HoldBook, held_records
         book = HoldBook(archive.ledger)
         hold = book.latest(matter)
         if hold is None:

@@ -27,18 +27,14 @@ import logging
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
-from ..errors import ConfigError, ConnectorError
+from ..errors import ConnectorError, EmptySelection, HoldError
 from ..http import retrying
 from ..ledger import now
 from . import rm
-from .select import Criteria, EmptySelection, Found, as_list, by_criteria, by_hold, load, versions
+from .select import Criteria, Found, as_list, by_criteria, by_hold, load, versions
 from .settings import operator
 
 log = logging.getLogger(__name__)
-
-class HoldError(ConfigError):
-    """A hold command that cannot be carried out as asked (unknown matter, conflicting criteria)."""
-
 
 @dataclass
 class Hold:

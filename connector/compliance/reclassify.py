@@ -27,12 +27,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..cmis import schema
-from ..errors import ConnectorError
+from ..errors import ConnectorError, EmptySelection
 from ..http import retrying
 from ..model import Content
 from . import rm
 from .classify import Classifier, Facts
-from .select import EmptySelection, Found, as_datetime, as_list, single, versions
+from .select import Found, as_datetime, as_list, single, versions
 from .settings import operator
 
 log = logging.getLogger(__name__)

@@ -22,19 +22,16 @@ from datetime import datetime, timezone
 
 from .. import __version__
 from ..audit import GENESIS, _digest
-from ..cmis.filer import AlreadyFiled, DocumentSpec, VersionSpec
-from ..errors import ConnectorError, Fatal
+from ..cmis.filer import DocumentSpec, VersionSpec
+from ..errors import AlreadyFiled, AuditChainBroken, ConnectorError
 from ..http import retrying
 from ..model import Content, Visibility, record_key
 from .classify import Facts
+from .settings import settings
 
 log = logging.getLogger(__name__)
 
 SOURCE, KIND, EVENT = "_audit", "audit-segment", "audit-segment"
-
-
-class AuditChainBroken(Fatal):
-    """The local audit log does not chain on from what was filed: it is not filed."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +146,6 @@ def _chain_breaks(path: str, first: int, lines: list[bytes]) -> str:
 def file_after_run(archive) -> None:
     """After a sync: file the new audit-log lines into the repository, if configured. A failure is
     logged, not raised: the lines stay local and the next run or `audit file` files them."""
-    from .settings import settings
     if not settings(archive.config).file_audit_log:
         return
     try:

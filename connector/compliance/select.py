@@ -28,7 +28,6 @@ from typing import Callable, Iterable
 
 from ..cmis import schema
 from ..cmis.filer import quote
-from ..errors import ConnectorError
 from ..fold import fold
 from ..http import retrying
 from ..model import record_key
@@ -86,20 +85,6 @@ class Criteria:
         if self.source and single(props.get("sa:source")) != self.source:
             return False
         return self._in_range(as_datetime(single(props.get("sa:created"))))
-
-
-class EmptySelection(ConnectorError):
-    """A selection that matches no record of this archive, raised before anything is written or
-    audited: acting on nothing would read as success (a hold "placed on 0 records" for a
-    misspelt word). The commands refuse it unless told that an empty selection is meant
-    (``--allow-empty``: a hold or a restriction that is to catch records filed later).
-
-    Example: ``EmptySelection("hold add M-1", "text 'münchen'")`` reads
-    "hold add M-1: text 'münchen' selects no record of this archive; nothing was done"."""
-
-    def __init__(self, action: str, criteria: str):
-        super().__init__(f"{action}: {criteria} selects no record of this archive; nothing was done")
-        self.action, self.criteria = action, criteria
 
 
 @dataclass

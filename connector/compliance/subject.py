@@ -18,13 +18,13 @@ import logging
 from dataclasses import asdict, dataclass, field
 from typing import Iterable, Mapping
 
-from ..errors import ConnectorError
+from ..errors import ConnectorError, EmptySelection
 from ..http import retrying
 from ..ledger import now
 from ..model import Visibility
 from .classify import RESTRICTED_REASON
 from . import rm
-from .select import EmptySelection, by_person, person_roles, single
+from .select import by_person, person_roles, single
 from .settings import operator
 
 log = logging.getLogger(__name__)

@@ -27,11 +27,10 @@ from dataclasses import asdict, dataclass, field
 
 from ..audit import verify_chain
 from ..cmis import schema
-from ..cmis.client import ObjectNotFound
-from ..errors import ConnectorError
+from ..errors import ConnectorError, EmptySelection, ObjectNotFound
 from ..http import retrying
 from .anchors import check_log
-from .select import EmptySelection, single
+from .select import single
 from .settings import operator
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from connector import config
+from connector.errors import Skippable
 from connector.model import Content, Revision
 from connector.pipeline import Archive
 from connector.quarantine import entries, retry
@@ -31,7 +32,7 @@ class Listing:
 
 def broken(item):
     def fail():
-        raise ValueError("simulated: unreadable bytes")
+        raise Skippable("simulated: unreadable bytes")
         yield b""  # pragma: no cover
     item.revisions.append(Revision(id="99", created=T0, author="Alice", content=Content("text/x-wiki", fail)))
     return item
