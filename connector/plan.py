@@ -20,17 +20,22 @@ sequential, an upper bound when the pipeline writes on several workers.
 """
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 import uuid
 from datetime import datetime
 
+from .backfill import iso, run_id
 from .cmis import schema
 from .cmis.client import Upload
 from .config import Config
-from .pipeline import Archive
+from .errors import ConfigError
+from .reader import ArchiveView, open_reader
 from .sources import build
 from .sweep import for_source, format_figures
+
+log = logging.getLogger(__name__)
 
 MIN_HISTORY_VERSIONS = 10
 PROBES = 3
@@ -38,8 +43,6 @@ PROBES = 3
 
 def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime | None, *,
          probe: bool = True) -> dict:
-    from .backfill import iso, run_id
-    from .errors import ConfigError
     if source_name not in cfg.sources:
         raise ConfigError(f"no source named {source_name} in {cfg.path}")
     sc = cfg.sources[source_name]
@@ -51,7 +54,7 @@ def plan(cfg: Config, source_name: str, since: datetime | None, until: datetime 
     limit = est.rate_limit_per_minute
     source_seconds_per_request = max(per_request, 60.0 / limit) if limit else per_request
 
-    archive = Archive.open(cfg, lock=False, dry_run=True)
+    archive = open_reader(cfg)
     try:
         counts = est.counts
         sweep = for_source(archive.ledger, source_name, sc.type, sc.options)
@@ -110,7 +113,7 @@ def history_rate(ledger, source: str, runs: int = 20) -> dict | None:
     return {"measured_by": "ledger", "runs": used, "versions_per_second": round(versions / seconds, 2)}
 
 
-def probe_create_rate(archive: Archive, probes: int = PROBES) -> dict:
+def probe_create_rate(archive: ArchiveView, probes: int = PROBES) -> dict:
     """Time ``probes`` createDocument round trips of 1 KiB and one of 1 MiB in ``<base>/_probe``."""
     filer, repo = archive.filer, archive.repo
     folder = filer.folder_id(("_probe",))
@@ -141,8 +144,7 @@ def probe_create_rate(archive: Archive, probes: int = PROBES) -> dict:
             try:
                 repo.delete_scratch(object_id)
             except Exception:  # noqa: BLE001 - a probe left behind is harmless, and named in the log
-                import logging
-                logging.getLogger(__name__).warning("could not delete the probe document %s", object_id)
+                log.warning("could not delete the probe document %s", object_id)
         try:
             repo.delete_scratch(folder)
             filer._folders.clear()

@@ -41,7 +41,7 @@ from datetime import datetime, timezone
 from .cmis import schema
 from .cmis.filer import quote
 from .model import Item, Tombstone, record_key
-from .pipeline import Archive
+from .reader import ArchiveView
 from .sources import Source
 
 
@@ -81,7 +81,7 @@ def source_listing(source: Source, since: datetime | None, until: datetime | Non
     return listed, deleted
 
 
-def repository_listing(archive: Archive, source_name: str) -> tuple[dict, set]:
+def repository_listing(archive: ArchiveView, source_name: str) -> tuple[dict, set]:
     """key -> {revisions, space, created} found in the repository; and keys that have tombstones.
 
     Our records are found on the document type (``sa:recordKey``) inside the archive's tree; the
@@ -124,7 +124,7 @@ def _like_prefix(prefix: str) -> str:
     return prefix + "%"
 
 
-def reconcile(archive: Archive, source: Source, since: datetime | None = None,
+def reconcile(archive: ArchiveView, source: Source, since: datetime | None = None,
               until: datetime | None = None) -> dict:
     ranged = since is not None or until is not None
     listed, deleted_in_listing = source_listing(source, since, until)
@@ -195,7 +195,7 @@ def reconcile(archive: Archive, source: Source, since: datetime | None = None,
             "per_month": dict(sorted(per_month.items()))}
 
 
-def build_report(archive: Archive, sources: list[Source], since: datetime | None = None,
+def build_report(archive: ArchiveView, sources: list[Source], since: datetime | None = None,
                  until: datetime | None = None) -> dict:
     results = [reconcile(archive, s, since, until) for s in sources]
     return {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -13,9 +13,9 @@ import sys
 import click
 
 from ..exitcodes import ExitCode
-from ..pipeline import Archive
 from ..plan import format_plan, plan as make_plan
 from ..probe import probe
+from ..reader import open_reader
 from ..report import build_report, render
 from ..search import search as run_search
 from ..status import format_status, status
@@ -57,7 +57,7 @@ def search(cfg, text, source, author, since, until, limit, as_json) -> None:
     --limit cut the list."""
     if not any((text, source, author, since, until)):
         raise click.UsageError("give TEXT or at least one of --source, --author, --since, --until")
-    archive = Archive.open(cfg, lock=False, dry_run=True)
+    archive = open_reader(cfg)
     try:
         result = run_search(archive.repo, archive.filer, text, source=source, author=author,
                             since=since, until=until, limit=limit)
@@ -122,7 +122,7 @@ def report_cmd(cfg, sources, since, until, fmt, out, as_json) -> None:
     is PENDING (lag: the next run files it), listed apart, and leaves the exit code at 0."""
     check_range(since, until)
     chosen = selected(cfg, sources)
-    archive = Archive.open(cfg, lock=False, dry_run=True)
+    archive = open_reader(cfg)
     try:
         result = build_report(archive, chosen, since, until)
     finally:
