@@ -27,14 +27,10 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Iterator
 
-from .errors import Fatal
+from .errors import AuditLogDamaged
 
 GENESIS = "0" * 64
 log = logging.getLogger(__name__)
-
-
-class AuditLogDamaged(Fatal):
-    """The audit log's last complete line is not an entry: not a torn write, so not repaired."""
 
 
 def _digest(entry: dict) -> str:

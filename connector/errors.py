@@ -135,5 +135,9 @@ class ExportError(Fatal):
     pass
 
 
+class AuditLogDamaged(Fatal):
+    """The audit log's last complete line is not an entry: not a torn write, so not repaired."""
+
+
 class AuditChainBroken(Fatal):
     """The local audit log does not chain on from what was filed: it is not filed."""
