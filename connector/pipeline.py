@@ -18,15 +18,15 @@ Read it top-down:
    intent → write → audit entry → ledger commit, but durability is grouped: the intents of the
    jobs about to start are committed together (one transaction, one fsync) before any of them
    starts, and the acknowledged versions of the jobs that finished are recorded together (their
-   audit entries fsynced once, then one ledger commit). At most the window (max(16, 4 x workers)
-   objects) is acknowledged but not yet recorded; a crash then leaves their intents, and the next
+   audit entries written and fsynced once, then one ledger commit). At most the window (max(64,
+   16 x workers) objects) is acknowledged but not yet recorded; a crash then leaves their intents
+   (and loses the group's audit entries, if it came before their fsync), and the next
    run finds those versions by key instead of writing them again. One object's versions are
    written in order by one worker; two objects writing the same record never overlap.
 """
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import logging
 import os
@@ -43,12 +43,13 @@ from .cmis.filer import DocumentSpec, FiledVersion, Filer, VersionSpec
 from .cmis.profiles import profile as load_profile
 from .compliance.classify import audit_fields as classification_audit, build as build_classifier
 from .config import Config
-from .errors import AlreadyFiled, Fatal, Retriable, RunLocked, Skippable, SourceUnavailable
+from .errors import AlreadyFiled, Fatal, Retriable, Skippable, SourceUnavailable
 from .access import AccessPolicy, DecidedAcl
 from .http import SETTINGS as HTTP_SETTINGS, retrying
 from .ledger import Ledger
 from .mapping import Mapper, Rules
 from .rebuild import check_archive
+from .runlock import take_lock
 from .model import Access, Item, Tombstone, Visibility, access_label, visibility_from_label
 from .sources import Source
 from .sweep import ChangeSweep, Settings as SweepSettings
@@ -110,7 +111,7 @@ class Archive:
         """``expect_archive``: a writing run first checks that the repository still holds the
         archive the ledger describes (``rebuild.check_archive``); ``ledger rebuild`` does not."""
         run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-        lock_fd = _take_lock(config.ledger_path + ".lock") if lock else None
+        lock_fd = take_lock(config.ledger_path + ".lock") if lock else None
         try:
             archive = cls._wire(config, run_id, dry_run=dry_run, workers=workers, expect_archive=expect_archive)
         except BaseException:   # the lock must not outlive a run that failed to start (in-process callers)
@@ -732,16 +733,5 @@ class _Work:
     units: list[_Unit] = field(default_factory=list)
     failure: Exception | None = None   # an error that stops the run (Retriable, Fatal, a bug)
     recorded: bool = False
-
-
-def _take_lock(path: str) -> int:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RunLocked(f"another socialarchive run holds {path}; not starting a second one") from None
-    return fd
 
 
