@@ -733,5 +733,3 @@ class _Work:
     units: list[_Unit] = field(default_factory=list)
     failure: Exception | None = None   # an error that stops the run (Retriable, Fatal, a bug)
     recorded: bool = False
-
-

@@ -38,7 +38,7 @@ from .procedure_text import PROPERTIES_DE, TEXT
 from .settings import settings
 
 LANGUAGES = ("en", "de")
-# Commands that take the ledger's run lock (connector.pipeline._take_lock through Archive.open with
+# Commands that take the ledger's run lock (connector.runlock.take_lock through Archive.open with
 # lock=True); every other command runs alongside. A test holds the lock and runs every command.
 LOCKING = ("sync", "backfill", "quarantine retry", "ledger rebuild", "hold add", "hold remove", "verify",
            "reclassify", "export", "audit file", "subject find", "subject restrict")

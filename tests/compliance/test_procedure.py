@@ -210,7 +210,7 @@ def test_the_lock_text_names_the_commands_that_take_the_lock_as_the_code_does(tm
         holder.wait(timeout=10)
 
 
-_HOLD = ("import sys, time; from connector.pipeline import _take_lock; _take_lock(sys.argv[1]); "
+_HOLD = ("import sys, time; from connector.runlock import take_lock; take_lock(sys.argv[1]); "
          "print('held', flush=True); time.sleep(120)")
 # The least a command needs to get past its own argument checks to where it would open the archive.
 _ARGS = {"hold add": ["M-1", "--query", "x"], "hold remove": ["M-1", "--reason", "test"], "export": ["--matter", "M-1", "--out", "/nonexistent-dir/bag"],
