@@ -14,6 +14,9 @@ The repository is the source of truth, not the ledger. How the queries run, and 
   document type inside the base folder, its versions are read, and the condition is checked again
   on them. A record of another deployment with the same key never slips in.
 
+Every function reads through an ``ArchiveView`` (``connector.reader``): the repository and the
+filer's view of it, nothing of a run (a reader, or a command's ``Archive``).
+
 Example::
 
     found = select.by_criteria(archive, Criteria(source="wiki", since=datetime(2024, 1, 1, tzinfo=timezone.utc)))
@@ -31,6 +34,7 @@ from ..cmis.filer import quote
 from ..fold import fold
 from ..http import retrying
 from ..model import record_key
+from ..reader import ArchiveView
 from ..search import person_matches, text_matches
 
 
@@ -112,7 +116,7 @@ def _key(row: dict) -> str | None:
     return record_key(str(source), str(kind), str(native))
 
 
-def metadata_rows(archive, conditions: Iterable[str]) -> list[dict]:
+def metadata_rows(archive: ArchiveView, conditions: Iterable[str]) -> list[dict]:
     """Rows of the secondary type (one per matching version) in the whole repository: candidates."""
     conditions = list(conditions)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
@@ -121,17 +125,17 @@ def metadata_rows(archive, conditions: Iterable[str]) -> list[dict]:
                     attempts=3)
 
 
-def candidate_keys(archive, conditions: Iterable[str]) -> set[str]:
+def candidate_keys(archive: ArchiveView, conditions: Iterable[str]) -> set[str]:
     return {k for k in map(_key, metadata_rows(archive, conditions)) if k}
 
 
-def text_keys(archive, text: str) -> set[str]:
+def text_keys(archive: ArchiveView, text: str) -> set[str]:
     """Keys of records of this archive with every word of ``text`` in their content or title (any
     version), in any case and with or without accents, as ``search TEXT`` finds them."""
     return set(text_matches(archive.repo, archive.filer, text))
 
 
-def resolve(archive, keys: Iterable[str], batch: int = 50) -> dict[str, str]:
+def resolve(archive: ArchiveView, keys: Iterable[str], batch: int = 50) -> dict[str, str]:
     """key → object id of one version of the record in this archive, for every key found."""
     keys = sorted(set(keys))
     found: dict[str, str] = {}
@@ -147,13 +151,13 @@ def resolve(archive, keys: Iterable[str], batch: int = 50) -> dict[str, str]:
     return found
 
 
-def versions(archive, object_id: str) -> list[dict]:
+def versions(archive: ArchiveView, object_id: str) -> list[dict]:
     """Every checked-in version of the series ``object_id`` belongs to, oldest first."""
     return [v for v in retrying(lambda: archive.repo.versions(object_id), attempts=3)
             if not v.get("cmis:isPrivateWorkingCopy")]
 
 
-def load(archive, keys: Iterable[str], keep: Callable[[list[dict]], bool] | None = None) -> dict[str, Found]:
+def load(archive: ArchiveView, keys: Iterable[str], keep: Callable[[list[dict]], bool] | None = None) -> dict[str, Found]:
     """Resolve keys inside this archive, read their versions, keep those ``keep`` accepts."""
     out = {}
     for key, object_id in sorted(resolve(archive, keys).items()):
@@ -164,7 +168,7 @@ def load(archive, keys: Iterable[str], keep: Callable[[list[dict]], bool] | None
 
 
 # --- selections ---------------------------------------------------------------------------------
-def by_criteria(archive, criteria: Criteria) -> dict[str, Found]:
+def by_criteria(archive: ArchiveView, criteria: Criteria) -> dict[str, Found]:
     """Records matching the words and/or the source and creation dates; with dates, also the
     deletion records (tombstones) of the records found, which have no creation date of their own."""
     if not (criteria.query or criteria.source or criteria.since or criteria.until):
@@ -190,13 +194,13 @@ def by_criteria(archive, criteria: Criteria) -> dict[str, Found]:
     return found
 
 
-def by_hold(archive, matter: str) -> dict[str, Found]:
+def by_hold(archive: ArchiveView, matter: str) -> dict[str, Found]:
     """Records any of whose versions carries the hold ``matter`` in ``sa:holdIds``."""
     keys = candidate_keys(archive, [f"{quote(matter)} = ANY sa:holdIds"])
     return load(archive, keys, lambda h: any(matter in as_list(v.get("sa:holdIds")) for v in h))
 
 
-def by_person(archive, user: str) -> dict[str, Found]:
+def by_person(archive: ArchiveView, user: str) -> dict[str, Found]:
     """Records ``user`` created (``sa:author``) or revised (``sa:revisionAuthor``), case- and
     accent-insensitively (``admin`` finds ``Admin``; source user names are unique regardless of
     case). Found on the folded copies our document type carries for every version (its queries
