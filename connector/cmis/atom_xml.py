@@ -22,7 +22,7 @@ import base64
 import html
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
@@ -45,6 +45,8 @@ ACL_TYPE = "application/cmisacl+xml"
 MAX_XML = 64 * 1024 * 1024   # feeds of 200 records with their source records; the session caps answers too
 _DECLS = (f'xmlns:atom="{ATOM}" xmlns:app="{APP}" xmlns:cmis="{CMIS}" xmlns:cmisra="{CMISRA}" '
           f'xmlns:xsi="{XSI}"')
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+MILLISECOND = timedelta(milliseconds=1)   # epoch ms in integers: a float timestamp loses the last one
 _B64_CHUNK = 3 * (1 << 15)   # 96 KiB of content -> 128 KiB of base64, no padding inside the stream
 
 # Base CMIS properties whose type is not string (the others a client sends are strings).
@@ -100,7 +102,7 @@ def _text(value: Any, kind: str) -> str:
         return "true" if value else "false"
     if kind == "datetime":
         if isinstance(value, int):   # epoch ms, as read back from the repository
-            value = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+            value = EPOCH + value * MILLISECOND
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 raise ValueError("naive datetime: every timestamp must carry a zone")
@@ -224,7 +226,7 @@ def _value(text: str | None, kind: str) -> Any:
         stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
         if stamp.tzinfo is None:
             stamp = stamp.replace(tzinfo=timezone.utc)
-        return int(stamp.timestamp() * 1000)
+        return (stamp - EPOCH) // MILLISECOND
     if kind == "integer":
         return int(text)
     if kind == "boolean":

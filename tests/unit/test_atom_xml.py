@@ -34,7 +34,7 @@ def test_properties_read_back_as_written(properties):
     types = ax.PropertyTypes()
     body = b"".join(ax.entry_body(properties, types, title="<&>"))
     read = ax.entry_properties(parse_xml(body), types)
-    expected = {k: int(v.timestamp() * 1000) if isinstance(v, datetime) else v for k, v in properties.items()}
+    expected = {k: (v - ax.EPOCH) // ax.MILLISECOND if isinstance(v, datetime) else v for k, v in properties.items()}
     assert read == expected
 
 
