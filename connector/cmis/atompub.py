@@ -161,11 +161,14 @@ class AtomPubRepository:
         return found
 
     def _object_entry(self, object_id: str, **params: str) -> dict:
+        return self._remember(self._object_element(object_id, **params))
+
+    def _object_element(self, object_id: str, include_acl: bool = False, **params: str) -> etree._Element:
         self._service()
         url = ax.fill(self._templates["objectbyid"], id=object_id, filter=params.pop("filter", "*"),
-                      includeACL="false", includeAllowableActions="false", includePolicyIds="false",
-                      includeRelationships="none", renditionFilter="cmis:none")
-        return self._remember(self._read(url, **params))
+                      includeACL="true" if include_acl else "false", includeAllowableActions="false",
+                      includePolicyIds="false", includeRelationships="none", renditionFilter="cmis:none")
+        return self._read(url, **params)
 
     # --- repository and types --------------------------------------------------------------
     def _service(self) -> None:
@@ -327,8 +330,19 @@ class AtomPubRepository:
         return ax.parse_acl(ax.parse(response))[0] if response.content else {}
 
     def acl(self, object_id: str) -> dict[str, set[str]]:
-        """Direct and inherited ACEs as {principal: {permission, ...}}."""
-        every, direct = ax.parse_acl(self._read(self._link(object_id, ax.REL_ACL)))
+        """Direct and inherited ACEs as {principal: {permission, ...}}: from the ACL link, or for an
+        object not seen yet from its entry with the ACL included (one request either way)."""
+        with self._lock:
+            url = self._links.get(object_id, {}).get(ax.REL_ACL)
+        if url:
+            found = self._read(url)
+        else:
+            entry = self._object_element(object_id, include_acl=True, filter="cmis:objectId")
+            self._remember(entry)
+            found = entry.find("cmisra:object/cmis:acl", ax.NS)
+            if found is None:
+                raise ObjectNotFound(f"object {object_id} came without its ACL", "objectNotFound", 404)
+        every, direct = ax.parse_acl(found)
         with self._lock:
             self._direct_acl[object_id] = direct
             while len(self._direct_acl) > _LINKS_KEPT:

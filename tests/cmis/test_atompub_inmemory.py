@@ -216,3 +216,15 @@ def test_entries_small_and_large_in_a_row_keep_working(filer):
                                          Upload("f", "application/octet-stream", [body]), versioning_state=None,
                                          acl_add=ACL)
         assert doc["cmis:contentStreamLength"] == size
+
+
+def test_an_object_not_seen_in_this_run_costs_one_request_more_to_version_not_to_read_its_acl(filer, atom_url):
+    filed = filer.create(spec(f"t/page/s{uuid.uuid4().hex[:6]}"), version("r1", b"x"))
+    fresh = Filer(AtomPubRepository(atom_url, "A1", "admin", "admin"), filer.profile, filer.base_path)
+    fresh.repo.info()
+    before = fresh.repo.request_count
+    assert fresh.repo.acl(filed.object_id) == {p: set(v) for p, v in ACL.items()}
+    assert fresh.repo.request_count - before == 1     # the entry with its ACL
+    before = fresh.repo.request_count
+    fresh.add_version(filed.object_id, spec(filed.key), version("r2", b"y"), acl_changed=False)
+    assert fresh.repo.request_count - before == 2     # check-out, check-in: no link needed
