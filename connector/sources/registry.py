@@ -6,6 +6,7 @@ here; the config's option check (``options``), ``build`` and the CLI read this t
 from __future__ import annotations
 
 from .base import Source
+from .confluence import ConfluenceSource
 from .discourse import DiscourseSource
 from .mediawiki import MediaWikiSource
 from .misago import MisagoSource
@@ -16,4 +17,5 @@ SOURCES: dict[str, type[Source]] = {
     "wordpress": WordPressSource,
     "misago": MisagoSource,
     "discourse": DiscourseSource,
+    "confluence": ConfluenceSource,
 }

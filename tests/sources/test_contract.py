@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from connector.model import Tombstone
+from connector.sources.confluence import ConfluenceSource
 from connector.sources.discourse import DiscourseSource
 from connector.sources.mediawiki import MediaWikiSource
 from connector.sources.misago import MisagoSource
@@ -17,6 +18,8 @@ from connector.sources.registry import SOURCES
 from connector.sources.wordpress import WordPressSource
 
 from . import contract
+from .confluence_site import Site
+from .test_confluence import run as confluence_run, source as confluence_source
 from .test_discourse import FakeTime, get, items, register_run1, run, source as discourse_source
 from .test_mediawiki import BOT_USER, _bot_password, mw_api  # noqa: F401 - the real-wiki fixture
 from .test_misago import ADMIN, SKIP_REASON as MISAGO_SKIP, URL as MISAGO_URL, _reachable
@@ -29,6 +32,7 @@ OFFLINE = {
     "misago": lambda: MisagoSource("forum", "http://forum.invalid", "admin", "pw", **NO_SLEEP),
     "discourse": lambda: DiscourseSource("talk", "http://talk.invalid", "key", "archivist", rate_per_minute=0,
                                          **NO_SLEEP),
+    "confluence": lambda: ConfluenceSource("wiki", "http://wiki.invalid", token="pat", **NO_SLEEP),
 }
 
 
@@ -81,6 +85,23 @@ def test_discourse_small_reconcile_is_not_guarded():
         get(rsps, "/posts/1100.json", "not_found.json", status=404)
         found = list(discourse_source(fake).reconcile(known))
     contract.tombstones(found, discourse_source(fake))
+
+
+# ------------------------------------------------------------------ Confluence: documented shapes
+def test_confluence_checkpoint_dedupe_tombstones_guard_and_estimate():
+    src, state = confluence_source(), {}
+    objects = confluence_run(src, state, Site())
+    assert state["checkpoint"] == "2026-07-01T11:50:00Z"     # the Date of the first answer - 10 min
+    contract.deduped(objects)
+    known = {o.native_id for o in objects}
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        Site(run=3).register(rsps)
+        found = list(confluence_source().reconcile(known))
+        assert [t.native_id for t in found] == ["page:1005"] and found[0].reason == "trashed"
+        contract.tombstones(found, src)
+        contract.deletion_guard(confluence_source(), [f"page:{n}" for n in range(99990, 99996)])
+        est = contract.estimate(confluence_source())
+    assert est.counts == {"page": 5, "blogpost": 0, "comment": 3, "attachment": 1}
 
 
 # ------------------------------------------------------------------ real servers
