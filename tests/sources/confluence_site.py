@@ -5,7 +5,8 @@ envelopes (``results``/``start``/``limit``/``size``/``_links``), with CQL's ``sp
 
 ``Site(run=2)`` lays the ``run2/`` fixtures over the first ones (``run3/`` too for ``run=3``);
 ``fail_once[path] = (status, headers)`` answers one request with an error first; attachment
-downloads redirect to another host (``MEDIA``), whose requests are kept in ``media_requests``.
+downloads redirect to another host (``MEDIA``), whose requests are kept in ``media_requests``;
+the versions in ``short`` lose their last byte there.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class Site:
         self.run, self.zone, self.date = run, ZoneInfo(zone), DATES[run]
         self.fail_once: dict[str, tuple[int, dict]] = {}
         self.media_requests: list = []
+        self.short: set[int] = set()
         self.requests: list = []
         self.files: dict[str, dict] = {}
         for layer in [FIX] + [FIX / f"run{n}" for n in range(2, run + 1)]:
@@ -137,4 +139,5 @@ class Site:
     def _media(self, request):
         self.media_requests.append(request)
         _, _, page, version = urlsplit(request.url).path.split("/")
-        return 200, {"Content-Type": "image/png"}, attachment_bytes(int(version))
+        data = attachment_bytes(int(version))
+        return 200, {"Content-Type": "image/png"}, data[:-1] if int(version) in self.short else data
