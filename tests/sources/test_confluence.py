@@ -3,19 +3,21 @@ Confluence can run here): versions, comments, attachments, permissions and restr
 pagings, the CQL window in the site's time zone, the token kept on the site's origin."""
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 import responses
+from hypothesis import given, settings, strategies as st
 
 from connector.errors import ConfigError, DigestMismatch
 from connector.model import Content, HashingReader, Visibility
 from connector.sources.confluence import ConfluenceSource
 from connector.sources.confluence.api import ConfluenceApi
-from connector.sources.confluence.visibility import space_visibility
+from connector.sources.confluence.visibility import restricted_by, space_visibility
 from connector.http import make_session
 
-from .confluence_site import BASE, TOKEN, Site, attachment_bytes
+from .confluence_site import BASE, FIX, TOKEN, Site, attachment_bytes
 
 
 class FakeTime:
@@ -27,7 +29,7 @@ class FakeTime:
 
 
 def source(fake: FakeTime | None = None, **kw) -> ConfluenceSource:
-    return ConfluenceSource("wiki", BASE, token=TOKEN, site_timezone="Europe/Berlin",
+    return ConfluenceSource("wiki", BASE, token=TOKEN, site_timezone="Europe/Berlin", anonymous_access=True,
                             sleep=(fake or FakeTime()).sleep, **kw)
 
 
@@ -114,6 +116,9 @@ def test_start_limit_paging_without_a_next_link():
 def test_permissions_fail_closed():
     assert space_visibility(None, "ENG") == Visibility.restricted("space ENG: permissions unreadable", ())
     assert space_visibility({"type": "personal", "permissions": []}, "~bob").readers == ("user:bob",)
+    eng = json.loads((FIX / "space_ENG.json").read_text())            # anonymous view granted
+    assert space_visibility(eng, "ENG", anonymous_site=True).is_public
+    assert space_visibility(eng, "ENG").readers == ("group:confluence-users",)   # a site closed to anonymous
     with pytest.raises(ConfigError):
         ConfluenceSource("wiki", BASE)                       # no credentials
     with pytest.raises(ConfigError):
@@ -127,3 +132,30 @@ def test_cql_window():
     assert src._cql(("page",), since) == \
         'space in ("ENG","~alice") and type in (page) and lastmodified >= "2026/01/16 00:59" order by lastmodified'
     assert 'lastmodified <= "2026/01/16 01:59"' in src._cql(("page",), since, since + timedelta(hours=1))
+
+
+def test_change_sweep_finds_a_comment_edited_on_a_quiet_page():
+    filed = {key: {r.id for r in obj.revisions} for key, obj in by_key(run(source(), {}, Site())).items()}
+    src = source()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        Site(run=2).register(rsps)
+        (found,) = src.recheck(["wiki/page/page:1001"], lambda key, marker, archived: not archived(filed.get(key, set())),
+                               lambda: True)
+        objects = by_key(found.objects)
+    assert found.marks["wiki/comment/comment:3002"] == "v2" and found.marks["wiki/page/page:1001"] == "v5"
+    assert [r.id for r in objects["wiki/comment/comment:3002"].revisions] == ["v1", "v2"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(levels=st.lists(st.one_of(st.none(), st.frozensets(st.sampled_from(
+    ["group:a", "group:b", "user:x", "user:y"]))), max_size=5), public=st.booleans())
+def test_a_restriction_never_widens(levels, public):
+    """Walking down the tree, each level's readers are among the level above's and its own."""
+    visibility = Visibility.public() if public else Visibility.restricted("space", ["group:a", "user:x"])
+    for allowed in levels:
+        below = restricted_by(visibility, allowed, "level")
+        if allowed is not None:
+            assert not below.is_public and set(below.readers) <= allowed
+        if not visibility.is_public:
+            assert not below.is_public and set(below.readers) <= set(visibility.readers)
+        visibility = below

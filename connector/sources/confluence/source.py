@@ -57,7 +57,7 @@ class ConfluenceSource(ContentItems, ContentVisibility, Source):
 
     def __init__(self, name: str, base_url: str, *, username: str = "", token: str = "", password: str = "",
                  spaces: tuple[str, ...] = (), exclude_spaces: tuple[str, ...] = (),
-                 include_personal: bool = True, include_blogposts: bool = True,
+                 include_personal: bool = True, include_blogposts: bool = True, anonymous_access: bool = False,
                  admin_principals: tuple[str, ...] = ("group:confluence-administrators",),
                  overlap: timedelta = timedelta(minutes=10), site_timezone: str = "UTC",
                  page_size: int = 50, reconcile_max_ratio: float = 0.5,
@@ -74,6 +74,7 @@ class ConfluenceSource(ContentItems, ContentVisibility, Source):
         self.spaces, self.exclude_spaces = tuple(spaces), tuple(exclude_spaces)
         self.include_personal, self.include_blogposts = include_personal, include_blogposts
         self.admin_principals = tuple(admin_principals)
+        self.anonymous_access = anonymous_access
         self.overlap, self.page_size = overlap, max(1, min(page_size, 200))
         self.reconcile_max_ratio = reconcile_max_ratio
         self.session = session if session is not None else make_session(

@@ -4,8 +4,10 @@ Confluence's rules, as the archive applies them (fail closed at every step):
 
 - **Space**: the space's ``read``/``space`` permission (DC ``/rest/api/space/{key}?expand=permissions``,
   the v1 ``SpacePermission`` shape: ``operation``, ``subjects.user``/``subjects.group``,
-  ``anonymousAccess``). Anonymous access makes the space public; otherwise its readers are
-  ``group:<name>`` and ``user:<username or accountId>``. A space whose permissions cannot be read
+  ``anonymousAccess``). Its readers are ``group:<name>`` and ``user:<username or accountId>``.
+  Anonymous view makes the space public only when the source says the site admits anonymous users
+  (``anonymous_access = true``: the global "Use Confluence" permission, which REST v1 does not
+  show); otherwise it is ignored. A space whose permissions cannot be read
   (403, 404, no ``permissions`` field) is readable by the archive's own readers only.
 - **Personal space** (``type: personal``, key ``~owner``): readable by its owner only
   (``user:<owner>``), whatever else its permissions list.
@@ -45,7 +47,7 @@ def principals(subjects: dict) -> frozenset[str]:
     return frozenset([user_principal(u) for u in users] + [f"group:{g['name']}" for g in groups if g.get("name")])
 
 
-def space_visibility(space: dict | None, key: str) -> Visibility:
+def space_visibility(space: dict | None, key: str, anonymous_site: bool = False) -> Visibility:
     """Who may view a space (module docstring)."""
     if key.startswith("~") or (space or {}).get("type") == "personal":
         return Visibility.restricted(f"personal space {key}", [f"user:{key.lstrip('~')}"])
@@ -57,7 +59,7 @@ def space_visibility(space: dict | None, key: str) -> Visibility:
         operation = permission.get("operation") or {}
         if (operation.get("operation"), operation.get("targetType")) != ("read", "space"):
             continue
-        if permission.get("anonymousAccess"):
+        if permission.get("anonymousAccess") and anonymous_site:
             return Visibility.public()
         readers |= principals(permission.get("subjects") or {})
     return Visibility.restricted(f"space {key} view permission", sorted(readers))
@@ -91,7 +93,7 @@ class ContentVisibility:
                 space = self.api.get(f"/rest/api/space/{key}", {"expand": "permissions"}, allow_404=True)
             except (Fatal, Skippable):      # 403: this account may not read the permissions
                 space = None
-            self._space_access[key] = space_visibility(space, key)
+            self._space_access[key] = space_visibility(space, key, self.anonymous_access)
         return self._space_access[key]
 
     def _own_restriction(self, content: dict) -> frozenset[str] | None:
