@@ -65,6 +65,8 @@ def test_full_crawl_versions_comments_attachments_and_visibility():
     assert not child.visibility.is_public and child.visibility.readers == ("group:team", "user:bob")
     assert child.parent_id == "page:1002" and child.extra["ancestors"] == "1002"
     assert objects["wiki/page/page:1101"].visibility.readers == ("user:alice",)     # personal space
+    blog = objects["wiki/blogpost/blogpost:1201"]
+    assert blog.tags == ("release",) and blog.parent_id is None and [r.id for r in blog.revisions] == ["v1"]
     attachment = objects["wiki/attachment/attachment:att2001"]
     assert [r.id for r in attachment.revisions] == ["v1", "v2", "v3"]
     assert [b"".join(r.content.chunks()) for r in attachment.revisions] == [attachment_bytes(n) for n in (1, 2, 3)]
