@@ -47,8 +47,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from itertools import islice
 from typing import Any, Callable, Iterable
 
 DEFAULT_WORKERS = 4
@@ -92,6 +93,12 @@ class Window:
         self.byte_budget = byte_budget
         self._commit, self._run, self._notify, self._stopping = commit, run, notify, stopping
         self._jobs: deque[Job] = deque()
+        # the same jobs indexed, so that a job added costs the same whether 1 or 64 are held:
+        # the keys held, the jobs needing a write not yet handed to the pool (in order; the synced
+        # ones are a prefix, the unsynced a suffix), and those handed over and maybe not done
+        self._held_keys: Counter[str] = Counter()
+        self._unsubmitted: deque[Job] = deque()
+        self._submitted: list[Job] = []
         self._held_bytes = 0
         self._pool: _Pool | None = None
         self._added = 0.0          # when the caller last handed a job over
@@ -115,6 +122,9 @@ class Window:
         if self._stopping():
             return False
         self._jobs.append(job)
+        self._held_keys.update(job.keys)
+        if job.needs_write:
+            self._unsubmitted.append(job)
         self._held_bytes += job.size
         self._pump()
         self._added = time.monotonic()
@@ -122,8 +132,7 @@ class Window:
 
     def blocked_by(self, keys: Iterable[str]) -> bool:
         """True if a held job writes one of these keys (prepare only after it is retired)."""
-        wanted = frozenset(keys)
-        return any(wanted & held.keys for held in self._jobs)
+        return any(key in self._held_keys for key in keys)
 
     def wait_for(self, keys: Iterable[str]) -> None:
         """Retire jobs until none that writes one of ``keys`` is held."""
@@ -148,6 +157,9 @@ class Window:
         finished = jobs[:first_open]   # in order (with wait, every job that started is done by now)
         never = [j for j in jobs[first_open:] if j.needs_write and j.future is None]
         self._jobs.clear()
+        self._held_keys.clear()
+        self._unsubmitted.clear()
+        self._submitted = []
         self._held_bytes = 0
         return finished, never
 
@@ -178,16 +190,16 @@ class Window:
         while True:
             self._pump()
             done = self._done()
-            if self._stopping() and not any(j.running for j in self._jobs):
+            if self._stopping() and not any(j.running for j in self._submitted):
                 return   # nothing more will start; the caller closes the window
             if condition(done):
                 if done and not condition(0):
                     self._checkpoint()
                 return
-            if any(j.needs_write and not j.synced and j.future is None for j in self._jobs):
+            if any(not j.synced for j in self._unsubmitted):
                 self._checkpoint()
                 continue
-            running = [j.future for j in self._jobs if j.running]
+            running = [j.future for j in self._submitted if j.running]
             if not running:
                 raise RuntimeError("filing window stalled: nothing runs and the condition cannot hold")
             wait(running, return_when=FIRST_COMPLETED)
@@ -198,11 +210,12 @@ class Window:
         would still be idle while jobs wait for their intents, checkpoint first (or group)."""
         if self._stopping():
             return
-        submitted = sum(1 for j in self._jobs if j.running)   # running, or queued in the pool
+        self._submitted = [j for j in self._submitted if j.running]   # running, or queued in the pool
+        submitted = len(self._submitted)
         room = 2 * self.workers - submitted
         if room <= 0:
             return
-        waiting = [j for j in self._jobs if j.needs_write and j.future is None][:room]
+        waiting = list(islice(self._unsubmitted, room))
         synced = [j for j in waiting if j.synced]   # a prefix: a checkpoint syncs all held jobs
         if len(synced) < len(waiting) and submitted + len(synced) < self.workers \
                 and not self._grouping(submitted + len(synced)):
@@ -212,6 +225,8 @@ class Window:
             if self._pool is None:
                 self._pool = _Pool(self.workers, self._run, self._stopping)
             job.future = self._pool.submit(job)
+            self._unsubmitted.popleft()   # ``job``: synced jobs are the prefix, submitted in order
+            self._submitted.append(job)
 
     def _grouping(self, busy: int) -> bool:
         """Leave a worker idle a little longer, for a commit of several jobs? Only while another
@@ -220,16 +235,20 @@ class Window:
         ``workers`` x 2 jobs wait for their intents. Whenever the caller blocks, it commits first."""
         if not busy or self._arrival >= self._commit_cost:
             return False
-        return sum(1 for j in self._jobs if j.needs_write and not j.synced) < 2 * self.workers
+        return sum(1 for j in self._unsubmitted if not j.synced) < 2 * self.workers
 
     def _checkpoint(self) -> None:
         """One durable commit: the finished head of the window, and the intents of the waiting jobs."""
         finished: list[Job] = []
         while self._jobs and self._jobs[0].done:
             job = self._jobs.popleft()
+            for key in job.keys:
+                self._held_keys[key] -= 1
+                if not self._held_keys[key]:
+                    del self._held_keys[key]
             self._held_bytes -= job.size
             finished.append(job)
-        starting = [j for j in self._jobs if j.needs_write and j.future is None and not j.synced]
+        starting = [j for j in self._unsubmitted if not j.synced]
         if not finished and not starting:
             return
         started = time.monotonic()

@@ -7,6 +7,7 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from connector.workers import Job, Window
 
@@ -173,3 +174,27 @@ def test_a_notify_failure_stops_and_keeps_later_jobs_for_close():
         window.drain()
     finished, never = window.close()
     assert rec.notified[:3] == ["k0", "k1", "k2"] and "k3" in rec.retired
+
+
+
+@settings(max_examples=40, deadline=None)
+@given(workers=st.integers(1, 3), limit=st.integers(1, 12),
+       jobs=st.lists(st.tuples(st.integers(0, 30), st.booleans(), st.sampled_from([0.0, 0.0, 0.001, 0.003])),
+                     max_size=40))
+def test_any_mix_of_jobs_keeps_the_window_promises(workers, limit, jobs):
+    """The pipeline's use (wait while a key is in flight, then add) on any mix of keys, jobs with
+    and without a write, and durations: each write runs once, after its intent, never beside a job
+    of the same key, at most ``workers`` at a time; every job is retired once, in order."""
+    seconds = {f"k{key}#{n}": wait for n, (key, _, wait) in enumerate(jobs)}
+    rec = Recorder(delay=lambda j: seconds[j.payload])
+    rec.active = set()
+    window = Window(workers, commit=rec.commit, run=rec.run, notify=rec.notify, limit=limit)
+    for n, (key, write, _) in enumerate(jobs):
+        if window.blocked_by([f"k{key}"]):
+            window.wait_for([f"k{key}"])
+        window.add(Job(f"k{key}#{n}", [f"k{key}"], needs_write=write))
+    window.drain()
+    assert window.close() == ([], [])
+    assert rec.violations == [] and rec.max_running <= workers
+    assert rec.retired == [f"k{key}#{n}" for n, (key, _, _) in enumerate(jobs)]
+    assert sorted(rec.started) == sorted(f"k{key}#{n}" for n, (key, write, _) in enumerate(jobs) if write)
