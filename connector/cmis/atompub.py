@@ -176,9 +176,15 @@ class AtomPubRepository:
         if self._templates:
             return
         try:
-            root = self._read(self.url, repositoryId=self.repository_id)
+            response = ax.raise_for_atom(self._get(self.url, params={"repositoryId": self.repository_id}))
         except ObjectNotFound:
             raise RepositoryRefused(f"no repository {self.repository_id!r} at {safe_url(self.url)}") from None
+        kind = response.headers.get("Content-Type", "")
+        if "xml" not in kind:   # e.g. a Browser-binding URL given with binding = "atompub"
+            answered = kind or "no content type"
+            raise RepositoryRefused(f"{safe_url(self.url)} is not a CMIS AtomPub endpoint (it answered {answered}): "
+                                    "check [repository] url and binding")
+        root = ax.parse(response)
         workspace = ax.service_workspace(root, self.repository_id)
         if workspace is None:
             raise RepositoryRefused(f"no repository {self.repository_id!r} at {safe_url(self.url)}")

@@ -15,7 +15,7 @@ from connector import config
 from connector.cmis.atom_xml import EPOCH, MILLISECOND
 from connector.cmis.atompub import AtomPubRepository
 from connector.cmis.bindings import offered, recommend
-from connector.cmis.client import NameConflict, ObjectNotFound, RepositoryUnavailable, Upload
+from connector.cmis.client import NameConflict, ObjectNotFound, RepositoryRefused, RepositoryUnavailable, Upload
 from connector.cmis.filer import AlreadyFiled, DocumentSpec, Filer, VersionSpec
 from connector.cmis.names import storable_text
 from connector.cmis.profiles import profile
@@ -228,3 +228,9 @@ def test_an_object_not_seen_in_this_run_costs_one_request_more_to_version_not_to
     before = fresh.repo.request_count
     fresh.add_version(filed.object_id, spec(filed.key), version("r2", b"y"), acl_changed=False)
     assert fresh.repo.request_count - before == 2     # check-out, check-in: no link needed
+
+
+def test_a_browser_url_with_binding_atompub_is_refused_clearly(cmis_url):
+    repo = AtomPubRepository(cmis_url.rsplit("/", 1)[0] + "/browser", "A1", "admin", "admin")
+    with pytest.raises(RepositoryRefused, match="not a CMIS AtomPub endpoint.*url and binding"):
+        repo.info()
