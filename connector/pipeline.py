@@ -95,9 +95,9 @@ class Archive:
         """What ``open`` builds once it holds the lock; a failure closes the ledger it opened (``open``
         releases the lock), so a process that goes on (a test, a library caller) can run again."""
         rc = config.repository
-        repo = open_repository(rc, timeout=(10.0, rc.timeout), user_agent=f"socialarchive/{__version__}",
-                              pool_size=workers + 2)
         prof = load_profile(rc.profile)
+        repo = open_repository(rc, timeout=(10.0, rc.timeout), user_agent=f"socialarchive/{__version__}",
+                              pool_size=workers + 2, secondary_types=prof.secondary_types)
         filer = Filer(repo, prof, rc.base_path)
         info = retrying(repo.info, attempts=3)
         ledger = Ledger(config.ledger_path)
@@ -135,9 +135,9 @@ class Archive:
         summary = self._run(source, source.changes(state), on_object)
         if summary.outcome == "ok":
             self._consume(self.access_changes(source), summary, on_object)
-        if reconcile and summary.outcome == "ok" and hasattr(source, "reconcile"):
+        if reconcile and summary.outcome == "ok":
             self._consume(source.reconcile(self._known_ids(source.name)), summary, on_object)
-        if summary.outcome == "ok" and hasattr(source, "recheck"):
+        if summary.outcome == "ok":
             self.change_sweep(source, summary, on_object)
         if summary.outcome == "ok" and not self.dry_run:
             self.ledger.save_source_state(source.name, state)
@@ -267,7 +267,7 @@ class Archive:
             raise
 
     def _finish(self, source: Source, summary: Summary) -> Summary:
-        for skipped in getattr(source, "skipped", None) or ():   # records the source could not read
+        for skipped in source.skipped:   # records the source could not read
             self.filing.quarantine(skipped.key, source.name, Skippable(skipped.reason), summary)
         summary.seconds = time.monotonic() - self._started
         summary.source_requests = source.request_count
