@@ -332,17 +332,29 @@ def audit_fields(spec, revision_id: str) -> dict:
 
 
 class LedgerState:
-    """Holds and processing restrictions as recorded in the ledger (read once per run). A restricted
-    person is matched as ``subject find``/``restrict`` match them: case and accents ignored."""
+    """Holds and processing restrictions as recorded in the ledger, read once and again only when
+    this ledger object placed, released or restored a hold or restricted a subject since (a library
+    caller may restrict a person between two syncs of one open archive: the next version of theirs
+    must be restricted). A restricted person is matched as ``subject find``/``restrict`` match them:
+    case and accents ignored."""
 
     def __init__(self, ledger):
-        self._holds = holds.HoldBook(ledger)
-        self._restricted = {fold(p) for p in ledger.restricted_subjects()}
+        self._ledger = ledger
+        self._read_at = -1
+        self._fresh()
+
+    def _fresh(self) -> None:
+        if self._read_at != self._ledger.compliance_changes:
+            self._read_at = self._ledger.compliance_changes
+            self._holds = holds.HoldBook(self._ledger)
+            self._restricted = {fold(p) for p in self._ledger.restricted_subjects()}
 
     def holds_for(self, facts: Facts) -> list[str]:
+        self._fresh()
         return self._holds.matters_for(facts)
 
     def is_restricted(self, people: Iterable[str]) -> bool:
+        self._fresh()
         return any(p and fold(p) in self._restricted for p in people)
 
 

@@ -41,7 +41,13 @@ SegmentRow = tuple[int, int, str, int, str, str]
 
 
 class Compliance(Tables):
-    """Holds, data subjects' restrictions, filed audit segments."""
+    """Holds, data subjects' restrictions, filed audit segments.
+
+    ``compliance_changes`` counts the holds placed, released or restored and the subjects restricted
+    through this ledger object, so what a run read once (the classifier's ``LedgerState``) knows to
+    read again when a hold or restriction is placed between two runs of one open archive."""
+
+    compliance_changes = 0
 
     def _migrate_compliance(self) -> None:
         """A ledger from before a hold's release needed a reason lacks the column."""
@@ -64,6 +70,7 @@ class Compliance(Tables):
                                               (matter, placed_at))}
 
     def place_hold(self, matter: str, placed_at: str, placed_by: str, criteria: dict, note: str) -> None:
+        self.compliance_changes += 1
         self.db.execute("INSERT INTO holds (matter, placed_at, placed_by, criteria, note) VALUES (?,?,?,?,?)",
                         (matter, placed_at, placed_by, json.dumps(criteria, sort_keys=True), note))
 
@@ -73,11 +80,13 @@ class Compliance(Tables):
                         (matter, placed_at, key, versions, now()))
 
     def release_hold(self, matter: str, placed_at: str, released_at: str, by: str, reason: str) -> None:
+        self.compliance_changes += 1
         self.db.execute("UPDATE holds SET released_at=?, released_by=?, release_reason=? WHERE matter=? AND placed_at=?",
                         (released_at, by, reason, matter, placed_at))
 
     def restore_hold(self, matter: str, placed_at: str, placed_by: str, criteria: dict, note: str,
                      released_at: str | None, released_by: str | None, release_reason: str | None) -> None:
+        self.compliance_changes += 1
         self.db.execute("INSERT OR IGNORE INTO holds (matter, placed_at, placed_by, criteria, note, released_at, "
                         "released_by, release_reason) VALUES (?,?,?,?,?,?,?,?)",
                         (matter, placed_at, placed_by, json.dumps(criteria, sort_keys=True), note, released_at,
@@ -95,6 +104,7 @@ class Compliance(Tables):
 
     def restrict_subject(self, subject: str, restricted_at: str, by: str, reason: str) -> None:
         """Remember ``subject`` (kept as first restricted when already there)."""
+        self.compliance_changes += 1
         self.db.execute("INSERT OR IGNORE INTO restrictions VALUES (?,?,?,?)", (subject, restricted_at, by, reason))
 
     def subject_record_restricted(self, subject: str, key: str, versions: int) -> None:
