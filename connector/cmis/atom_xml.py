@@ -25,7 +25,6 @@ import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import quote
-from xml.sax.saxutils import escape, quoteattr
 
 import requests
 from lxml import etree
@@ -64,6 +63,23 @@ _TYPE_XSI = {"cmis:document": "cmisTypeDocumentDefinitionType", "cmis:folder": "
              "cmis:policy": "cmisTypePolicyDefinitionType",
              "cmis:relationship": "cmisTypeRelationshipDefinitionType"}
 _TYPE_TAIL = ("versionable", "contentStreamAllowed")   # document fields that follow the property definitions
+
+
+_TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_ATTRIBUTE_ESCAPES = {**_TEXT_ESCAPES, '"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+
+
+def escape(text: str, extra: dict[str, str] | None = None) -> str:
+    """``text`` as XML character data (``&``, ``<``, ``>`` and any ``extra`` characters replaced);
+    writing only: everything read goes through ``connector.xml.parse_xml``."""
+    table = {**_TEXT_ESCAPES, **(extra or {})}
+    return "".join(table.get(ch, ch) for ch in text)
+
+
+def quoteattr(text: str) -> str:
+    """``text`` as a double-quoted XML attribute value (whitespace kept as character references)."""
+    return '"' + "".join(_ATTRIBUTE_ESCAPES.get(ch, ch) for ch in text) + '"'
+
 
 
 class PropertyTypes:

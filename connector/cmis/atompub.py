@@ -9,7 +9,7 @@ Example::
                                acl_add={"GROUP_staff": ["cmis:read"]}, acl_remove={"anyone": ["cmis:all"]})
 
 Raw requests through our pooled session, not cmislib: its AtomPub binding builds the base64
-content in a minidom tree (a 200 MiB file took 1.1 GB), sends secondary type ids as strings and
+content in a DOM tree (a 200 MiB file took 1.1 GB), sends secondary type ids as strings and
 naive datetimes, and fails on a check-in without properties (see the README's CMIS notes).
 
 What each operation costs, and why:

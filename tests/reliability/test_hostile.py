@@ -218,7 +218,8 @@ def test_xml_is_parsed_without_entities_dtds_or_network(tmp_path):
 
 
 def test_no_other_xml_parser_is_used_by_the_connector():
-    """cmislib parses XML (minidom) only in its AtomPub binding; we use the Browser binding (JSON)."""
+    """cmislib parses XML (minidom) only in its AtomPub binding, which we never use: the Browser
+    binding is JSON, our own AtomPub client (connector/cmis/atompub.py) parses through connector/xml.py."""
     import pathlib
     import re
     root = pathlib.Path(__file__).resolve().parents[2]
