@@ -13,12 +13,14 @@ from connector.quarantine import entries, retry
 
 from ..cmis.test_filer_inmemory import T0, file, page
 from ..conftest import write_config
+from ..sources.stub import StubSource
 
 pytestmark = pytest.mark.integration
 
 
-class Listing:
-    """A source without fetch(): backfill(None, None) yields the given items."""
+class Listing(StubSource):
+    """A source without its own fetch(): the contract's default reads the whole listing, which is
+    backfill(None, None), yielding the given items."""
     system = "mediawiki"
 
     def __init__(self, items):
