@@ -139,6 +139,11 @@ class Archive:
             self._consume(source.reconcile(self._known_ids(source.name)), summary, on_object)
         if summary.outcome == "ok":
             self.change_sweep(source, summary, on_object)
+        if summary.outcome == "ok" and self.stop_requested:
+            # the stop came after the changes were filed, while the sweeps ran (or cut them short):
+            # the run ends interrupted and the checkpoint stays, so the next run sweeps again
+            summary.outcome = "interrupted"
+            log.warning("stopped on request after the changes of %s were filed; the next run goes on", source.name)
         if summary.outcome == "ok" and not self.dry_run:
             self.ledger.save_source_state(source.name, state)
         return self._finish(source, summary)
