@@ -25,7 +25,7 @@ import pytest
 import requests
 import responses
 
-from connector.errors import Fatal, Retriable, Skippable
+from connector.errors import DigestMismatch, Fatal, Retriable, Skippable
 from connector.model import Access, HashingReader, Item, Tombstone, Visibility
 from connector.sources.mediawiki import MediaWikiSource, format_ts, parse_ts
 
@@ -910,7 +910,7 @@ def test_file_digest_mismatch_is_detected(fake):
     rev = objs[2].attachments[0].revisions[0]
     bad = type(rev.content)(media_type=rev.content.media_type, chunks=rev.content.chunks,
                             size=rev.content.size, source_digest=("sha1", "0" * 40))
-    with pytest.raises(ValueError, match="sha1"):
+    with pytest.raises(DigestMismatch, match="sha1"):
         read(bad)
 
 
