@@ -565,7 +565,9 @@ def _resolve(argv: list[str]):
 def test_deployed_commands_exist_in_the_cli(where, argv):
     command, path, rest = _resolve(argv)
     # click parses the options as it would at run time: unknown options or bad values fail here
-    ctx = command.make_context(" ".join(["socialarchive", *path]), rest)
+    # with the app's context settings: click caches a command's help option from the first context
+    # it is made in, so a context without them would take -h away from later tests
+    ctx = command.make_context(" ".join(["socialarchive", *path]), rest, **cli.main.context_settings)
     ctx.close()
 
 
