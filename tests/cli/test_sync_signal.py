@@ -28,6 +28,10 @@ api_url = "{api}"
 username = "Admin@connector"
 password_file = "{state}/botpassword"
 namespaces = [0]
+# five requests a second: on a small wiki (CI's seeded one) the run would otherwise end before the
+# signal, sent once the first version is in the ledger, arrives; throttled, it lands while the run
+# still reads (listing, or the sweeps after the changes were filed)
+rate_per_minute = 300
 """
 
 
