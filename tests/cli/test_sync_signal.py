@@ -29,7 +29,7 @@ username = "Admin@connector"
 password_file = "{state}/botpassword"
 namespaces = [0]
 # five requests a second: on a small wiki (CI's seeded one) the run would otherwise end before the
-# signal, sent once the first version is in the ledger, arrives; throttled, it lands while the run
+# signal, sent once the first write is under way (its intent in the ledger), arrives; throttled, it lands while the run
 # still reads (listing, or the sweeps after the changes were filed)
 rate_per_minute = 300
 """
@@ -70,9 +70,9 @@ def test_sigterm_finishes_the_item_in_flight_records_it_and_exits_130(cmis_url, 
     reader.start()
     try:
         deadline = time.monotonic() + 120
-        while not query(ledger, "SELECT 1 FROM versions LIMIT 1"):
+        while not query(ledger, "SELECT 1 FROM intents UNION ALL SELECT 1 FROM versions LIMIT 1"):
             assert sync.poll() is None, bytes(terminal).decode(errors="replace")[-2000:]
-            assert time.monotonic() < deadline, "no version filed in 120 s"
+            assert time.monotonic() < deadline, "no write started in 120 s"
             time.sleep(0.05)
         sync.send_signal(signal.SIGTERM)
         stdout, _ = sync.communicate(timeout=120)
