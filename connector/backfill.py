@@ -17,8 +17,8 @@ objects and last key in the ledger only drive the progress display and ``status`
 
 Example::
 
-    archive = Archive.open(cfg)
-    result = run_backfill(archive, source, since, until, on_object=progress.update)
+    with Archive.open(cfg) as archive:
+        result = run_backfill(Pipeline(archive), source, since, until, on_object=progress.update)
     result["status"]  # "done", "interrupted", "failed" ...
 """
 from __future__ import annotations
@@ -28,8 +28,9 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Callable
 
-from .pipeline import Archive, Summary
+from .pipeline import Pipeline
 from .sources import Source
+from .summary import Summary
 from .when import iso
 
 DONE, RUNNING, INTERRUPTED, FAILED = "done", "running", "interrupted", "failed"
@@ -41,13 +42,15 @@ def run_id(source: str, since: datetime | None, until: datetime | None) -> str:
     return f"backfill-{source}-{digest}"
 
 
-def run_backfill(archive: Archive, source: Source, since: datetime | None, until: datetime | None, *,
+def run_backfill(pipeline: Pipeline, source: Source, since: datetime | None, until: datetime | None, *,
                  on_object: Callable[[Summary], None] | None = None, force: bool = False) -> dict:
-    """Run (or resume) the backfill of ``source`` over ``[since, until)``; returns a JSON-able result.
+    """Run (or resume) the backfill of ``source`` over ``[since, until)`` as a run of ``pipeline``;
+    returns a JSON-able result.
 
-    A backfill already ``done`` is not run again unless ``force``. With ``archive.dry_run`` the
-    ledger is not touched.
+    A backfill already ``done`` is not run again unless ``force``. With the archive's ``dry_run``
+    the ledger is not touched.
     """
+    archive = pipeline.archive
     rid = run_id(source.name, since, until)
     previous = archive.ledger.backfill_run(rid)
     result = {"run_id": rid, "source": source.name, "since": iso(since), "until": iso(until),
@@ -63,14 +66,14 @@ def run_backfill(archive: Archive, source: Source, since: datetime | None, until
     def step(summary: Summary) -> None:
         done[0] += 1
         if not archive.dry_run:
-            archive.ledger.backfill_progress(rid, done[0], archive.last_key)
+            archive.ledger.backfill_progress(rid, done[0], pipeline.last_key)
         if on_object:
             on_object(summary)
 
     status = FAILED
     summary: Summary | None = None
     try:
-        summary = archive.backfill(source, since, until, on_object=step)
+        summary = pipeline.backfill(source, since, until, on_object=step)
         status = {"ok": DONE, "quarantined": DONE, "interrupted": INTERRUPTED}.get(summary.outcome, FAILED)
     except KeyboardInterrupt:
         status = INTERRUPTED

@@ -1,5 +1,5 @@
-"""Filing one object: intent → repository write → audit entry → ledger commit (for ``Archive``'s
-run loop, ``connector/pipeline.py``, and ``archive_object``).
+"""Filing one object: intent → repository write → audit entry → ledger commit (for the run
+loop, ``Pipeline`` in ``connector/pipeline.py``, and its ``archive_object``).
 
 An object becomes a job of units (the item, each attachment; or a tombstone). ``prepare`` (the
 run's thread) maps it, looks the records up in the ledger and recovers what a killed run left
@@ -42,7 +42,8 @@ class _RepositoryDown(Exception):
 
 
 class Filing:
-    """Files objects for one run of ``Archive`` (its repository, filer, ledger, audit log, mapper)."""
+    """Files objects for one run of a ``Pipeline`` (its ``Archive``'s repository, filer, ledger, audit
+    log, mapper)."""
 
     def __init__(self, *, repo: Repository, filer: Filer, ledger: Ledger, audit: AuditLog, mapper: Mapper,
                  run_id: str, dry_run: bool):

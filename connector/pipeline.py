@@ -2,11 +2,13 @@
 
 Read it top-down:
 
-1. ``Archive.open(config)`` wires the repository, filer, ledger, audit log and mapper, and takes
-   the run lock (one writer per ledger: ``connector/runlock.py``);
-2. ``Archive.sync(source)`` pulls the source's changes since its checkpoint and hands each object
-   to ``archive_object``; the checkpoint is saved only when the source is exhausted;
-3. ``archive_object`` (``connector/filing.py``, one ``Filing`` per run) maps an item to a
+1. ``Archive.open(config)`` (``connector/archive.py``) wires the repository, filer, ledger, audit
+   log and mapper, and takes the run lock (one writer per ledger: ``connector/runlock.py``);
+   ``Pipeline(archive)`` is the run loop over it, holding what runs hold (the filing, a requested
+   stop, the last key, the run count);
+2. ``Pipeline.sync(source)`` pulls the source's changes since its checkpoint and files each object;
+   the checkpoint is saved only when the source is exhausted;
+3. filing (``connector/filing.py``, one ``Filing`` per run) maps an item to a
    document spec and files the revisions the ledger does
    not have yet, each one as: intent → repository write → audit entry → ledger commit. A run killed
    between the write and the commit leaves the intent; the next run finds the object by its key
@@ -14,8 +16,8 @@ Read it top-down:
 4. a bad record (``Skippable``) is quarantined with its reason and the run goes on; a repository
    that stays unavailable (``Retriable`` after retries) stops the run *without* saving the
    checkpoint, so nothing is marked done that was not filed;
-5. the repository writes run on ``workers`` threads (``connector.workers``): this thread reads the
-   source, maps, and alone writes the ledger and the audit log. The order per version stays
+5. the repository writes run on ``archive.workers`` threads (``connector.workers``): this thread
+   reads the source, maps, and alone writes the ledger and the audit log. The order per version stays
    intent → write → audit entry → ledger commit, but durability is grouped: the intents of the
    jobs about to start are committed together (one transaction, one fsync) before any of them
    starts, and the acknowledged versions of the jobs that finished are recorded together (their
@@ -24,103 +26,49 @@ Read it top-down:
    (and loses the group's audit entries, if it came before their fsync), and the next
    run finds those versions by key instead of writing them again. One object's versions are
    written in order by one worker; two objects writing the same record never overlap.
+
+Example::
+
+    with Archive.open(cfg) as archive:
+        pipeline = Pipeline(archive)          # one per archive: its runs are numbered
+        summary = pipeline.sync(source)
 """
 from __future__ import annotations
 
 import contextlib
 import functools
 import logging
-import os
 import time
-import uuid
 from dataclasses import asdict
 from datetime import datetime
 from typing import Callable, Iterable, Iterator
 
-from . import __version__
-from .audit import AuditLog
-from .cmis.bindings import Repository, open_repository
-from .cmis.filer import Filer
-from .cmis.profiles import profile as load_profile
-from .compliance.classify import build as build_classifier
-from .config import Config
+from .archive import Archive
 from .errors import Fatal, Retriable, Skippable
-from .access import AccessPolicy
 from .filing import Filing, job_keys
-from .http import retrying
-from .ledger import Ledger
-from .mapping import Mapper, Rules
-from .rebuild import check_archive
-from .runlock import take_lock
 from .model import Access, Item, Tombstone, access_label, visibility_from_label
 from .sources import Source
 from .summary import Summary
 from .sweep import ChangeSweep, Settings as SweepSettings
-from .workers import DEFAULT_WORKERS, Job, Window
+from .workers import Job, Window
 
 log = logging.getLogger(__name__)
 
 
-class Archive:
-    def __init__(self, config: Config, repo: Repository, filer: Filer, ledger: Ledger,
-                 audit: AuditLog, mapper: Mapper, run_id: str, dry_run: bool = False):
-        self.config, self.repo, self.filer, self.ledger = config, repo, filer, ledger
-        self.audit, self.mapper, self.run_id, self.dry_run = audit, mapper, run_id, dry_run
-        self._lock_fd: int | None = None
+class Pipeline:
+    """The run loop over one ``Archive``: sync, reconcile, backfill and retry runs of a source.
+
+    It holds what runs hold and the ``Archive`` does not: this run's ``Filing`` (its quarantines and
+    outage), a requested stop (``request_stop``, from a signal handler), the key of the last object
+    finished (a backfill's resume marker) and the count of runs (each run's ledger key)."""
+
+    def __init__(self, archive: Archive):
+        self.archive = archive
         self._runs = 0
         # Set by request_stop() (a SIGINT/SIGTERM handler): the run ends after the object in flight.
         self.stop_requested = False
         self.last_key: str | None = None
-        self.workers = DEFAULT_WORKERS   # threads writing to the repository (connector.workers)
         self.filing = self._filing()   # this run's filing (a fresh one per run: _run)
-
-    @classmethod
-    def open(cls, config: Config, *, dry_run: bool = False, lock: bool = True,
-             run_id: str | None = None, workers: int = DEFAULT_WORKERS, expect_archive: bool = True) -> "Archive":
-        """``expect_archive``: a writing run first checks that the repository still holds the
-        archive the ledger describes (``rebuild.check_archive``); ``ledger rebuild`` does not."""
-        run_id = run_id or time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
-        lock_fd = take_lock(config.ledger_path + ".lock") if lock else None
-        try:
-            archive = cls._wire(config, run_id, dry_run=dry_run, workers=workers, expect_archive=expect_archive)
-        except BaseException:   # the lock must not outlive a run that failed to start (in-process callers)
-            if lock_fd is not None:
-                os.close(lock_fd)
-            raise
-        archive._lock_fd = lock_fd
-        return archive
-
-    @classmethod
-    def _wire(cls, config: Config, run_id: str, *, dry_run: bool, workers: int, expect_archive: bool) -> "Archive":
-        """What ``open`` builds once it holds the lock; a failure closes the ledger it opened (``open``
-        releases the lock), so a process that goes on (a test, a library caller) can run again."""
-        rc = config.repository
-        prof = load_profile(rc.profile)
-        repo = open_repository(rc, timeout=(10.0, rc.timeout), user_agent=f"socialarchive/{__version__}",
-                              pool_size=workers + 2, secondary_types=prof.secondary_types)
-        filer = Filer(repo, prof, rc.base_path)
-        info = retrying(repo.info, attempts=3)
-        ledger = Ledger(config.ledger_path)
-        try:
-            if expect_archive and not dry_run:
-                retrying(lambda: check_archive(repo, filer, ledger), attempts=3)
-            classifier = retrying(lambda: build_classifier(config, repo, ledger, prof), attempts=3)
-            policy = AccessPolicy(config.permissions, prof, anyone=info.anyone, anonymous=info.anonymous)
-            mapper = Mapper(Rules.load(config.mapping_path), policy, run_id, classifier=classifier)
-            archive = cls(config, repo, filer, ledger, AuditLog(config.audit_path), mapper, run_id, dry_run)
-            archive.workers = max(1, int(workers))
-            if not dry_run:
-                retrying(filer.ensure_types, attempts=3)
-        except BaseException:
-            ledger.close()
-            raise
-        return archive
-
-    def close(self) -> None:
-        self.ledger.close()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
 
     # --- runs ---------------------------------------------------------------------------
     def sync(self, source: Source, *, reconcile: bool = False,
@@ -131,7 +79,7 @@ class Archive:
         read afresh), every record's ACL is decided again (``access_changes``): from the visibility
         sweep of the source, the archive's restrictions and the config; the ACL is replaced where
         the decided one differs from the one written. Deletions narrow their records themselves."""
-        state = self.ledger.source_state(source.name)
+        state = self.archive.ledger.source_state(source.name)
         summary = self._run(source, source.changes(state), on_object)
         if summary.outcome == "ok":
             self._consume(self.access_changes(source), summary, on_object)
@@ -144,8 +92,8 @@ class Archive:
             # the run ends interrupted and the checkpoint stays, so the next run sweeps again
             summary.outcome = "interrupted"
             log.warning("stopped on request after the changes of %s were filed; the next run goes on", source.name)
-        if summary.outcome == "ok" and not self.dry_run:
-            self.ledger.save_source_state(source.name, state)
+        if summary.outcome == "ok" and not self.archive.dry_run:
+            self.archive.ledger.save_source_state(source.name, state)
         return self._finish(source, summary)
 
     def reconcile(self, source: Source, on_object: Callable[[Summary], None] | None = None) -> Summary:
@@ -168,7 +116,7 @@ class Archive:
         self.stop_requested = True
 
     def _known_ids(self, source_name: str) -> set[str]:
-        return self.ledger.keys(source_name)
+        return self.archive.ledger.keys(source_name)
 
     def access_changes(self, source: Source) -> Iterator[Access]:
         """The records of ``source`` whose decided ACL differs from the one last written.
@@ -178,11 +126,12 @@ class Archive:
         record's ACL is then decided from that, the archive's restrictions and the config, with no
         request: a no-op run yields nothing. A changed config (principal map, restricted or public
         readers) reaches every filed record here."""
-        rows = self.ledger.access_rows(source.name)
-        restrictions = self.ledger.restrictions_of(source.name)
+        rows = self.archive.ledger.access_rows(source.name)
+        restrictions = self.archive.ledger.restrictions_of(source.name)
         parsed, labelled = functools.cache(visibility_from_label), functools.cache(access_label)   # records share
         # a few labels and decisions: each is made once per run
-        decide = functools.cache(lambda visibility, placed: self.mapper.acl(source.name, visibility, placed).digest)
+        acl = self.archive.mapper.acl
+        decide = functools.cache(lambda visibility, placed: acl(source.name, visibility, placed).digest)
         live = {key: parsed(label) for key, _, label, _, deleted in rows
                 if not deleted and key.split("/", 2)[1] != "tombstone"}
         seen = {access.key: access.visibility for access in source.sweep(live) if access.key in live}
@@ -196,34 +145,35 @@ class Archive:
     def change_sweep(self, source: Source, summary: Summary, on_object: Callable[[Summary], None] | None) -> None:
         """The rolling change sweep (``connector.sweep``): this run's slice of the archive is
         re-checked for changes no feed reports, and what changed is filed like any change."""
-        live = [key for key, _, _, _, deleted in self.ledger.access_rows(source.name) if not deleted]
-        options = self.config.sources[source.name].options if source.name in self.config.sources else {}
+        live = [key for key, _, _, _, deleted in self.archive.ledger.access_rows(source.name) if not deleted]
+        configured = self.archive.config.sources
+        options = configured[source.name].options if source.name in configured else {}
 
         def file(objects: Iterable[Item | Tombstone]) -> bool:
             self._consume(objects, summary, on_object)
             return summary.outcome == "ok"
-        sweep = ChangeSweep(self.ledger, source, SweepSettings.of(options), dry_run=self.dry_run)
+        sweep = ChangeSweep(self.archive.ledger, source, SweepSettings.of(options), dry_run=self.archive.dry_run)
         summary.swept_units = sweep.run(live, file, failed=self.filing.quarantined_now.__contains__).units
 
     def _run(self, source: Source, objects: Iterable[Item | Tombstone],
              on_object: Callable[[Summary], None] | None, command: str = "sync") -> Summary:
         summary = Summary(source=source.name)
         self._started = time.monotonic()
-        self._cmis_before = self.repo.request_count
+        self._cmis_before = self.archive.repo.request_count
         self._runs += 1
-        self._run_key = f"{self.run_id}-{source.name}-{self._runs}"
+        self._run_key = f"{self.archive.run_id}-{source.name}-{self._runs}"
         self.filing = self._filing()   # this run's quarantines and outage start empty
-        if not self.dry_run:
-            self.ledger.start_run(self._run_key, f"{command} {source.name}")
+        if not self.archive.dry_run:
+            self.archive.ledger.start_run(self._run_key, f"{command} {source.name}")
         self._consume(objects, summary, on_object)
         return summary
 
     def _consume(self, objects: Iterable[Item | Tombstone | Access], summary: Summary,
                  on_object: Callable[[Summary], None] | None) -> None:
         """File ``objects`` through the worker window (``connector.workers``): this thread reads the
-        source, maps, writes intents and records results in order; ``self.workers`` threads do the
+        source, maps, writes intents and records results in order; ``archive.workers`` threads do the
         repository writes. ``on_object`` and ``last_key`` follow the source order."""
-        window = Window(self.workers, commit=lambda done, starting: self.filing.commit(done, starting, summary),
+        window = Window(self.archive.workers, commit=lambda done, starting: self.filing.commit(done, starting, summary),
                         run=self.filing.write_job, notify=lambda done: self._notify(done, summary, on_object),
                         stopping=lambda: self.stop_requested)
         finished: list[Job] = []
@@ -276,14 +226,15 @@ class Archive:
             self.filing.quarantine(skipped.key, source.name, Skippable(skipped.reason), summary)
         summary.seconds = time.monotonic() - self._started
         summary.source_requests = source.request_count
-        summary.cmis_requests = self.repo.request_count - self._cmis_before
+        summary.cmis_requests = self.archive.repo.request_count - self._cmis_before
         if summary.outcome == "ok" and summary.quarantined:
             summary.outcome = "quarantined"
-        if not self.dry_run:
-            self.ledger.finish_run(self._run_key, summary.outcome, asdict(summary))
-            self.audit.append("run", run_id=self.run_id, source=source.name, outcome=summary.outcome,
-                              versions=summary.versions, tombstones=summary.tombstones,
-                              quarantined=summary.quarantined, config_sha256=self.config.fingerprint)
+        archive = self.archive
+        if not archive.dry_run:
+            archive.ledger.finish_run(self._run_key, summary.outcome, asdict(summary))
+            archive.audit.append("run", run_id=archive.run_id, source=source.name, outcome=summary.outcome,
+                                 versions=summary.versions, tombstones=summary.tombstones,
+                                 quarantined=summary.quarantined, config_sha256=archive.config.fingerprint)
         return summary
 
     # --- one object: connector/filing.py ------------------------------------------------
@@ -292,8 +243,9 @@ class Archive:
         self.filing.file_now(obj, summary)
 
     def _filing(self) -> Filing:
-        return Filing(repo=self.repo, filer=self.filer, ledger=self.ledger, audit=self.audit, mapper=self.mapper,
-                      run_id=self.run_id, dry_run=self.dry_run)
+        archive = self.archive
+        return Filing(repo=archive.repo, filer=archive.filer, ledger=archive.ledger, audit=archive.audit,
+                      mapper=archive.mapper, run_id=archive.run_id, dry_run=archive.dry_run)
 
     def _notify(self, finished: list[Job], summary: Summary, on_object: Callable[[Summary], None] | None) -> None:
         """``last_key`` and ``on_object`` per finished job, in order, up to a job whose failure
@@ -301,7 +253,7 @@ class Archive:
         failed = next((n for n, job in enumerate(finished) if job.payload.failure is not None), len(finished))
         if on_object and failed:
             # what on_object writes (backfill progress) shares one commit
-            with self.ledger.transaction() if not self.dry_run else contextlib.nullcontext():
+            with self.archive.ledger.transaction() if not self.archive.dry_run else contextlib.nullcontext():
                 for job in finished[:failed]:
                     self.last_key = job.payload.key
                     on_object(summary)

@@ -1,22 +1,22 @@
 """Progress display for long runs, and a graceful stop on Ctrl-C / SIGTERM.
 
-``Progress`` is an ``on_object`` callback for ``Archive.sync/backfill``: on a terminal it redraws
+``Progress`` is an ``on_object`` callback for ``Pipeline.sync/backfill``: on a terminal it redraws
 one line (a bar when the total is known, counts, rate, ETA) at most five times a second; when
 stderr is not a terminal it writes a plain line every ``interval`` seconds (one JSON object per
 line with ``json_lines``), and a last one when the run ends. ``watch(requests)`` also shows the
 source requests made so far and redraws from a thread while no object finishes, so a listing
 (a sync reading its feeds, a backfill listing its range) shows that it is moving.
 
-``graceful_stop(archive)`` installs SIGINT and SIGTERM handlers for the duration of a run: the
-first signal asks the archive to stop after the object in flight (``Archive.request_stop``), so
+``graceful_stop(pipeline)`` installs SIGINT and SIGTERM handlers for the duration of a run: the
+first signal asks the pipeline to stop after the object in flight (``Pipeline.request_stop``), so
 the item being filed is finished and the ledger stays exact; a second SIGINT aborts at once
 (``KeyboardInterrupt``; the next run recovers anything half-written by its key).
 
 Example::
 
     progress = Progress(total=1200, stream=sys.stderr)
-    with graceful_stop(archive):
-        summary = archive.backfill(source, since, until, on_object=progress.update)
+    with graceful_stop(pipeline):
+        summary = pipeline.backfill(source, since, until, on_object=progress.update)
     progress.close(summary)
 """
 from __future__ import annotations
@@ -155,12 +155,12 @@ class Progress:
 
 
 @contextmanager
-def graceful_stop(archive, notify: Callable[[str], None] | None = None) -> Iterator[None]:
+def graceful_stop(pipeline, notify: Callable[[str], None] | None = None) -> Iterator[None]:
     """First SIGINT/SIGTERM: stop after the object in flight. Second SIGINT: abort now."""
     def handler(signum, frame):
-        if archive.stop_requested and signum == signal.SIGINT:
+        if pipeline.stop_requested and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        archive.request_stop()
+        pipeline.request_stop()
         if notify:
             notify(f"{signal.Signals(signum).name}: finishing the item in flight, then stopping "
                    "(Ctrl-C again to abort at once)")

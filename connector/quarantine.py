@@ -25,7 +25,8 @@ from dataclasses import asdict
 from typing import Iterable, Iterator
 
 from .model import Item, Tombstone
-from .pipeline import Archive, Summary
+from .pipeline import Pipeline
+from .summary import Summary
 from .sources import Source
 
 
@@ -53,12 +54,14 @@ def _matching(objects: Iterable[Item | Tombstone], keys: set[str]) -> Iterator[I
             yield obj
 
 
-def retry(archive: Archive, source: Source, keys: list[str]) -> dict:
-    """File the quarantined ``keys`` of ``source`` again; returns what became of each."""
+def retry(pipeline: Pipeline, source: Source, keys: list[str]) -> dict:
+    """File the quarantined ``keys`` of ``source`` again, as a run of ``pipeline``; returns what
+    became of each."""
+    ledger = pipeline.archive.ledger
     wanted = set(keys)
     seen: set[str] = set()
-    attempts = {row["key"]: row["attempts"] for row in entries(archive.ledger, source.name)}
-    archived = {key: len(archive.ledger.filed_revisions(key)) for key in wanted}
+    attempts = {row["key"]: row["attempts"] for row in entries(ledger, source.name)}
+    archived = {key: len(ledger.filed_revisions(key)) for key in wanted}
 
     def objects() -> Iterator[Item | Tombstone]:
         for obj in _matching(source.fetch([_native_id(k) for k in sorted(wanted)]), wanted):
@@ -67,12 +70,12 @@ def retry(archive: Archive, source: Source, keys: list[str]) -> dict:
                 seen.update(a.key for a in obj.attachments)
             yield obj
 
-    summary: Summary = archive.run_objects(source, objects(), command="retry")
-    still = {row["key"]: row for row in entries(archive.ledger, source.name)}
+    summary: Summary = pipeline.run_objects(source, objects(), command="retry")
+    still = {row["key"]: row for row in entries(ledger, source.name)}
     results = []
     for key in sorted(wanted):
         if key not in still:   # the pipeline released it: filed now, or archived already and read fine
-            newly = len(archive.ledger.filed_revisions(key)) > archived[key]
+            newly = len(ledger.filed_revisions(key)) > archived[key]
             outcome = "filed: released" if newly else "already archived: released"
         elif still[key]["attempts"] > attempts.get(key, 0):
             outcome = f"failed again: {still[key]['reason']}"

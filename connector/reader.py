@@ -28,8 +28,8 @@ from .ledger import Ledger
 
 
 class ArchiveView(Protocol):
-    """What a function that reads an archive needs: an ``ArchiveReader``, or the ``Archive`` of a
-    run (``report.reconcile`` after a sync)."""
+    """What a function that reads an archive needs: an ``ArchiveReader``, or the ``Archive`` a
+    run works with (``report.reconcile`` after a sync)."""
 
     config: Config
     repo: Repository

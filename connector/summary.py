@@ -1,4 +1,4 @@
-"""What a run did, counted as it goes (``Archive``'s runs, ``Filing``), and its one-line report."""
+"""What a run did, counted as it goes (``Pipeline``'s runs, ``Filing``), and its one-line report."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

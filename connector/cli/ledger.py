@@ -5,7 +5,7 @@ import json
 
 import click
 
-from ..pipeline import Archive
+from ..archive import Archive
 from ..rebuild import rebuild_ledger, set_aside
 from .options import config_options
 

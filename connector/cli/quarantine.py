@@ -7,8 +7,9 @@ import sys
 import click
 
 from ..exitcodes import ExitCode
+from ..archive import Archive
 from ..ledger import Ledger
-from ..pipeline import Archive
+from ..pipeline import Pipeline
 from ..quarantine import entries, one_line, retry
 from ..when import pasteable
 from .options import config_options, selected
@@ -51,6 +52,7 @@ def quarantine_retry(cfg, key, source, as_json) -> None:
     wiki/page/42; default: all). MediaWiki and WordPress read them by id; Misago and Discourse
     list the whole source. Exit 3 when some stay quarantined."""
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     results = []
     try:
         rows = entries(archive.ledger, source, key)
@@ -61,7 +63,7 @@ def quarantine_retry(cfg, key, source, as_json) -> None:
             by_source.setdefault(row["source"], []).append(row["key"])
         for name, keys in sorted(by_source.items()):
             with log_fields(run_id=archive.run_id, source=name):
-                results.append(retry(archive, selected(cfg, (name,))[0], keys))
+                results.append(retry(pipeline, selected(cfg, (name,))[0], keys))
     finally:
         archive.close()
     if as_json:

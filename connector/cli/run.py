@@ -14,6 +14,7 @@ from dataclasses import asdict
 
 import click
 
+from ..archive import Archive
 from ..backfill import run_backfill
 from ..compliance.segments import file_after_run
 from ..config import Config
@@ -21,9 +22,10 @@ from ..errors import ConfigError, Fatal, Retriable, RunLocked
 from ..exitcodes import ExitCode
 from ..ledger import Ledger
 from ..metrics import write_metrics
-from ..pipeline import Archive, Summary
+from ..pipeline import Pipeline
 from ..progress import Progress, graceful_stop
 from ..sources import Source
+from ..summary import Summary
 from .options import check_range, config_options, range_options, selected, workers_option
 from .output import echo_json, err, json_logging, log_fields, quiet
 
@@ -52,15 +54,16 @@ def sync(cfg, sources, dry_run, reconcile, as_json, workers, metrics_file, progr
     try:
         archive = Archive.open(cfg, dry_run=dry_run, workers=workers)
         try:
-            with graceful_stop(archive, notify=lambda m: err(m, logging.WARNING)):
+            pipeline = Pipeline(archive)
+            with graceful_stop(pipeline, notify=lambda m: err(m, logging.WARNING)):
                 for source in chosen:
-                    if archive.stop_requested:
+                    if pipeline.stop_requested:
                         break   # the sources after a stop wait for the next run
                     progress = _progress(source, interval=progress_interval)
                     try:
                         with log_fields(run_id=archive.run_id, source=source.name):
-                            summaries.append(archive.sync(source, reconcile=reconcile,
-                                                          on_object=progress.update if progress else None))
+                            summaries.append(pipeline.sync(source, reconcile=reconcile,
+                                                           on_object=progress.update if progress else None))
                     finally:
                         if progress:
                             progress.close()
@@ -103,9 +106,10 @@ def backfill(cfg, source_name, since, until, workers, dry_run, force, progress_i
     archive = Archive.open(cfg, dry_run=dry_run, workers=workers)
     progress = _progress(source, total=total, interval=progress_interval)
     try:
+        pipeline = Pipeline(archive)
         with log_fields(run_id=archive.run_id, source=source_name), \
-                graceful_stop(archive, notify=lambda m: err(m, logging.WARNING)):
-            result = run_backfill(archive, source, since, until, on_object=progress.update if progress else None,
+                graceful_stop(pipeline, notify=lambda m: err(m, logging.WARNING)):
+            result = run_backfill(pipeline, source, since, until, on_object=progress.update if progress else None,
                                   force=force)
     finally:
         if progress:

@@ -13,12 +13,9 @@ read is not being written.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Iterator
-
+from ..archive import Archive
 from ..config import Config
 from ..ledger import Ledger
-from ..pipeline import Archive
 from .export import ExportReport, export as export_bag
 from .holds import Hold, HoldBook, HoldReport, add_hold, remove_hold
 from .reclassify import ReclassifyReport, reclassify as reclassify_records
@@ -29,13 +26,10 @@ from .subject import RestrictReport, SubjectRecord, find, restrict
 from .verify import VerifyReport, verify
 
 
-@contextmanager
-def _archive(cfg: Config, *, write: bool) -> Iterator[Archive]:
-    archive = Archive.open(cfg, lock=True, dry_run=not write)
-    try:
-        yield archive
-    finally:
-        archive.close()
+def _archive(cfg: Config, *, write: bool) -> Archive:
+    """The archive to work on, locked (a context manager: closed, and the lock released, at the end);
+    a command that only reads opens it ``dry_run``, so nothing is created or checked for writing."""
+    return Archive.open(cfg, lock=True, dry_run=not write)
 
 
 def place_hold(cfg: Config, matter: str, criteria: Criteria, *, note: str = "",
