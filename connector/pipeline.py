@@ -130,8 +130,8 @@ class Pipeline:
         restrictions = self.archive.ledger.restrictions_of(source.name)
         parsed, labelled = functools.cache(visibility_from_label), functools.cache(access_label)   # records share
         # a few labels and decisions: each is made once per run
-        acl = self.archive.mapper.acl
-        decide = functools.cache(lambda visibility, placed: acl(source.name, visibility, placed).digest)
+        mapper = self.archive.mapper
+        decide = functools.cache(lambda visibility, placed: mapper.acl(source.name, visibility, placed).digest)
         live = {key: parsed(label) for key, _, label, _, deleted in rows
                 if not deleted and key.split("/", 2)[1] != "tombstone"}
         seen = {access.key: access.visibility for access in source.sweep(live) if access.key in live}
