@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Throughput over AtomPub next to the Browser binding: filing N new items, OURS vs RAW on each.
 
-OURS   ``Archive.backfill`` (as ``bench/throughput.py``) over the Browser binding and over AtomPub
+OURS   ``Pipeline.backfill`` (as ``bench/throughput.py``) over the Browser binding and over AtomPub
        (``[repository] binding = "atompub"``, ``/inmemory/atom11``), ``--workers 4``.
 RAW    plain ``requests`` loops, everything built before the clock starts, nothing recorded:
        - Browser: one createDocument POST per item (properties, content, ACL, versioning state);
@@ -31,8 +31,9 @@ from xml.sax.saxutils import escape, quoteattr
 from common import (KEY_PROPERTY, ListSource, arguments, cmis_url, machine, median, page, raw_folder, raw_form,
                     raw_session, table, write_config)
 
+from connector.archive import Archive
 from connector.cmis import schema
-from connector.pipeline import Archive
+from connector.pipeline import Pipeline
 
 SIZES = (1 << 10, 2 << 10, 4 << 10, 8 << 10, 16 << 10, 64 << 10)   # cycled: wiki pages, a few big
 NS = ('xmlns:atom="http://www.w3.org/2005/Atom" xmlns:cmis="http://docs.oasis-open.org/ns/cmis/core/200908/" '
@@ -52,7 +53,7 @@ def run_ours(url: str, objs: list, workers: int) -> tuple[float, object]:
     archive = Archive.open(write_config(url), workers=workers)
     try:
         started = time.perf_counter()
-        summary = archive.backfill(ListSource("bench", objs), None, None)
+        summary = Pipeline(archive).backfill(ListSource("bench", objs), None, None)
         elapsed = time.perf_counter() - started
     finally:
         archive.close()

@@ -5,7 +5,7 @@
 Uses its own MediaWiki (servers/mediawiki/up.sh on 127.0.0.1:18181, state /tmp/mw-bench: nobody
 else edits it, so nothing changes between runs) and its own OpenCMIS InMemory (18190).
 
-OURS   ``Archive.sync`` of the real MediaWiki source, a new source object per run (a new login, like
+OURS   ``Pipeline.sync`` of the real MediaWiki source, a new source object per run (a new login, like
        a new cron process), after one full crawl and one settling incremental run; the ledger is
        then filled with 1 000, later 10 000, synthetic records (and their versions).
        Wall time: Archive.open + sync + close (everything but the interpreter's start).
@@ -23,9 +23,10 @@ import time
 
 from common import ROOT, arguments, cmis_url, machine, median, raw_mediawiki_login, table, write_config
 
+from connector.archive import Archive
 from connector.cmis.filer import FiledVersion
 from connector.model import Visibility
-from connector.pipeline import Archive
+from connector.pipeline import Pipeline
 from connector.sources import build
 
 MW_PORT, MW_STATE = 18181, "/tmp/mw-bench"
@@ -57,7 +58,7 @@ def ours_noop(cfg) -> tuple[float, int, int, str]:
     started = time.perf_counter()
     archive = Archive.open(cfg)
     try:
-        summary = archive.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
+        summary = Pipeline(archive).sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
         cmis = archive.repo.request_count   # all of this process's, Archive.open's included
     finally:
         archive.close()
@@ -92,9 +93,10 @@ def main() -> None:
     cfg = write_config(url, sources=SOURCE.format(api=api, password_file=password_file))
 
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     try:
-        first = archive.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))   # full crawl
-        settle = archive.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))  # first incremental
+        first = pipeline.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))   # full crawl
+        settle = pipeline.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))  # first incremental
         archived = archive.ledger.counts()["records"]
     finally:
         archive.close()

@@ -2,7 +2,7 @@
 """Round trips: CMIS requests per operation, OURS (counted by CmisRepository.request_count, the
 session counters) vs the minimum a RAW Browser-binding client needs for the same result.
 
-OURS   ``Archive.archive_object`` on the real InMemory server: a new document (properties, content,
+OURS   ``Pipeline.archive_object`` on the real InMemory server: a new document (properties, content,
        ACL and versioning state), a new version (check-out, check-in), a public page that becomes
        restricted (its new version plus the ACL read and diff), a page with 5 revisions, a
        tombstone, the same page again (nothing new), a page restricted without a new revision
@@ -22,8 +22,10 @@ from datetime import datetime, timezone
 
 from common import (arguments, cmis_url, machine, page, raw_folder, raw_session, table, write_config)
 
+from connector.archive import Archive
 from connector.model import Tombstone, Visibility
-from connector.pipeline import Archive, Summary
+from connector.pipeline import Pipeline
+from connector.summary import Summary
 
 
 class RawClient:
@@ -57,13 +59,14 @@ def main() -> None:
     args = parser.parse_args()
     url = cmis_url(args.cmis_url)
     archive = Archive.open(write_config(url))
+    pipeline = Pipeline(archive)
     raw = RawClient(url)
     rows = []
 
     def ours(item_or_tomb) -> int:
         before = archive.repo.request_count
         summary = Summary(source="bench")
-        archive.archive_object(item_or_tomb, summary)
+        pipeline.archive_object(item_or_tomb, summary)
         if summary.quarantined:
             raise SystemExit(f"quarantined: {summary}")
         return archive.repo.request_count - before

@@ -10,8 +10,8 @@ import json
 import pytest
 
 from connector import config
+from connector.archive import Archive
 from connector.cmis.client import Upload
-from connector.pipeline import Archive
 
 from ..compliance.conftest import compliance_config
 from ..compliance.test_compliance_inmemory import T2023, cli, file, history, item

@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 
 from connector import config
+from connector.archive import Archive
 from connector.errors import Skippable
 from connector.model import Content, Revision
-from connector.pipeline import Archive
+from connector.pipeline import Pipeline
 from connector.quarantine import entries, retry
 
 from ..cmis.test_filer_inmemory import T0, file, page
@@ -48,7 +49,7 @@ def test_retry_by_listing(tmp_path, cmis_url):
         for key in ("wiki/page/1", "wiki/page/2", "wiki/page/3", "wiki/page/4"):
             archive.ledger.quarantine(key, "wiki", "DigestMismatch", "simulated")
         source = Listing([done, page("3", "Third"), broken(page("4", "Fourth")), page("5", "Not quarantined")])
-        result = retry(archive, source, ["wiki/page/1", "wiki/page/2", "wiki/page/3", "wiki/page/4"])
+        result = retry(Pipeline(archive), source, ["wiki/page/1", "wiki/page/2", "wiki/page/3", "wiki/page/4"])
         assert source.listed == 1 and result["method"] == "full listing"
         outcomes = {r["key"]: r["outcome"] for r in result["results"]}
         assert outcomes == {

@@ -59,8 +59,8 @@ password_file = "cmis-password"
 
 
 class RepeatingArchive:
-    """Stands in for ``Archive.open``: a run that warns once per item (an unmapped principal each
-    time), reports three objects done, and fails with ``fail`` when given."""
+    """Stands in for ``Archive.open`` and the ``Pipeline`` over it: a run that warns once per item (an
+    unmapped principal each time), reports three objects done, and fails with ``fail`` when given."""
     run_id = "20260101T000000Z-abcdef"
     stop_requested = False
 
@@ -68,7 +68,7 @@ class RepeatingArchive:
         self.fail = fail
 
     def sync(self, source, reconcile=False, on_object=None):
-        from connector.pipeline import Summary
+        from connector.summary import Summary
         log = logging.getLogger("connector.access")
         for n in range(6):
             log.warning("source principal %s of %s is not mapped in [permissions.principals]", f"group:g{n}", "wiki")
@@ -86,8 +86,10 @@ class RepeatingArchive:
 
 
 def sync_with(monkeypatch, tmp_path, *args, fail=None):
-    from connector import pipeline
-    monkeypatch.setattr(pipeline.Archive, "open", classmethod(lambda cls, cfg, **kw: RepeatingArchive(fail)))
+    from connector.archive import Archive
+    from connector.cli import run
+    monkeypatch.setattr(Archive, "open", classmethod(lambda cls, cfg, **kw: RepeatingArchive(fail)))
+    monkeypatch.setattr(run, "Pipeline", lambda archive: archive)
     config = write_config(tmp_path, "http://127.0.0.1:9/cmis", sources=WIKI)
     return CliRunner().invoke(main, ["sync", "--dry-run", "--config", config, *args])
 

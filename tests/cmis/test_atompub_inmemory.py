@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cli import main
 from connector import config
+from connector.archive import Archive
 from connector.cmis.atom_xml import EPOCH, MILLISECOND
 from connector.cmis.atompub import AtomPubRepository
 from connector.cmis.bindings import offered, recommend
@@ -21,7 +22,8 @@ from connector.cmis.names import storable_text
 from connector.cmis.profiles import profile
 from connector.errors import ConfigError
 from connector.model import Content, Item, Revision, Visibility
-from connector.pipeline import Archive, Summary
+from connector.pipeline import Pipeline
+from connector.summary import Summary
 
 from ..conftest import write_config
 
@@ -158,6 +160,7 @@ def restricted_page(native_id: str) -> Item:
 def test_a_create_whose_acl_did_not_land_gets_it_on_the_retry(tmp_path, atom_url, monkeypatch):
     """The entry landed, the ACL PUT after it failed: the record must not keep its folder's ACL."""
     archive = Archive.open(config.load(atompub_config(tmp_path, atom_url)))
+    pipeline = Pipeline(archive)
     failures = iter([RepositoryUnavailable("ACL PUT lost")])
     original = AtomPubRepository._put_acl
 
@@ -170,7 +173,7 @@ def test_a_create_whose_acl_did_not_land_gets_it_on_the_retry(tmp_path, atom_url
     try:
         item = restricted_page(uuid.uuid4().hex[:8])
         summary = Summary(source="wiki")
-        archive.archive_object(item, summary)
+        pipeline.archive_object(item, summary)
         assert (summary.versions, summary.quarantined) == (1, 0)
         versions = archive.filer.find(item.key)
         assert not set(archive.repo.acl(versions[0].object_id)) & {"anyone", "anonymous"}

@@ -10,9 +10,11 @@ import hashlib
 import pytest
 
 from connector import config
+from connector.archive import Archive
 from connector.errors import DigestMismatch, Skippable
 from connector.model import Content, Revision
-from connector.pipeline import Archive, Summary
+from connector.pipeline import Pipeline
+from connector.summary import Summary
 
 from ..conftest import write_config
 from .test_filer_inmemory import T0, page
@@ -28,9 +30,9 @@ def archive(tmp_path, cmis_url):
 
 
 def run(archive: Archive, *items) -> Summary:
-    summary = Summary(source="wiki")
+    summary, pipeline = Summary(source="wiki"), Pipeline(archive)
     for item in items:
-        archive.archive_object(item, summary)
+        pipeline.archive_object(item, summary)
     return summary
 
 

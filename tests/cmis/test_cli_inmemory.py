@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from cli import main
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
 
 from ..conftest import write_config
 from .test_filer_inmemory import file, page

@@ -19,9 +19,11 @@ from urllib.parse import urlsplit
 import pytest
 
 from connector import config
+from connector.archive import Archive
 from connector.errors import Retriable
 from connector.model import Content, Item, Revision, Visibility
-from connector.pipeline import Archive, Summary
+from connector.pipeline import Pipeline
+from connector.summary import Summary
 
 from ..conftest import BINDING, write_config
 from ..reliability.faultproxy import FaultProxy
@@ -137,9 +139,10 @@ def test_a_cut_upload_is_written_again_and_only_the_good_copy_recorded(tmp_path,
                     rules=rules if answer == "lost" else []) as proxy:
         cfg = config.load(proxied(tmp_path, cmis_url, proxy))
         archive = Archive.open(cfg)
+        pipeline = Pipeline(archive)
         try:
             summary = Summary(source="wiki")
-            archive.archive_object(item, summary)
+            pipeline.archive_object(item, summary)
             assert (summary.versions, summary.quarantined, cutter.cut) == (1, 0, 1), summary
             assert_only_the_good_copy_is_recorded(archive, cfg, item)
         finally:
@@ -152,9 +155,10 @@ def test_an_upload_cut_on_every_attempt_is_quarantined_never_recorded(tmp_path, 
     with FaultProxy(origin(cmis_url), seed=2, rewrite=cutter.rewrite) as proxy:
         cfg = config.load(proxied(tmp_path, cmis_url, proxy))
         archive = Archive.open(cfg)
+        pipeline = Pipeline(archive)
         try:
             summary = Summary(source="wiki")
-            archive.archive_object(item, summary)
+            pipeline.archive_object(item, summary)
             assert (summary.versions, summary.quarantined) == (0, 1), summary
             assert archive.ledger.filed_revisions(item.key) == {}
             [row] = archive.ledger.quarantined("wiki")
@@ -183,10 +187,11 @@ def test_a_run_killed_after_a_cut_upload_recovers_to_a_good_copy(tmp_path, cmis_
 
     cfg = config.load(write_config(tmp_path, cmis_url, base_path=base_path))
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     try:
         archive.ledger.begin_intent(item.key, "7001", "killed-run")      # what the killed run left
         summary = Summary(source="wiki")
-        archive.archive_object(item, summary)
+        pipeline.archive_object(item, summary)
         assert (summary.versions, summary.quarantined) == (1, 0), summary
         assert_only_the_good_copy_is_recorded(archive, cfg, item)
     finally:

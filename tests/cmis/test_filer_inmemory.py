@@ -12,10 +12,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connector import config
+from connector.archive import Archive
 from connector.audit import verify_chain
 from connector.cmis.names import MAX_NAME
 from connector.model import Content, Item, Revision, Skipped, Visibility
-from connector.pipeline import Archive, Summary
+from connector.pipeline import Pipeline
+from connector.summary import Summary
 
 from ..conftest import write_config
 from ..sources.stub import StubSource
@@ -64,9 +66,16 @@ def archive(tmp_path, cmis_url):
     arch.close()
 
 
+@pytest.fixture
+def pipeline(archive):
+    """The run loop over ``archive``, one per test (its runs are numbered in the ledger)."""
+    return Pipeline(archive)
+
+
 def file(archive: Archive, item: Item) -> Summary:
+    """``item`` filed now, as one filing of its own."""
     summary = Summary(source=item.source)
-    archive.archive_object(item, summary)
+    Pipeline(archive).archive_object(item, summary)
     return summary
 
 
@@ -170,7 +179,7 @@ def test_sigkill_between_ack_and_ledger_commit_leaves_no_duplicate(tmp_path, cmi
         sys.path.insert(0, {os.getcwd()!r})
         from tests.cmis.test_filer_inmemory import page, file
         from connector import config, ledger
-        from connector.pipeline import Archive
+        from connector.archive import Archive
         kill_at = int(os.environ["KILL_AT"])
         calls = {{"n": 0}}
         original = ledger.Ledger.commit_version
@@ -261,15 +270,15 @@ class SkippingSource(StubSource):
         return iter(())   # nothing changes who may read these records
 
 
-def test_records_a_source_could_not_read_are_quarantined_until_filed(archive):
+def test_records_a_source_could_not_read_are_quarantined_until_filed(archive, pipeline):
     good, broken = page("90", revisions=1), page("91", revisions=1)
-    summary = archive.sync(SkippingSource([good], [Skipped(broken.key, "HTTP 500 for revids")]))
+    summary = pipeline.sync(SkippingSource([good], [Skipped(broken.key, "HTTP 500 for revids")]))
     assert (summary.versions, summary.quarantined, summary.outcome) == (1, 1, "quarantined")
     [(key, source, error, reason, attempts, *_)] = archive.ledger.quarantined()
     assert (key, source, error, reason, attempts) == (broken.key, "wiki", "Skippable", "HTTP 500 for revids", 1)
-    summary = archive.sync(SkippingSource([broken], []))              # readable again: filed, cleared
+    summary = pipeline.sync(SkippingSource([broken], []))              # readable again: filed, cleared
     assert (summary.versions, summary.outcome, archive.ledger.quarantined()) == (1, "ok", [])
-    archive.sync(SkippingSource([], [Skipped(good.key, "HTTP 502")]))   # an archived record, unreadable once
+    pipeline.sync(SkippingSource([], [Skipped(good.key, "HTTP 502")]))   # an archived record, unreadable once
     assert [row[0] for row in archive.ledger.quarantined()] == [good.key]
-    summary = archive.sync(SkippingSource([good], []))                # read fine, nothing new: released
+    summary = pipeline.sync(SkippingSource([good], []))                # read fine, nothing new: released
     assert (summary.versions, summary.unchanged, archive.ledger.quarantined()) == (0, 1, [])

@@ -16,10 +16,10 @@ from datetime import timedelta
 import pytest
 
 from connector import config
+from connector.archive import Archive
 from connector.audit import AuditLog, verify_chain
 from connector.compliance.classify import RESTRICTED_REASON
 from connector.compliance.segments import filed_segments
-from connector.pipeline import Archive
 
 from .conftest import compliance_config
 from .test_compliance_inmemory import T2023, cli, file, history, item, revision, seeded  # noqa: F401 - fixture

@@ -17,9 +17,11 @@ from click.testing import CliRunner
 
 from cli import main
 from connector import config
+from connector.archive import Archive
 from connector.audit import verify_chain
 from connector.model import Content, Item, Revision, Visibility
-from connector.pipeline import Archive, Summary
+from connector.pipeline import Pipeline
+from connector.summary import Summary
 
 from .conftest import compliance_config
 
@@ -49,9 +51,10 @@ def item(native_id: str, when: datetime, texts: list[str], *, source: str = "wik
 
 
 def file(archive: Archive, *items: Item) -> None:
+    pipeline = Pipeline(archive)
     for it in items:
         summary = Summary(source=it.source)
-        archive.archive_object(it, summary)
+        pipeline.archive_object(it, summary)
         assert summary.quarantined == 0, summary
 
 
@@ -199,6 +202,7 @@ def test_a_rebuilt_ledger_keeps_the_archives_restrictions(seeded):
     result = cli("ledger", "rebuild", "--config", seeded.path)
     assert result.exit_code == 0, result.output
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     try:
         assert any(r.startswith("archive restriction: sensitive data (iban)")
                    for r in archive.ledger.restrictions(seeded.sensitive.key))
@@ -206,7 +210,7 @@ def test_a_rebuilt_ledger_keeps_the_archives_restrictions(seeded):
         seeded.sensitive.revisions.append(revision(402, T2023 + timedelta(days=400), "Contact details removed."))
         seeded.sensitive.visibility = Visibility.public()
         before, summary = archive.repo.request_count, Summary(source="wiki")
-        archive.archive_object(seeded.sensitive, summary)
+        pipeline.archive_object(seeded.sensitive, summary)
         assert (summary.versions, summary.acl_changes) == (1, 0)
         assert archive.repo.request_count - before == 2          # check-out and check-in, no ACL request
         for version in history(archive, seeded.sensitive):

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
 
 from .conftest import compliance_config
 from .test_compliance_inmemory import T2023, audit_events, cli, file, history, item, one, until

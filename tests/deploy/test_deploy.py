@@ -46,8 +46,8 @@ import cli
 from connector import config as config_mod
 from connector.exitcodes import ExitCode
 from connector.metrics import write_metrics
-from connector.pipeline import Summary
 from connector.sources import build as build_source
+from connector.summary import Summary
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
@@ -650,7 +650,8 @@ def test_json_logs_of_a_run_against_an_unreachable_repository(tmp_path):
 
 
 class _FakeArchive:
-    """Stands in for ``Archive.open(...)``: logs as a run would, then returns a summary or fails."""
+    """Stands in for ``Archive.open(...)`` and the ``Pipeline`` over it: logs as a run would, then returns
+    a summary or fails."""
     run_id = "20260101T000000Z-abcdef"
     stop_requested = False
 
@@ -674,8 +675,10 @@ class _FakeArchive:
 
 
 def test_json_logs_carry_run_id_source_extras_and_library_warnings(tmp_path, monkeypatch):
-    from connector import pipeline
-    monkeypatch.setattr(pipeline.Archive, "open", classmethod(lambda cls, cfg, **kw: _FakeArchive(cfg)))
+    from connector.archive import Archive
+    from connector.cli import run
+    monkeypatch.setattr(Archive, "open", classmethod(lambda cls, cfg, **kw: _FakeArchive(cfg)))
+    monkeypatch.setattr(run, "Pipeline", lambda archive: archive)
     metrics = tmp_path / "socialarchive.prom"
     result = _runner().invoke(cli.main, ["sync", "--config", _config(tmp_path), "--log-format", "json",
                                          "--metrics-file", str(metrics)])
@@ -707,9 +710,11 @@ def test_json_logs_for_usage_config_and_unexpected_errors(tmp_path, monkeypatch)
     config = runner.invoke(cli.main, ["sync", "--config", str(tmp_path / "missing.toml"), "--log-format", "json"])
     assert config.exit_code == ExitCode.USAGE
     assert "configuration error" in _json_lines(config.stderr)[0]["message"]
-    from connector import pipeline
-    monkeypatch.setattr(pipeline.Archive, "open",
+    from connector.archive import Archive
+    from connector.cli import run
+    monkeypatch.setattr(Archive, "open",
                         classmethod(lambda cls, cfg, **kw: _FakeArchive(cfg, fail=RuntimeError("boom"))))
+    monkeypatch.setattr(run, "Pipeline", lambda archive: archive)
     bug = runner.invoke(cli.main, ["sync", "--config", _config(tmp_path), "--log-format", "json"])
     assert bug.exit_code == ExitCode.ERROR
     last = _json_lines(bug.stderr)[-1]

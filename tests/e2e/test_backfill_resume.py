@@ -19,8 +19,8 @@ from click.testing import CliRunner
 
 from cli import main
 from connector import config
+from connector.archive import Archive
 from connector.cmis.filer import quote
-from connector.pipeline import Archive
 
 from ..cli.helpers import blog_config, iso, seed_dated_posts
 from ..sources.test_wordpress import wp  # noqa: F401 - the `wp` fixture: real WordPress

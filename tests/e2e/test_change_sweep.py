@@ -9,7 +9,8 @@ import pytest
 import responses
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 from connector.status import format_status, status
 
 from ..conftest import write_config
@@ -37,6 +38,12 @@ def archive(tmp_path, cmis_url, monkeypatch):
     arch = Archive.open(config.load(write_config(tmp_path, cmis_url, sources=SWEEP)))
     yield arch
     arch.close()
+
+
+@pytest.fixture
+def pipeline(archive):
+    """The run loop over ``archive``, one per test (its runs are numbered in the ledger)."""
+    return Pipeline(archive)
 
 
 def mocked(cmis_url: str) -> responses.RequestsMock:
@@ -70,10 +77,10 @@ def edited_topic_100(rsps) -> None:
     get(rsps, "/posts/1002.json", "post_1002.json", {"version": "1"}, date=LATER)
 
 
-def test_discourse_edit_of_post_3_in_a_topic_quiet_for_two_years_is_archived_by_the_sweep(archive, cmis_url):
+def test_discourse_edit_of_post_3_in_a_topic_quiet_for_two_years_is_archived_by_the_sweep(archive, pipeline, cmis_url):
     with mocked(cmis_url) as rsps:
         register_run1(rsps)
-        first = archive.sync(source(FakeTime()))
+        first = pipeline.sync(source(FakeTime()))
     assert first.outcome == "ok"
     # the full crawl read every topic: the sweep checked them all without a request
     assert first.swept_units == 4
@@ -84,7 +91,7 @@ def test_discourse_edit_of_post_3_in_a_topic_quiet_for_two_years_is_archived_by_
     with mocked(cmis_url) as rsps:
         quiet_run(rsps)
         edited_topic_100(rsps)
-        second = archive.sync(source(FakeTime()))
+        second = pipeline.sync(source(FakeTime()))
         topic_reads = [c.request.url for c in rsps.calls if c.request.url.startswith(BASE + "/t/")]
     assert second.outcome == "ok" and second.swept_units == 1
     assert topic_reads[0] == BASE + "/t/100.json"       # the least recently checked topic first
@@ -101,7 +108,7 @@ def test_discourse_edit_of_post_3_in_a_topic_quiet_for_two_years_is_archived_by_
         quiet_run(rsps)
         for topic in (101, 102, 200):
             get(rsps, f"/t/{topic}.json", f"t_{topic}.json", date=LATER)
-        third = archive.sync(source(FakeTime()))
+        third = pipeline.sync(source(FakeTime()))
         topic_reads = [c.request.url for c in rsps.calls if c.request.url.startswith(BASE + "/t/")]
     assert third.outcome == "ok" and third.versions == 0
     assert topic_reads == [BASE + "/t/101.json", BASE + "/t/102.json"]
@@ -121,13 +128,14 @@ def test_default_period_a_quiet_forum_spends_nothing_until_a_request_is_earned(t
     """4 topics, default period (7 days, a sync every 15 minutes): 4.4 requests a pass are 0.0065
     a run, so quiet runs make no sweep request; the earned share carries over in the ledger."""
     arch = Archive.open(config.load(write_config(tmp_path, cmis_url)))
+    pipeline = Pipeline(arch)
     try:
         with mocked(cmis_url) as rsps:
             register_run1(rsps)
-            arch.sync(source(FakeTime()))
+            pipeline.sync(source(FakeTime()))
         with mocked(cmis_url) as rsps:
             quiet_run(rsps)
-            quiet = arch.sync(source(FakeTime()))
+            quiet = pipeline.sync(source(FakeTime()))
             assert not [c for c in rsps.calls if c.request.url.startswith(BASE + "/t/")]
         assert quiet.outcome == "ok" and quiet.swept_units == 0
         credit = arch.ledger.sweep_totals("talk")["credit"]
@@ -144,11 +152,12 @@ def test_default_period_archives_the_old_edit_within_one_pass_of_runs(tmp_path, 
     monkeypatch.setenv("UNUSED_KEY", "not-used")
     default = SWEEP.replace("sweep_period_days = 0.041666667\n", "")
     arch = Archive.open(config.load(write_config(tmp_path, cmis_url, sources=default)))
+    pipeline = Pipeline(arch)
     key = "talk/post/post:1002"
     try:
         with mocked(cmis_url) as rsps:
             register_run1(rsps)
-            arch.sync(source(FakeTime()))
+            pipeline.sync(source(FakeTime()))
         runs_per_pass = 7 * 24 * 4
         for run in range(1, runs_per_pass + 1):
             with mocked(cmis_url) as rsps:
@@ -156,7 +165,7 @@ def test_default_period_archives_the_old_edit_within_one_pass_of_runs(tmp_path, 
                 edited_topic_100(rsps)
                 for topic in (101, 102, 200):
                     get(rsps, f"/t/{topic}.json", f"t_{topic}.json", date=LATER)
-                summary = arch.sync(source(FakeTime()))
+                summary = pipeline.sync(source(FakeTime()))
             assert summary.outcome == "ok"
             if len(arch.ledger.filed_revisions(key)) == 2:
                 break

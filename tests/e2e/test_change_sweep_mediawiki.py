@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 from connector.sources import build
 from connector.sources.mediawiki import format_ts
 
@@ -37,9 +38,10 @@ def test_an_edit_the_feed_missed_is_found_by_the_sweep(wiki, mw_api, cmis_url, t
     first_rev = wiki.edit(title, "first text")
     cfg = config.load(write_config(tmp_path, cmis_url, sources=SOURCE.format(api=mw_api, state=STATE)))
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     key = f"wiki/page/{first_rev['pageid']}"
     try:
-        first = archive.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
+        first = pipeline.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
         assert first.outcome == "ok" and first.quarantined == 0
         assert archive.ledger.sweep_mark(key) == str(first_rev["newrevid"])      # read by the crawl: free
         assert archive.ledger.sweep_totals("wiki")["requests"] == 0
@@ -52,7 +54,7 @@ def test_an_edit_the_feed_missed_is_found_by_the_sweep(wiki, mw_api, cmis_url, t
             state.pop(name, None)
         archive.ledger.save_source_state("wiki", state)
 
-        second = archive.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
+        second = pipeline.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
         assert second.outcome == "ok" and second.quarantined == 0
         assert set(archive.ledger.filed_revisions(key)) == {str(first_rev["newrevid"]), str(missed["newrevid"])}
         versions = archive.repo.versions(archive.ledger.record(key)["object_id"])
@@ -63,7 +65,7 @@ def test_an_edit_the_feed_missed_is_found_by_the_sweep(wiki, mw_api, cmis_url, t
         totals = archive.ledger.sweep_totals("wiki")
         assert totals["paid_units"] >= 1 and totals["requests"] == totals["paid_units"]   # one request a unit
 
-        third = archive.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
+        third = pipeline.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
         assert third.outcome == "ok"
         assert len(archive.repo.versions(archive.ledger.record(key)["object_id"])) == 2   # nothing twice
     finally:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 from connector.sources.misago import MisagoSource
 
 from ..conftest import write_config
@@ -51,9 +52,10 @@ def test_an_edit_in_a_thread_older_than_the_rescan_window_is_archived_by_the_swe
     (tmp_path / "misago-password").write_text(ADMIN[1])
     time.sleep(1.1)   # the server's Date has 1 s resolution: the thread is older than the first run
     archive = Archive.open(config.load(write_config(tmp_path, cmis_url, sources=SOURCE.format(url=URL))))
+    pipeline = Pipeline(archive)
     key, thread_key = f"forum/post/post:{reply}", f"forum/thread/thread:{tid}"
     try:
-        first = archive.sync(source())
+        first = pipeline.sync(source())
         assert first.outcome == "ok" and first.quarantined == 0
         # the full crawl read every thread: the sweep checked them all without a request
         assert first.swept_units >= 1 and archive.ledger.sweep_mark(key) == "0|" + \
@@ -65,7 +67,7 @@ def test_an_edit_in_a_thread_older_than_the_rescan_window_is_archived_by_the_swe
         edited = f"Sweep reply {tag}, edited in an old thread"
         admin.call("PUT", f"/api/threads/{tid}/posts/{reply}/", json={"post": edited})
         swept = source()
-        second = archive.sync(swept)
+        second = pipeline.sync(swept)
         assert second.outcome == "ok" and second.quarantined == 0
         assert key not in swept._yielded          # changes did not see it: the thread is older than the window
         added = set(archive.ledger.filed_revisions(key)) - {"0"}
@@ -76,7 +78,7 @@ def test_an_edit_in_a_thread_older_than_the_rescan_window_is_archived_by_the_swe
         assert archive.ledger.sweep_mark(key).startswith("1|")
         assert set(archive.ledger.filed_revisions(thread_key)) == thread_revisions   # the record did not change
 
-        third = archive.sync(source())      # checked again, nothing new: nothing filed twice
+        third = pipeline.sync(source())      # checked again, nothing new: nothing filed twice
         assert third.outcome == "ok"
         assert len(archive.repo.versions(archive.ledger.record(key)["object_id"])) == 2
         totals = archive.ledger.sweep_totals("forum")

@@ -8,7 +8,8 @@ import time
 import pytest
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 from connector.sources import build
 
 from ..conftest import write_config
@@ -38,8 +39,9 @@ def test_an_edited_comment_is_archived_by_the_sweep(wp, cmis_url, tmp_path):  # 
     key, spam_key = f"blog/comment/comment:{comment['id']}", f"blog/comment/comment:{spam['id']}"
     time.sleep(2.1)   # changes lists comments dated from 1 s before the checkpoint: these are older
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     try:
-        first = archive.sync(build("blog", "wordpress", cfg.sources["blog"].options))
+        first = pipeline.sync(build("blog", "wordpress", cfg.sources["blog"].options))
         assert first.outcome == "ok" and first.quarantined == 0
         # the full crawl read every comment: the sweep checked them all without a request
         assert first.swept_units >= 1 and archive.ledger.sweep_totals("blog")["requests"] == 0
@@ -49,7 +51,7 @@ def test_an_edited_comment_is_archived_by_the_sweep(wp, cmis_url, tmp_path):  # 
 
         wp.call("POST", f"/comments/{comment['id']}", json={"content": "<p>said, then edited</p>"})
         source = build("blog", "wordpress", cfg.sources["blog"].options)
-        second = archive.sync(source)
+        second = pipeline.sync(source)
         assert second.outcome == "ok" and second.quarantined == 0
         assert key not in source._yielded      # changes did not see the edit: the sweep did
         added = set(archive.ledger.filed_revisions(key)) - before
@@ -61,7 +63,7 @@ def test_an_edited_comment_is_archived_by_the_sweep(wp, cmis_url, tmp_path):  # 
         totals = archive.ledger.sweep_totals("blog")
         assert totals["paid_units"] >= 1 and totals["requests"] >= totals["paid_units"]
 
-        third = archive.sync(build("blog", "wordpress", cfg.sources["blog"].options))
+        third = pipeline.sync(build("blog", "wordpress", cfg.sources["blog"].options))
         assert third.outcome == "ok"
         assert len(archive.repo.versions(archive.ledger.record(key)["object_id"])) == 2   # nothing twice
     finally:

@@ -21,8 +21,9 @@ from click.testing import CliRunner
 
 from cli import main
 from connector import config
+from connector.archive import Archive
 from connector.cmis import schema, typedefs
-from connector.pipeline import Archive
+from connector.pipeline import Pipeline
 from connector.sources import build
 
 from ..conftest import write_config
@@ -144,9 +145,10 @@ def archived(cmis10_url, wiki, mw_api, tmp_path_factory):  # noqa: F811
                    PERMISSIONS)
     cfg = config.load(path)
     archive = Archive.open(cfg, lock=False)     # the CLI commands below take the ledger's lock
+    pipeline = Pipeline(archive)
     try:
         for name, kind in (("wiki", "mediawiki"), ("forum", "misago")):
-            summary = archive.sync(build(name, kind, cfg.sources[name].options))
+            summary = pipeline.sync(build(name, kind, cfg.sources[name].options))
             assert summary.outcome == "ok" and summary.quarantined == 0, summary
         page_id = str(wiki.call("GET", action="query", titles=page)["query"]["pages"][0]["pageid"])
         keys = {"page": f"wiki/page/{page_id}", "post": f"forum/post/post:{first}",

@@ -7,7 +7,8 @@ import pytest
 import responses
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 
 from ..conftest import write_config
 from ..sources.confluence_site import Site, attachment_bytes
@@ -36,6 +37,12 @@ def archive(tmp_path, cmis_url):
     arch.close()
 
 
+@pytest.fixture
+def pipeline(archive):
+    """The run loop over ``archive``, one per test (its runs are numbered in the ledger)."""
+    return Pipeline(archive)
+
+
 def mocked(cmis_url: str, site: Site) -> responses.RequestsMock:
     rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
     rsps.add_passthru(cmis_url.split("/inmemory")[0])
@@ -55,11 +62,11 @@ def acls(archive: Archive, key: str) -> list[dict]:
     return [archive.repo.acl(v["cmis:objectId"]) for v in versions(archive, key)]
 
 
-def test_confluence_versions_restrictions_personal_space_attachments_moves_and_trash(archive, cmis_url):
+def test_confluence_versions_restrictions_personal_space_attachments_moves_and_trash(archive, pipeline, cmis_url):
     site, fake = Site(), FakeTime()
     site.fail_once["/rest/api/content/search"] = (429, {"Retry-After": "7"})
     with mocked(cmis_url, site):
-        first = archive.sync(source(fake))
+        first = pipeline.sync(source(fake))
     assert first.outcome == "ok" and first.quarantined == 0, first
     assert 7.0 in fake.sleeps                                              # the 429 was waited out
 
@@ -74,22 +81,22 @@ def test_confluence_versions_restrictions_personal_space_attachments_moves_and_t
     assert all("Authorization" not in r.headers for r in site.media_requests)
 
     with mocked(cmis_url, Site()):                                         # nothing changed: nothing filed
-        again = archive.sync(source(FakeTime()))
+        again = pipeline.sync(source(FakeTime()))
     assert again.outcome == "ok" and again.versions == 0 and again.acl_changes == 0
 
     with mocked(cmis_url, Site(run=2)):            # inline comment edited; 1004 moved under 1002
-        second = archive.sync(source(FakeTime()))
+        second = pipeline.sync(source(FakeTime()))
     assert second.outcome == "ok" and second.versions == 1, second
     assert contents(archive, "wiki/comment/comment:3002")[-1] == b"<p>Which review: the June one?</p>"
     assert len(versions(archive, "wiki/page/page:1001")) == 5
     assert acls(archive, "wiki/page/page:1004") == [TEAM]                  # narrowed by the sweep
 
     with mocked(cmis_url, Site(run=2)):
-        quiet = archive.sync(source(FakeTime()))
+        quiet = pipeline.sync(source(FakeTime()))
     assert quiet.versions == 0 and quiet.acl_changes == 0
 
     with mocked(cmis_url, Site(run=3)):                                    # 1005 trashed
-        gone = archive.reconcile(source(FakeTime()))
+        gone = pipeline.reconcile(source(FakeTime()))
     assert gone.tombstones == 1
     record = archive.ledger.record("wiki/page/page:1005")
     assert record["deleted"] == 1

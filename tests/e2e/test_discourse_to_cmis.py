@@ -9,7 +9,8 @@ import pytest
 import responses
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 
 from ..conftest import write_config
 from ..sources.test_discourse import (BASE, DELETED, HIDDEN, RUN2_DATE, UPLOAD, WHISPER, FakeTime, get,
@@ -39,19 +40,25 @@ def archive(tmp_path, cmis_url):
     arch.close()
 
 
+@pytest.fixture
+def pipeline(archive):
+    """The run loop over ``archive``, one per test (its runs are numbered in the ledger)."""
+    return Pipeline(archive)
+
+
 def mocked(cmis_url: str, **kw) -> responses.RequestsMock:
     rsps = responses.RequestsMock(**kw)
     rsps.add_passthru(cmis_url.split("/inmemory")[0])
     return rsps
 
 
-def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, cmis_url):
+def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, pipeline, cmis_url):
     fake = FakeTime()
     with mocked(cmis_url, assert_all_requests_are_fired=False) as rsps:
         rsps.add(responses.GET, BASE + "/categories.json", status=429,
                  body="Slow down, too many requests", headers={"Retry-After": "7"})
         register_run1(rsps)
-        first = archive.sync(source(fake))
+        first = pipeline.sync(source(fake))
     assert first.outcome == "ok" and first.quarantined == 0
     assert 7.0 in fake.sleeps                                  # the 429 was waited out
 
@@ -82,7 +89,7 @@ def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, cmi
         get(rsps, "/posts/1024.json", "post_1024_run2.json", date=RUN2_DATE)
         get(rsps, "/posts/1024/revisions/2.json", "post_1024_revision_2.json", date=RUN2_DATE)
         get(rsps, "/posts/1024.json", "post_1024.json", {"version": "1"}, date=RUN2_DATE)
-        second = archive.sync(source(FakeTime()))
+        second = pipeline.sync(source(FakeTime()))
     assert second.outcome == "ok"
     added = set(archive.ledger.filed_revisions("talk/post/post:1024")) - before
     assert len(added) == 1
@@ -97,7 +104,7 @@ def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, cmi
         get(rsps, "/t/200.json", "t_200_run2.json")
         get(rsps, "/posts/1100.json", "not_found.json", status=404)
         src = source(FakeTime())
-        tombs = archive.reconcile(src)
+        tombs = pipeline.reconcile(src)
     assert tombs.tombstones >= 1
     record = archive.ledger.record("talk/thread/thread:101")
     assert record["deleted"] == 1 and archive.repo.versions(record["object_id"])
@@ -122,10 +129,10 @@ def world_readable(archive: Archive) -> list[str]:
 
 
 def test_a_topic_moved_into_a_restricted_category_is_restricted_and_no_public_object_holds_staff_text(
-        archive, cmis_url):
+        archive, pipeline, cmis_url):
     with mocked(cmis_url, assert_all_requests_are_fired=False) as rsps:   # uploads are read by the filer
         register_run1(rsps)
-        assert archive.sync(source(FakeTime())).outcome == "ok"
+        assert pipeline.sync(source(FakeTime())).outcome == "ok"
     public = world_readable(archive)
     assert any('"sa:recordKey": "talk/thread/thread:102"' in text or "talk/thread/thread:102" in text
                for text in public)                                  # topic 102 was public, with its record
@@ -139,7 +146,7 @@ def test_a_topic_moved_into_a_restricted_category_is_restricted_and_no_public_ob
     # topic 102 moves into "Private Team"; no post is edited, nothing is bumped
     with mocked(cmis_url) as rsps:
         register_quiet_run(rsps, general="c_general_1_page0_moved.json", team="c_private-team_5_page0_moved.json")
-        moved = archive.sync(source(FakeTime()))
+        moved = pipeline.sync(source(FakeTime()))
     assert moved.outcome == "ok" and moved.versions == 0 and moved.acl_changes >= 2
     for key in ("talk/thread/thread:102", "talk/post/post:1200"):
         assert version_acls(archive, key) == [TEAM], key
@@ -155,5 +162,5 @@ def test_a_topic_moved_into_a_restricted_category_is_restricted_and_no_public_ob
     with mocked(cmis_url) as rsps:                                        # a no-op sync: no CMIS request
         register_quiet_run(rsps, general="c_general_1_page0_moved.json", team="c_private-team_5_page0_moved.json")
         before = archive.repo.request_count
-        again = archive.sync(source(FakeTime()))
+        again = pipeline.sync(source(FakeTime()))
     assert again.acl_changes == 0 and archive.repo.request_count == before

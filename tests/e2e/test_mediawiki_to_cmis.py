@@ -13,7 +13,8 @@ import uuid
 import pytest
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 from connector.sources import build
 
 from ..conftest import write_config
@@ -66,13 +67,14 @@ def archived(pages, mw_api, cmis_url, tmp_path_factory):  # noqa: F811
     path = write_config(tmp, cmis_url, sources=SOURCE.format(api=mw_api, state=STATE))
     cfg = config.load(path)
     archive = Archive.open(cfg)
-    summary = archive.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
-    yield archive, cfg, summary
+    pipeline = Pipeline(archive)
+    summary = pipeline.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options))
+    yield archive, cfg, summary, pipeline   # one pipeline for the module's runs: they are numbered
     archive.close()
 
 
-def _sync(archive, cfg, **kw):
-    return archive.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options), **kw)
+def _sync(pipeline, cfg, **kw):
+    return pipeline.sync(build("wiki", "mediawiki", cfg.sources["wiki"].options), **kw)
 
 
 def _page_id(wiki, title) -> str:  # noqa: F811
@@ -87,7 +89,7 @@ def _versions(archive, key):
 
 
 def test_every_revision_in_order_byte_exact_and_verified(wiki, pages, archived):  # noqa: F811
-    archive, _, summary = archived
+    archive, _, summary, _ = archived
     assert summary.outcome == "ok" and summary.quarantined == 0
     for key, title in pages["titles"].items():
         expected = wiki.revisions(title)
@@ -102,7 +104,7 @@ def test_every_revision_in_order_byte_exact_and_verified(wiki, pages, archived):
 
 
 def test_every_file_revision_matches_the_wikis_sha1(wiki, pages, archived):  # noqa: F811
-    archive, _, _ = archived
+    archive, _, _, _ = archived
     info = wiki.call("GET", action="query", titles=pages["file"], prop="imageinfo", iilimit="max",
                      iiprop="sha1|timestamp")["query"]["pages"][0]
     _, versions = _versions(archive, f"wiki/file/file:{info['pageid']}")
@@ -115,21 +117,21 @@ def test_every_file_revision_matches_the_wikis_sha1(wiki, pages, archived):  # n
 
 
 def test_second_sync_files_nothing_and_reports_requests(wiki, pages, archived):  # noqa: F811
-    archive, cfg, _ = archived
+    archive, cfg, _, pipeline = archived
     keys = [f"wiki/page/{_page_id(wiki, t)}" for t in pages["titles"].values()]
     before = {k: set(archive.ledger.filed_revisions(k)) for k in keys}
-    again = _sync(archive, cfg)
+    again = _sync(pipeline, cfg)
     assert again.outcome == "ok" and again.source_requests > 0
     assert "source +" in again.line() and "CMIS requests" in again.line()
     assert {k: set(archive.ledger.filed_revisions(k)) for k in keys} == before
 
 
 def test_edits_one_version_each_even_two_in_one_second(wiki, pages, archived):  # noqa: F811
-    archive, cfg, _ = archived
+    archive, cfg, _, pipeline = archived
     title = pages["titles"]["history"]
     key = f"wiki/page/{_page_id(wiki, title)}"
     wiki.edit(title, "fourth revision")
-    _sync(archive, cfg)
+    _sync(pipeline, cfg)
     _, versions = _versions(archive, key)
     assert len(versions) == 4
     second = int(time.time())
@@ -137,21 +139,21 @@ def test_edits_one_version_each_even_two_in_one_second(wiki, pages, archived):  
         time.sleep(0.01)
     a, b = wiki.edit(title, "fifth"), wiki.edit(title, "sixth")
     stamps = [r["timestamp"] for r in wiki.revisions(title)[-2:]]
-    _sync(archive, cfg)
+    _sync(pipeline, cfg)
     _, versions = _versions(archive, key)
     assert [v["sa:revisionId"] for v in versions][-2:] == [str(a["newrevid"]), str(b["newrevid"])]
     assert len(versions) == 6, stamps
 
 
 def test_delete_makes_a_tombstone_and_move_keeps_history(wiki, pages, archived):  # noqa: F811
-    archive, cfg, _ = archived
+    archive, cfg, _, pipeline = archived
     doomed_key = f"wiki/page/{_page_id(wiki, pages['titles']['doomed'])}"
     mover_key = f"wiki/page/{_page_id(wiki, pages['titles']['mover'])}"
     _, before = _versions(archive, doomed_key)
     wiki.delete(pages["titles"]["doomed"])
     new_title = pages["titles"]["mover"] + " moved"
     wiki.move(pages["titles"]["mover"], new_title)
-    summary = _sync(archive, cfg)
+    summary = _sync(pipeline, cfg)
     assert summary.tombstones >= 1
     record, after = _versions(archive, doomed_key)
     assert record["deleted"] == 1 and [v["cmis:objectId"] for v in after] == [v["cmis:objectId"] for v in before]
@@ -175,8 +177,8 @@ def _project_archive(tmp_path, mw_api, cmis_url, restricted: str, base_path: str
     return Archive.open(config.load(path))
 
 
-def _sync_wiki(archive: Archive):
-    return archive.sync(build("wiki", "mediawiki", archive.config.sources["wiki"].options))
+def _sync_wiki(pipeline: Pipeline):
+    return pipeline.sync(build("wiki", "mediawiki", pipeline.archive.config.sources["wiki"].options))
 
 
 def _acls(archive, key) -> list[dict[str, set[str]]]:
@@ -190,12 +192,13 @@ def test_a_page_deleted_in_the_wiki_is_restricted_in_every_version(wiki, mw_api,
         wiki.edit(title, f"revision {n}")
     key = f"wiki/page/{_page_id(wiki, title)}"
     archive = _project_archive(tmp_path, mw_api, cmis_url, "[]", f"/test-{uuid.uuid4().hex[:10]}")
+    pipeline = Pipeline(archive)
     try:
-        assert _sync_wiki(archive).outcome == "ok"
+        assert _sync_wiki(pipeline).outcome == "ok"
         before = _acls(archive, key)
         assert len(before) == 3 and all(acl.get("anyone") == {"cmis:read"} for acl in before)
         wiki.delete(title)
-        summary = _sync_wiki(archive)
+        summary = _sync_wiki(pipeline)
         assert summary.outcome == "ok" and summary.tombstones >= 1
         for acl in _acls(archive, key):
             assert not WORLD & set(acl), acl
@@ -216,14 +219,16 @@ def test_a_namespace_restricted_in_the_config_restricts_its_pages_without_an_edi
     wiki.edit(f"Project:E2E bystander {tag}", "newest")
     base_path = f"/test-{uuid.uuid4().hex[:10]}"
     archive = _project_archive(tmp_path, mw_api, cmis_url, "[]", base_path)
+    pipeline = Pipeline(archive)
     try:
-        assert _sync_wiki(archive).outcome == "ok"
+        assert _sync_wiki(pipeline).outcome == "ok"
         assert all(acl.get("anyone") == {"cmis:read"} for acl in _acls(archive, key))
     finally:
         archive.close()
     archive = _project_archive(tmp_path, mw_api, cmis_url, "[4]", base_path)
+    pipeline = Pipeline(archive)
     try:
-        summary = _sync_wiki(archive)
+        summary = _sync_wiki(pipeline)
         assert summary.outcome == "ok" and summary.acl_changes >= 1
         acls = _acls(archive, key)
         assert len(acls) == 2                          # no new version: the ACL changed alone

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 from connector.sources import build
 
 from ..conftest import write_config
@@ -69,9 +70,10 @@ def archived(forum, cmis_url, tmp_path_factory):
     path = write_config(tmp, cmis_url, sources=SOURCE.format(url=URL), permissions=PERMISSIONS)
     cfg = config.load(path)
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     source = build("forum", "misago", cfg.sources["forum"].options)
-    summary = archive.sync(source)
-    yield archive, cfg, summary
+    summary = pipeline.sync(source)
+    yield archive, cfg, summary, pipeline   # one pipeline for the module's runs: they are numbered
     archive.close()
 
 
@@ -80,7 +82,7 @@ def _source(cfg):
 
 
 def test_every_thread_post_edit_and_attachment_is_archived(forum, archived):
-    archive, _, summary = archived
+    archive, _, summary, _ = archived
     assert summary.outcome == "ok" and summary.quarantined == 0
     ledger = archive.ledger
     for key in (f"forum/thread/thread:{forum['tid']}", f"forum/post/post:{forum['hidden']}",
@@ -98,7 +100,7 @@ def test_every_thread_post_edit_and_attachment_is_archived(forum, archived):
 
 
 def test_hidden_category_and_hidden_post_not_readable_by_everyone(forum, archived):
-    archive, _, _ = archived
+    archive, _, _, _ = archived
     for key in (f"forum/thread/thread:{forum['staff']}", f"forum/post/post:{forum['staff_post']}",
                 f"forum/post/post:{forum['hidden']}"):
         acl = archive.repo.acl(archive.ledger.record(key)["object_id"])
@@ -116,11 +118,11 @@ def _mine(forum) -> list[str]:
 
 def test_edit_adds_one_version_and_second_sync_files_nothing(forum, archived):
     """Counted on this test's own records: other tests may write to the same forum meanwhile."""
-    archive, cfg, _ = archived
+    archive, cfg, _, pipeline = archived
     before = {key: set(archive.ledger.filed_revisions(key)) for key in _mine(forum)}
     forum["admin"].call("PUT", f"/api/threads/{forum['tid']}/posts/{forum['first']}/",
                         json={"post": forum["v0"] + "\nedited twice", "attachments": [forum["att"]]})
-    after_edit = archive.sync(_source(cfg))
+    after_edit = pipeline.sync(_source(cfg))
     assert after_edit.outcome == "ok" and after_edit.quarantined == 0
     after = {key: set(archive.ledger.filed_revisions(key)) for key in _mine(forum)}
     added = {key: after[key] - before[key] for key in after if after[key] - before[key]}
@@ -128,7 +130,7 @@ def test_edit_adds_one_version_and_second_sync_files_nothing(forum, archived):
     assert list(added) == [first] and len(added[first]) == 1
     versions = archive.repo.versions(archive.ledger.record(first)["object_id"])
     assert len(versions) == 3 and b"edited twice" in b"".join(archive.repo.content(versions[-1]["cmis:objectId"]))
-    quiet = archive.sync(_source(cfg))
+    quiet = pipeline.sync(_source(cfg))
     assert quiet.outcome == "ok"
     assert {key: set(archive.ledger.filed_revisions(key)) for key in _mine(forum)} == after
 
@@ -156,8 +158,9 @@ def test_a_thread_moved_into_the_staff_lounge_is_restricted_with_its_posts_and_a
     keys = [f"forum/thread/thread:{tid}", f"forum/post/post:{first}", f"forum/post/post:{reply}",
             f"forum/attachment/attachment:{att}"]
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     try:
-        assert archive.sync(_source(cfg)).outcome == "ok"
+        assert pipeline.sync(_source(cfg)).outcome == "ok"
 
         def acls(key: str) -> list[dict]:
             object_id = archive.ledger.record(key)["object_id"]
@@ -168,7 +171,7 @@ def test_a_thread_moved_into_the_staff_lounge_is_restricted_with_its_posts_and_a
         time.sleep(1.1)  # the server's Date header has 1 s resolution: the move lands after the checkpoint
         admin.call("PATCH", f"/api/threads/{tid}/", json=[{"op": "replace", "path": "category",
                                                            "value": categories["staff"]}])
-        summary = archive.sync(_source(cfg), reconcile=True)
+        summary = pipeline.sync(_source(cfg), reconcile=True)
         assert summary.outcome == "ok" and summary.quarantined == 0
         assert {key: set(archive.ledger.filed_revisions(key)) for key in keys[1:]} == versions  # no new version
         for key in keys:

@@ -24,10 +24,11 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from connector import config
+from connector.archive import Archive
 from connector.cmis.client import RejectedByRepository
 from connector.compliance import subject
 from connector.model import Visibility
-from connector.pipeline import Archive
+from connector.pipeline import Pipeline
 
 from .permissions_kit import IBAN, WORLD, ScriptedSource, page, tombstone, write_configs
 
@@ -76,23 +77,30 @@ def archive(configs):
     opened.close()
 
 
-def test_a_sensitive_version_keeps_the_record_restricted_after_harmless_edits(archive):
+@pytest.fixture
+def pipeline(archive):
+    """The run loop over ``archive``, one per test (its runs are numbered in the ledger)."""
+    return Pipeline(archive)
+
+
+def test_a_sensitive_version_keeps_the_record_restricted_after_harmless_edits(archive, pipeline):
     source = ScriptedSource()
     source.queue = [page("1", ["plain text", f"account {IBAN}"], Visibility.public())]
-    archive.sync(source)
+    pipeline.sync(source)
     assert acls(archive, "wiki/page/1") == [ADMINS_AND_RECORDS] * 2
     for n in (3, 4):   # incremental items carry only their newest revision; the source says public
         source.queue = [page("1", [f"harmless edit {n}"], Visibility.public(), first=n)]
         source.shown["wiki/page/1"] = Visibility.public()
-        assert archive.sync(source).versions == 1
+        assert pipeline.sync(source).versions == 1
     assert acls(archive, "wiki/page/1") == [ADMINS_AND_RECORDS] * 4
     assert IBAN not in world_readable_text(archive)
 
 
-def test_a_new_restricted_version_never_lands_under_the_old_acl_even_when_the_acl_call_fails(archive, monkeypatch):
+def test_a_new_restricted_version_never_lands_under_the_old_acl_even_when_the_acl_call_fails(
+        archive, pipeline, monkeypatch):
     source = ScriptedSource()
     source.queue = [page("2", ["public text"], Visibility.public())]
-    archive.sync(source)
+    pipeline.sync(source)
     secret = f"secret-{uuid.uuid4().hex}"
     source.queue = [page("2", [secret], Visibility.restricted("moved to a staff area", ["group:staff"]), first=2)]
     source.shown["wiki/page/2"] = Visibility.restricted("moved to a staff area", ["group:staff"])
@@ -100,45 +108,45 @@ def test_a_new_restricted_version_never_lands_under_the_old_acl_even_when_the_ac
     def refused(*args, **kwargs):
         raise RejectedByRepository("CMIS runtime (HTTP 500) on applyACL", "runtime", 500)
     monkeypatch.setattr(archive.repo, "apply_acl", refused)
-    summary = archive.sync(source)
+    summary = pipeline.sync(source)
     assert (summary.versions, summary.quarantined) == (0, 1)      # narrowing failed: no check-in at all
     assert len(acls(archive, "wiki/page/2")) == 1 and secret not in world_readable_text(archive)
     monkeypatch.undo()
     source.queue = [page("2", [secret], Visibility.restricted("moved to a staff area", ["group:staff"]), first=2)]
-    assert archive.sync(source).versions == 1
+    assert pipeline.sync(source).versions == 1
     assert acls(archive, "wiki/page/2") == [{**ADMINS_AND_RECORDS, "GROUP_staff": {"cmis:read"}}] * 2
     assert secret not in world_readable_text(archive)
 
 
-def test_a_move_without_an_edit_narrows_at_once_and_widens_when_the_source_does(archive):
+def test_a_move_without_an_edit_narrows_at_once_and_widens_when_the_source_does(archive, pipeline):
     source = ScriptedSource()
     source.queue = [page("3", ["text"], Visibility.public())]
-    archive.sync(source)
+    pipeline.sync(source)
     source.shown["wiki/page/3"] = Visibility.restricted("category restricted", ["group:staff"])
-    summary = archive.sync(source)
+    summary = pipeline.sync(source)
     assert (summary.versions, summary.acl_changes) == (0, 1)
     assert acls(archive, "wiki/page/3") == [{**ADMINS_AND_RECORDS, "GROUP_staff": {"cmis:read"}}]
     before = archive.repo.request_count
-    assert archive.sync(source).acl_changes == 0 and archive.repo.request_count == before   # no-op: 0 CMIS
+    assert pipeline.sync(source).acl_changes == 0 and archive.repo.request_count == before   # no-op: 0 CMIS
     source.shown["wiki/page/3"] = Visibility.public()
-    assert archive.sync(source).acl_changes == 1 and acls(archive, "wiki/page/3") == [PUBLIC]
+    assert pipeline.sync(source).acl_changes == 1 and acls(archive, "wiki/page/3") == [PUBLIC]
 
 
-def test_a_narrowing_the_repository_refused_is_retried_when_the_sweep_says_nothing_more(archive, monkeypatch):
+def test_a_narrowing_the_repository_refused_is_retried_when_the_sweep_says_nothing_more(archive, pipeline, monkeypatch):
     """The sweep reports a narrowing once (its thread moved); the ACL call fails. The next runs'
     sweeps no longer mention the record, and the narrowing is still applied."""
     source = ScriptedSource()
     source.queue = [page("7", ["text"], Visibility.public())]
-    archive.sync(source)
+    pipeline.sync(source)
     source.shown["wiki/page/7"] = Visibility.restricted("thread moved", ["group:staff"])
 
     def refused(*args, **kwargs):
         raise RejectedByRepository("CMIS runtime (HTTP 500) on applyACL", "runtime", 500)
     monkeypatch.setattr(archive.repo, "apply_acl", refused)
-    assert archive.sync(source).quarantined == 1
+    assert pipeline.sync(source).quarantined == 1
     monkeypatch.undo()
     source.shown.clear()
-    assert archive.sync(source).acl_changes == 1
+    assert pipeline.sync(source).acl_changes == 1
     assert acls(archive, "wiki/page/7") == [{**ADMINS_AND_RECORDS, "GROUP_staff": {"cmis:read"}}]
 
 
@@ -146,55 +154,57 @@ def test_a_changed_principal_map_reaches_filed_records_without_a_source_change(c
     source = ScriptedSource()
     source.queue = [page("4", ["text"], Visibility.restricted("sysops only", ["group:sysop"]))]
     with_a = Archive.open(config.load(configs["a"]))
+    pipeline = Pipeline(with_a)
     try:
-        with_a.sync(source)
+        pipeline.sync(source)
         assert acls(with_a, "wiki/page/4") == [{**ADMINS_AND_RECORDS, "GROUP_wiki_admins": {"cmis:read"}}]
     finally:
         with_a.close()
     with_b = Archive.open(config.load(configs["b"]))
+    pipeline = Pipeline(with_b)
     try:
-        summary = with_b.sync(source)   # the source says nothing new
+        summary = pipeline.sync(source)   # the source says nothing new
         assert (summary.versions, summary.acl_changes) == (0, 1)
         assert acls(with_b, "wiki/page/4") == [{**ADMINS_AND_RECORDS, "GROUP_sysops_v2": {"cmis:read"}}]
     finally:
         with_b.close()
 
 
-def test_a_deleted_record_is_readable_only_by_who_sees_deleted_content_until_restored(archive):
+def test_a_deleted_record_is_readable_only_by_who_sees_deleted_content_until_restored(archive, pipeline):
     source = ScriptedSource()
     source.queue = [page("5", ["one", "two"], Visibility.public())]
-    archive.sync(source)
+    pipeline.sync(source)
     source.queue = [tombstone("5")]
-    summary = archive.sync(source)
+    summary = pipeline.sync(source)
     assert summary.tombstones == 1
     assert acls(archive, "wiki/page/5") == [{**ADMINS_AND_RECORDS, "GROUP_wiki_admins": {"cmis:read"}}] * 2
     assert "wiki/page/5" not in source.swept[-1]       # a deleted record is not offered to the sweep
-    assert archive.sync(source).acl_changes == 0       # and nothing widens it by itself
+    assert pipeline.sync(source).acl_changes == 0       # and nothing widens it by itself
     source.queue = [page("5", ["two"], Visibility.public(), first=2)]   # restored in the source
-    assert archive.sync(source).acl_changes == 1 and acls(archive, "wiki/page/5") == [PUBLIC] * 2
+    assert pipeline.sync(source).acl_changes == 1 and acls(archive, "wiki/page/5") == [PUBLIC] * 2
 
 
-def test_a_deletion_never_widens_a_record_restricted_before(archive):
+def test_a_deletion_never_widens_a_record_restricted_before(archive, pipeline):
     source = ScriptedSource()
     source.queue = [page("6", ["staff text"], Visibility.restricted("restricted namespace"))]   # no readers
-    archive.sync(source)
+    pipeline.sync(source)
     source.queue = [tombstone("6", readers=("group:sysop",))]   # sysops see deleted pages in the wiki
-    archive.sync(source)
+    pipeline.sync(source)
     assert acls(archive, "wiki/page/6") == [ADMINS_AND_RECORDS]
 
 
-def test_a_person_restricted_between_two_syncs_of_one_open_archive_restricts_their_queued_edit(archive):
+def test_a_person_restricted_between_two_syncs_of_one_open_archive_restricts_their_queued_edit(archive, pipeline):
     """Found by the state machine: a subject restricted on an open archive (a library caller, the
     state machine) while the person's edit waits in the source; the next sync of the same archive
     files that edit restricted, and the page's deletion in that run does not widen it to sysops."""
     source = ScriptedSource()
     source.queue = [page("7", ["public text"], Visibility.public())]
-    archive.sync(source)
+    pipeline.sync(source)
     source.queue = [page("7", [f"bob-{uuid.uuid4().hex}"], Visibility.public(), first=2, author="Bob")]
     subject.restrict(archive, "Bob", reason="DSAR", allow_empty=True)   # nothing of Bob's filed yet
     source.queue.append(tombstone("7"))
     source.shown.pop("wiki/page/7", None)
-    archive.sync(source)
+    pipeline.sync(source)
     assert acls(archive, "wiki/page/7") == [ADMINS_AND_RECORDS] * 2
 
 
@@ -211,6 +221,7 @@ class OneItemHistory(RuleBasedStateMachine):
         self.configs = write_configs(_Dir(self.directory), os.environ["SA_TEST_CMIS_URL"], {"a": MAPPED, "b": REMAPPED})
         self.variant = "a"
         self.archive = Archive.open(config.load(self.configs["a"]))
+        self.pipeline = Pipeline(self.archive)
         self.source = ScriptedSource()
         self.next_revision = 1
         self.visibility = Visibility.public()
@@ -290,6 +301,7 @@ class OneItemHistory(RuleBasedStateMachine):
         self.archive.close()
         self.variant = "b" if self.variant == "a" else "a"
         self.archive = Archive.open(config.load(self.configs[self.variant]))
+        self.pipeline = Pipeline(self.archive)
 
     @rule()
     def refuse_the_next_acl_calls(self):
@@ -303,7 +315,7 @@ class OneItemHistory(RuleBasedStateMachine):
                 raise RejectedByRepository("CMIS runtime (HTTP 500) on applyACL", "runtime", 500)
             self.archive.repo.apply_acl = refused
         try:
-            summary = self.archive.sync(self.source)
+            summary = self.pipeline.sync(self.source)
         finally:
             self.archive.repo.apply_acl = original
         assert summary.outcome in ("ok", "quarantined"), summary.errors

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connector import config
+from connector.archive import Archive
 from connector.backfill import run_backfill
-from connector.pipeline import Archive
+from connector.pipeline import Pipeline
 from connector.report import build_report
 from connector.sources import build
 
@@ -27,15 +28,16 @@ pytestmark = pytest.mark.integration
 
 def _open(tmp_path, cmis_url):
     cfg = config.load(blog_config(tmp_path, cmis_url))
-    return Archive.open(cfg), build("blog", "wordpress", cfg.sources["blog"].options)
+    archive = Archive.open(cfg)
+    return archive, Pipeline(archive), build("blog", "wordpress", cfg.sources["blog"].options)
 
 
 def test_a_backfill_without_a_range_files_a_scheduled_post(wp, cmis_url, tmp_path):  # noqa: F811
     future = (datetime.now(timezone.utc) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M:%S")
     scheduled = wp.post(status="future", date_gmt=future)
-    archive, source = _open(tmp_path, cmis_url)
+    archive, pipeline, source = _open(tmp_path, cmis_url)
     try:
-        result = run_backfill(archive, source, None, None)
+        result = run_backfill(pipeline, source, None, None)
         assert result["status"] == "done" and result["summary"]["outcome"] == "ok"
         record = archive.ledger.record(f"blog/post/post:{scheduled['id']}")
         assert record is not None, "the scheduled post was not filed"
@@ -45,8 +47,8 @@ def test_a_backfill_without_a_range_files_a_scheduled_post(wp, cmis_url, tmp_pat
         archive.close()
 
 
-def _file(archive, source, post_id: int):
-    return archive.run_objects(source, source.fetch([f"post:{post_id}"]), command="fetch")
+def _file(pipeline, source, post_id: int):
+    return pipeline.run_objects(source, source.fetch([f"post:{post_id}"]), command="fetch")
 
 
 def _versions(archive, key: str) -> list[dict]:
@@ -63,9 +65,9 @@ def test_the_revision_wordpress_saves_of_an_archived_current_state_is_not_a_seco
     post = wp.post(content="<p>the only state</p>")
     key = f"blog/post/post:{post['id']}"
     start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=1)
-    archive, source = _open(tmp_path, cmis_url)
+    archive, pipeline, source = _open(tmp_path, cmis_url)
     try:
-        assert _file(archive, source, post["id"]).versions == 1          # the current state, cur-...
+        assert _file(pipeline, source, post["id"]).versions == 1          # the current state, cur-...
         (first,) = archive.ledger.filed_revisions(key)
         time.sleep(1.1)
         # a save that changes nothing archived: WordPress now keeps it as a revision of the same state
@@ -73,20 +75,20 @@ def test_the_revision_wordpress_saves_of_an_archived_current_state_is_not_a_seco
         (item,) = source.fetch([f"post:{post['id']}"])
         (revision,) = [r.id for r in item.revisions]
         assert revision.startswith("rev-") and revision != first
-        summary = _file(archive, source, post["id"])
+        summary = _file(pipeline, source, post["id"])
         assert summary.versions == 0 and summary.outcome == "ok"
         assert len(_versions(archive, key)) == 1
         assert archive.ledger.covered(key) == {revision: first}
         assert archive.ledger.filed_revisions(key)[revision] == archive.ledger.filed_revisions(key)[first]
         assert [e["by"] for e in _covered_entries(archive, key)] == [first]
-        assert _file(archive, source, post["id"]).versions == 0          # not tried again
+        assert _file(pipeline, source, post["id"]).versions == 0          # not tried again
         assert len(_covered_entries(archive, key)) == 1
         # the report counts the covered revision as archived (held by the version it repeats)
         (mine,) = build_report(archive, [source], start, datetime.now(timezone.utc) + timedelta(seconds=2))["sources"]
         assert key not in {m["key"] for m in mine["missing"] + mine["pending"]}
 
         wp.call("POST", f"/posts/{post['id']}", json={"content": "<p>a real edit</p>"})
-        assert _file(archive, source, post["id"]).versions == 1
+        assert _file(pipeline, source, post["id"]).versions == 1
         assert len(_versions(archive, key)) == 2
     finally:
         archive.close()
@@ -98,14 +100,14 @@ def test_a_post_whose_newest_revision_equals_its_current_state_files_one_version
     wp.call("POST", f"/posts/{post['id']}", json={"content": "<p>v2</p>"})   # revision rev-A (v2)
     time.sleep(1.1)
     wp.call("POST", f"/posts/{post['id']}", json={"content": "<p>v2</p>"})   # saved again, nothing changed
-    archive, source = _open(tmp_path, cmis_url)
+    archive, pipeline, source = _open(tmp_path, cmis_url)
     key = f"blog/post/post:{post['id']}"
     try:
         (item,) = source.fetch([f"post:{post['id']}"])
         # WordPress lists the revision and, modified later, the current state: the same state twice
         assert [r.id[:4] for r in item.revisions] == ["rev-", "cur-"]
         rev, cur = (r.id for r in item.revisions)
-        summary = _file(archive, source, post["id"])
+        summary = _file(pipeline, source, post["id"])
         assert summary.versions == 1 and summary.outcome == "ok"
         (version,) = _versions(archive, key)
         assert version["sa:revisionId"] == rev

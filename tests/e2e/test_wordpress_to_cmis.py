@@ -14,7 +14,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 from connector.sources import build
 
 from ..conftest import write_config
@@ -74,13 +75,14 @@ def archived(blog, cmis_url, tmp_path_factory):
     path = write_config(tmp, cmis_url, sources=SOURCE.format(url=URL, state=STATE), permissions=PERMISSIONS)
     cfg = config.load(path)
     archive = Archive.open(cfg)
-    summary = archive.sync(build("blog", "wordpress", cfg.sources["blog"].options))
-    yield archive, cfg, summary
+    pipeline = Pipeline(archive)
+    summary = pipeline.sync(build("blog", "wordpress", cfg.sources["blog"].options))
+    yield archive, cfg, summary, pipeline   # one pipeline for the module's runs: they are numbered
     archive.close()
 
 
-def _sync(archive, cfg, reconcile=False):
-    return archive.sync(build("blog", "wordpress", cfg.sources["blog"].options), reconcile=reconcile)
+def _sync(pipeline, cfg, reconcile=False):
+    return pipeline.sync(build("blog", "wordpress", cfg.sources["blog"].options), reconcile=reconcile)
 
 
 def _keys(blog) -> list[str]:
@@ -97,7 +99,7 @@ def _latest(archive, key):
 
 
 def test_every_post_page_revision_comment_and_medium_with_metadata(blog, archived):
-    archive, _, summary = archived
+    archive, _, summary, _ = archived
     assert summary.outcome == "ok" and summary.quarantined == 0
     record, props = _latest(archive, f"blog/post/post:{blog['public']['id']}")
     versions = archive.repo.versions(record["object_id"])
@@ -120,7 +122,7 @@ def test_every_post_page_revision_comment_and_medium_with_metadata(blog, archive
 
 
 def test_nothing_restricted_is_readable_by_everyone(blog, archived):
-    archive, _, _ = archived
+    archive, _, _, _ = archived
     keys = [f"blog/post/post:{p['id']}" for p in blog["restricted"].values()]
     keys.append(f"blog/media/media:{blog['private_media']['id']}")
     for key in keys:
@@ -134,11 +136,11 @@ def test_nothing_restricted_is_readable_by_everyone(blog, archived):
 
 
 def test_changes_second_sync_edit_comment_delete_and_switch_to_private(wp, blog, archived):  # noqa: F811
-    archive, cfg, _ = archived
+    archive, cfg, _, pipeline = archived
     public_key = f"blog/post/post:{blog['public']['id']}"
     mine = [key for key in _keys(blog) if archive.ledger.record(key)]
     filed = {key: set(archive.ledger.filed_revisions(key)) for key in mine}
-    quiet = _sync(archive, cfg)
+    quiet = _sync(pipeline, cfg)
     assert quiet.outcome == "ok" and quiet.quarantined == 0
     # counted on this test's records: other tests may write to the same blog meanwhile
     assert {key: set(archive.ledger.filed_revisions(key)) for key in mine} == filed
@@ -146,14 +148,14 @@ def test_changes_second_sync_edit_comment_delete_and_switch_to_private(wp, blog,
     before = set(archive.ledger.filed_revisions(public_key))
     wp.call("POST", f"/posts/{blog['public']['id']}", json={"content": f"<p>fourth {blog['tag']}</p>"})
     new_comment = wp.comment(blog["public"]["id"])
-    _sync(archive, cfg)
+    _sync(pipeline, cfg)
     assert len(set(archive.ledger.filed_revisions(public_key)) - before) == 1
     assert archive.ledger.record(f"blog/comment/comment:{new_comment['id']}") is not None
 
     doomed = wp.post(title=f"Doomed {blog['tag']}")
-    _sync(archive, cfg)
+    _sync(pipeline, cfg)
     wp.call("DELETE", f"/posts/{doomed['id']}", params={"force": "true"})
-    deleted = _sync(archive, cfg, reconcile=True)
+    deleted = _sync(pipeline, cfg, reconcile=True)
     assert deleted.tombstones >= 1
     assert archive.ledger.record(f"blog/post/post:{doomed['id']}")["deleted"] == 1
     rows = list(archive.repo.query(f"SELECT * FROM {archive.filer.profile.secondary_type} "
@@ -164,7 +166,7 @@ def test_changes_second_sync_edit_comment_delete_and_switch_to_private(wp, blog,
 
     before = set(archive.ledger.filed_revisions(public_key))
     wp.call("POST", f"/posts/{blog['public']['id']}", json={"status": "private"})
-    _sync(archive, cfg)
+    _sync(pipeline, cfg)
     assert len(set(archive.ledger.filed_revisions(public_key)) - before) == 1
     record, props = _latest(archive, public_key)
     assert props["sa:visibility"] == "restricted"
@@ -184,15 +186,16 @@ def test_moderation_and_trashing_restrict_comments_without_a_date_change(wp, cmi
                         sources=SOURCE.format(url=URL, state=STATE) + "overlap_minutes = 0\n")
     cfg = config.load(path)
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     try:
         keys = [f"blog/comment/comment:{c['id']}" for c in (held, orphaned)]
-        assert _sync(archive, cfg).outcome == "ok"
+        assert _sync(pipeline, cfg).outcome == "ok"
         for key in keys:
             record, _ = _latest(archive, key)
             assert archive.repo.acl(record["object_id"]).get("anyone") == {"cmis:read"}
         wp.call("POST", f"/comments/{held['id']}", json={"status": "hold"})
         wp.call("DELETE", f"/posts/{doomed['id']}")
-        assert _sync(archive, cfg).outcome == "ok"
+        assert _sync(pipeline, cfg).outcome == "ok"
         for key in keys:
             record, _ = _latest(archive, key)
             for version in archive.repo.versions(record["object_id"]):

@@ -7,9 +7,9 @@ import sqlite3
 from collections import Counter
 
 from connector import config
+from connector.archive import Archive
 from connector.cmis import schema
 from connector.cmis.filer import quote
-from connector.pipeline import Archive
 
 STATE = os.environ.get("SA_TEST_MW_STATE", "")
 

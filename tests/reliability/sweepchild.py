@@ -15,7 +15,8 @@ import sys
 import responses
 
 from connector import config, ledger
-from connector.pipeline import Archive
+from connector.archive import Archive
+from connector.pipeline import Pipeline
 
 from ..e2e.test_change_sweep import LATER, edited_topic_100, mocked, quiet_run
 from ..sources.test_discourse import BASE, FakeTime, get, load, register_run1, source
@@ -55,6 +56,7 @@ def main(path: str, phase: str) -> None:
         install_kill(os.environ["SA_KILL_AT_KEY"])
     cfg = config.load(path)
     archive = Archive.open(cfg, workers=1)
+    pipeline = Pipeline(archive)
     try:
         with mocked(cfg.repository.url) as rsps:
             if phase == "first":
@@ -66,7 +68,7 @@ def main(path: str, phase: str) -> None:
                 for topic in (101, 200):
                     get(rsps, f"/t/{topic}.json", f"t_{topic}.json", date=LATER)
             try:
-                summary = archive.sync(source(FakeTime()))
+                summary = pipeline.sync(source(FakeTime()))
             finally:
                 for call in rsps.calls:
                     if call.request.url.startswith(BASE):

@@ -24,10 +24,11 @@ from click.testing import CliRunner
 
 from cli import main
 from connector import config, http
+from connector.archive import Archive
 from connector.audit import verify_chain
 from connector.errors import Retriable
 from connector.ledger import Ledger
-from connector.pipeline import Archive
+from connector.pipeline import Pipeline
 from connector.sources import build
 
 from .conftest import FAULT_HTTP, FAULT_TIMEOUT, PROXY_HANG, reliability_config, seed_checkpoint, wiki_source
@@ -48,9 +49,10 @@ def _backfill(config_path: str, corpus):
     else other tests wrote to namespaces 9 and 6 meanwhile; assertions are on our records)."""
     cfg = config.load(config_path)
     archive = Archive.open(cfg)
+    pipeline = Pipeline(archive)
     try:
         source = build("wiki", "mediawiki", cfg.sources["wiki"].options)
-        return archive.backfill(source, corpus.since, corpus.until), cfg
+        return pipeline.backfill(source, corpus.since, corpus.until), cfg
     finally:
         archive.close()
 

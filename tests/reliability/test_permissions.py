@@ -23,10 +23,12 @@ import pytest
 import responses
 
 from connector import config
+from connector.archive import Archive
 from connector.model import Item
-from connector.pipeline import Archive, Summary
+from connector.pipeline import Pipeline
 from connector.sources.mediawiki import MediaWikiSource
 from connector.sources.misago import MisagoSource
+from connector.summary import Summary
 
 from ..conftest import write_config
 
@@ -55,10 +57,10 @@ def _cmis() -> str:
 
 
 def _file_all(archive: Archive, objects) -> dict[str, Item]:
-    summary = Summary(source="perm")
+    summary, pipeline = Summary(source="perm"), Pipeline(archive)
     items = {}
     for obj in objects:
-        archive.archive_object(obj, summary)
+        pipeline.archive_object(obj, summary)
         if isinstance(obj, Item):
             items[obj.key] = obj
             items.update({a.key: a for a in obj.attachments})
@@ -156,7 +158,7 @@ def wordpress(cmis_url, tmp_path_factory):
     # an incremental run from just before: it lists scheduled (future) posts too, a date range does not
     archive.ledger.save_source_state("blog", {"checkpoint": t0.isoformat(),
                                               "swept_at": datetime.now(timezone.utc).isoformat()})
-    summary = archive.sync(wp.source())
+    summary = Pipeline(archive).sync(wp.source())
     assert summary.outcome in ("ok", "quarantined"), summary.errors
     keys = {kind: f"blog/post/post:{post['id']}" for kind, post in posts.items()}
     keys["media of a private post"] = f"blog/media/media:{media['id']}"
@@ -209,7 +211,7 @@ def misago(cmis_url, tmp_path_factory):
     source = MisagoSource("forum", MISAGO_URL, *ADMIN, public_categories=("Engineering",),
                           category_visibility={"Staff lounge": ("role:moderator",)}, include_private_threads=True)
     archive = _archive(tmp_path_factory.mktemp("perm-misago"))
-    summary = archive.backfill(source, t0, None)
+    summary = Pipeline(archive).backfill(source, t0, None)
     assert summary.outcome in ("ok", "quarantined"), summary.errors
     keys = {"thread in a moderator-only category": f"forum/thread/thread:{staff['id']}",
             "post in a moderator-only category": f"forum/post/post:{staff_post}",
@@ -243,7 +245,7 @@ def discourse(cmis_url, tmp_path_factory):
         get(rsps, "/topics/private-messages-sent/archivist.json", "topic_list_empty.json", {"page": "0"})
         get(rsps, "/t/300.json", "t_300.json")
         get(rsps, "/posts/3000.json", "post_3000.json")
-        summary = archive.sync(source(FakeTime(), include_private_messages=True))
+        summary = Pipeline(archive).sync(source(FakeTime(), include_private_messages=True))
     assert summary.outcome in ("ok", "quarantined"), summary.errors
     yield archive
     archive.close()

@@ -24,8 +24,9 @@ import pytest
 import responses
 
 from connector import config
+from connector.archive import Archive
 from connector.errors import ConnectorError
-from connector.pipeline import Archive
+from connector.pipeline import Pipeline
 
 from ..conftest import write_config
 from .conftest import FAST_HTTP, ROOT
@@ -206,18 +207,19 @@ def test_no_secret_in_any_output_of_a_debug_run_or_its_failures(secrets_setup, f
 def test_no_discourse_api_key_in_debug_logs_exceptions_or_records(tmp_path, cmis_url, caplog):
     from ..sources.test_discourse import BASE, KEY, FakeTime, register_run1, source
     archive = Archive.open(config.load(write_config(tmp_path, cmis_url)))
+    pipeline = Pipeline(archive)
     caught: list[str] = []
     try:
         with caplog.at_level(logging.DEBUG):
             with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
                 rsps.add_passthru(cmis_url.split("/inmemory")[0])
                 register_run1(rsps)
-                summary = archive.sync(source(FakeTime()))
+                summary = pipeline.sync(source(FakeTime()))
             with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
                 rsps.add_passthru(cmis_url.split("/inmemory")[0])
                 rsps.add(responses.GET, BASE + "/posts.json", status=403, json={"errors": ["invalid api key"]})
                 rsps.add(responses.GET, BASE + "/categories.json", status=403, json={"errors": ["invalid api key"]})
-                failed = archive.sync(source(FakeTime()))
+                failed = pipeline.sync(source(FakeTime()))
                 try:
                     source(FakeTime()).check()
                 except ConnectorError as exc:

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from connector import config
-from connector.pipeline import Archive
+from connector.archive import Archive
 
 from ..conftest import write_config
 from ..e2e.test_change_sweep import EDITED

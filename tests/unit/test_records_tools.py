@@ -10,9 +10,9 @@ from datetime import datetime, timezone
 import pytest
 
 from connector.backfill import run_id
-from connector.pipeline import Summary
 from connector.progress import Progress, graceful_stop
 from connector.report import render
+from connector.summary import Summary
 from connector.when import parse_when
 
 UTC = timezone.utc
@@ -60,7 +60,7 @@ def test_progress_bar_on_a_terminal_and_json_lines():
     assert entry["objects"] == 1 and entry["total"] is None and entry["eta_seconds"] is None
 
 
-class FakeArchive:
+class FakePipeline:
     stop_requested = False
 
     def request_stop(self):
@@ -68,11 +68,11 @@ class FakeArchive:
 
 
 def test_first_signal_asks_to_stop_second_sigint_aborts():
-    archive, notes = FakeArchive(), []
+    pipeline, notes = FakePipeline(), []
     before = signal.getsignal(signal.SIGINT)
-    with graceful_stop(archive, notify=notes.append):
+    with graceful_stop(pipeline, notify=notes.append):
         os.kill(os.getpid(), signal.SIGTERM)
-        assert archive.stop_requested and "SIGTERM" in notes[0]
+        assert pipeline.stop_requested and "SIGTERM" in notes[0]
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     assert signal.getsignal(signal.SIGINT) is before

@@ -6,7 +6,7 @@ from hypothesis import given, settings, strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
 from connector import metrics
-from connector.pipeline import Summary
+from connector.summary import Summary
 
 
 def samples(path) -> dict[tuple, float]:
