@@ -207,6 +207,7 @@ class Session(requests.Session):
         self._clock, self._sleep = clock, sleep
         self.credential_origin: tuple[str, str, int | None] | None = None
         self.credential_headers: dict[str, str] = {}
+        self._environment: dict[tuple, dict] = {}   # merge_environment_settings' answers, per origin
         for prefix in ("https://", "http://"):
             self.mount(prefix, _BoundedAdapter())
 
@@ -230,6 +231,21 @@ class Session(requests.Session):
                     request.headers.pop(name, None)
         return super().send(request, **kwargs)
 
+    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[override]
+        """requests' own answer, read from the environment once per origin and arguments.
+
+        requests walks the whole environment (proxy variables, ``no_proxy``, CA bundles) again on
+        every request: 0.2 ms on this machine, as much as the rest of our side of a small CMIS
+        write. The environment does not change under a session, and what it gives depends only on
+        the origin (``no_proxy`` matches host and port) and on the arguments and the session's own
+        settings, which are all part of the key."""
+        key = (origin(url), _frozen(proxies), stream, verify, cert, _frozen(self.proxies), self.stream,
+               self.verify, self.cert, self.trust_env)
+        settings = self._environment.get(key)
+        if settings is None:
+            settings = self._environment[key] = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        return {**settings, "proxies": dict(settings["proxies"])}
+
     def request(self, method, url, **kwargs):  # type: ignore[override]
         kwargs.setdefault("timeout", self.default_timeout)
         with self._lock:
@@ -243,6 +259,11 @@ class Session(requests.Session):
         if throttle is not None:
             throttle.wait()
         return super().request(method, url, **kwargs)
+
+
+def _frozen(mapping: dict | None) -> tuple | None:
+    """A dict as a key (None stays None: requests merges the environment's proxies only into a dict)."""
+    return None if mapping is None else tuple(sorted(mapping.items()))
 
 
 def make_session(user_agent: str, *, verify: bool | str = True,
