@@ -30,6 +30,7 @@ from typing import Iterable, Mapping
 from ..errors import ConnectorError, EmptySelection, HoldError
 from ..http import retrying
 from ..ledger import now
+from ..mapping import Mapper
 from . import rm
 from .select import Criteria, Found, as_list, by_criteria, by_hold, load, versions
 from .settings import operator
@@ -133,7 +134,7 @@ def add_hold(archive, matter: str, criteria: Criteria, *, note: str = "", user: 
         archive.audit.append("hold-add", matter=matter, criteria=criteria.as_dict(), user=user, resumed=True,
                              placed_at=hold.placed_at, run_id=archive.run_id)
     report = HoldReport(matter, "placed")
-    support = _support(archive)
+    support = _support(archive.mapper)
     for key, record in sorted(found.items()):
         changed, unchanged = _update_series(archive, record, lambda ids: _with(ids, matter), support, report)
         archive.ledger.hold_applied(matter, hold.placed_at, key, changed + unchanged)
@@ -161,7 +162,7 @@ def remove_hold(archive, matter: str, *, reason: str, user: str | None = None) -
                          run_id=archive.run_id)
     records = held_records(archive, book, hold)
     report = HoldReport(matter, "released", reason=reason)
-    support = _support(archive)
+    support = _support(archive.mapper)
     for key, record in sorted(records.items()):
         changed, _ = _update_series(archive, record, lambda ids: [i for i in ids if i != matter], support, report)
         archive.audit.append("hold-release", matter=matter, key=key, object_id=record.object_id, changed=changed,
@@ -237,8 +238,8 @@ def _with(ids: list[str], matter: str) -> list[str]:
     return ids if matter in ids else [*ids, matter]
 
 
-def _support(archive) -> rm.RmSupport:
-    classifier = getattr(archive.mapper, "classifier", None)
+def _support(mapper: Mapper) -> rm.RmSupport:
+    classifier = getattr(mapper, "classifier", None)
     return classifier.rm_support if classifier is not None else rm.RmSupport()
 
 

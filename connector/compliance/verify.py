@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..audit import verify_chain
 from ..cmis import schema
+from ..cmis.bindings import Repository
 from ..errors import ConnectorError, EmptySelection, ObjectNotFound
 from ..http import retrying
 from .anchors import check_log
@@ -86,7 +87,7 @@ def verify(archive, *, source: str | None = None, sample: int | None = None,
     if sample is not None and sample < len(rows):
         rows = secrets.SystemRandom().sample(rows, sample)
     for key, revision_id, object_id, label, sha256, length in rows:
-        _check_version(archive, report, key, object_id, label, sha256, length)
+        _check_version(archive.repo, report, key, object_id, label, sha256, length)
     chain = verify_chain(archive.config.audit_path)
     report.audit_entries = _count_lines(archive.config.audit_path)
     report.problems += [Problem("audit", "audit log", p) for p in chain]
@@ -101,11 +102,11 @@ def verify(archive, *, source: str | None = None, sample: int | None = None,
     return report
 
 
-def _check_version(archive, report: VerifyReport, key: str, object_id: str, label: str, sha256: str,
+def _check_version(repo: Repository, report: VerifyReport, key: str, object_id: str, label: str, sha256: str,
                    length: int) -> None:
     report.versions_checked += 1
     try:
-        props = retrying(lambda: archive.repo.get_object(object_id), attempts=3)
+        props = retrying(lambda: repo.get_object(object_id), attempts=3)
     except ObjectNotFound:
         report.problems.append(Problem("missing", key, "the repository does not return this version", object_id, label))
         return
@@ -128,7 +129,7 @@ def _check_version(archive, report: VerifyReport, key: str, object_id: str, labe
     def read() -> None:
         nonlocal digest, size
         digest, size = hashlib.sha256(), 0
-        for chunk in archive.repo.content(object_id):
+        for chunk in repo.content(object_id):
             digest.update(chunk)
             size += len(chunk)
     try:
