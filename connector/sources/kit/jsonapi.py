@@ -50,24 +50,25 @@ class JsonApi:
 
     def send(self, method: str, path: str, **kwargs) -> requests.Response:
         """The answer to one request, retried while it is 429 or 5xx; any other status is returned."""
+        return retrying(lambda: self.attempt(method, path, **kwargs), attempts=self.attempts, sleep=self.sleep)
+
+    def attempt(self, method: str, path: str, **kwargs) -> requests.Response:
+        """One try of ``send``, not retried: a client whose retry covers more than the status (a
+        WordPress body that is not JSON is tried again) wraps it in its own ``retrying``."""
         url = self.url(path)
-
-        def once() -> requests.Response:
-            response = self.session.request(method, url, **kwargs)
-            if self.server_time is None:
-                self.server_time = server_clock(response)
-            if response.status_code == 429:
-                wait = self.retry_after(response)
-                code = response.headers.get(self.rate_limit_code, "") if self.rate_limit_code else ""
-                response.close()
-                raise Retriable(f"HTTP 429 from {method} {safe_url(url)}" + (f" ({code})" if code else ""),
-                                retry_after=wait)
-            if response.status_code >= 500:
-                response.close()
-                check(response)
-            return response
-
-        return retrying(once, attempts=self.attempts, sleep=self.sleep)
+        response = self.session.request(method, url, **kwargs)
+        if self.server_time is None:
+            self.server_time = server_clock(response)
+        if response.status_code == 429:
+            wait = self.retry_after(response)
+            code = response.headers.get(self.rate_limit_code, "") if self.rate_limit_code else ""
+            response.close()
+            raise Retriable(f"HTTP 429 from {method} {safe_url(url)}" + (f" ({code})" if code else ""),
+                            retry_after=wait)
+        if response.status_code >= 500:
+            response.close()
+            check(response)
+        return response
 
     def get(self, path: str, params: Any = None, *, allow_404: bool = False) -> Any:
         response = self.send("GET", path, params=params)

@@ -10,6 +10,8 @@ what was read (clocks differ; a write committed late carries an earlier stamp)::
     True
     >>> in_window(parse_time("2026-07-01T00:00:00Z"), None, parse_time("2026-07-01T00:00:00Z"))
     False
+    >>> parse_time("0000-00-00T00:00:00") is None    # MySQL's zero date (a WordPress draft)
+    True
 """
 from __future__ import annotations
 
@@ -24,11 +26,21 @@ CHECKPOINT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"   # whole seconds: the sources stamp in
 
 
 def parse_time(value: str | None) -> datetime | None:
-    """An ISO 8601 time from a source or a saved state (``Z``, an offset, or naive = UTC)."""
-    if not value:
+    """An ISO 8601 time from a source or a saved state (``Z``, an offset, or naive = UTC).
+
+    MySQL's zero date (``0000-00-00T00:00:00``: WordPress's ``date_gmt`` of a draft never
+    published) is no time, like an empty value."""
+    if not value or value.startswith("0000"):
         return None
     when = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def utc(when: datetime | None) -> datetime | None:
+    """``when`` in UTC, a naive one read as UTC (a caller's ``since``/``until``, never local time)."""
+    if when is None:
+        return None
+    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
 
 
 def flag(value: Any) -> str:

@@ -15,7 +15,8 @@ Edge cases it owns:
   WordPress refuses (400) -> ``Fatal`` with its error code and message: it will not get better on
   a retry, and skipping it would leave a silent gap. Asking past the last page is a 400 with a
   ``rest_*_invalid_page_number`` code: the end of the listing, not an error.
-- 429, 5xx, timeouts and invalid JSON are retried (``Retry-After`` honoured), then ``Retriable``.
+- 429, 5xx, timeouts and invalid JSON are retried (``Retry-After`` honoured), then ``Retriable``:
+  each try is the kit's ``JsonApi.attempt`` (the run's server clock, the session's request count).
 - Listings that change while they are read (posts by ``modified``, comments by ``date``) are
   paged by keyset from page 1 (``keyset``); offset paging (``paged``) is for small stable sets.
 - Media downloads stream in chunks, and carry the application password only to the API's own
@@ -32,9 +33,10 @@ from urllib.parse import urlsplit
 import requests
 
 from ...errors import Fatal, Retriable, Skippable
-from ...http import check as check_response
+from ...http import Session, check as check_response
 from ...http import retrying, safe_url
 from ...model import CHUNK_SIZE
+from ..kit.jsonapi import JsonApi
 
 PER_PAGE = 100
 END_OF_PAGES = ("rest_post_invalid_page_number", "rest_revision_invalid_page_number",
@@ -42,9 +44,11 @@ END_OF_PAGES = ("rest_post_invalid_page_number", "rest_revision_invalid_page_num
 
 
 class RestApi:
-    """One site's ``/wp-json`` root, read with an application password (the session's Basic auth)."""
+    """One site's ``/wp-json`` root, read with an application password (the session's Basic auth).
+    ``http`` is the kit's client on that root: ``http.start_run()`` and ``http.server_time`` are
+    the run's clock (the first answer's ``Date``)."""
 
-    def __init__(self, api_root: str, username: str, session: requests.Session, *, attempts: int = 6,
+    def __init__(self, api_root: str, username: str, session: Session, *, attempts: int = 6,
                  sleep: Callable[[float], None] = time.sleep):
         self.api_root = api_root
         self.username = username
@@ -52,7 +56,12 @@ class RestApi:
         self.attempts = attempts
         self._sleep = sleep
         self._origin = urlsplit(api_root)[:2]
-        self.request_count = 0
+        self.http = JsonApi(api_root, session, attempts=attempts, sleep=sleep)
+
+    @property
+    def request_count(self) -> int:
+        """Requests the session made for this client (retries and media downloads too)."""
+        return self.http.request_count
 
     def __repr__(self) -> str:
         return f"RestApi(api_root={self.api_root!r}, username={self.username!r})"
@@ -63,7 +72,7 @@ class RestApi:
         target = self.api_root + path
 
         def once():
-            response = self._send(target, params, soft)
+            response = self._send(path, params, soft)
             if response is None:
                 return None, None
             try:
@@ -136,7 +145,6 @@ class RestApi:
         same_origin = urlsplit(url)[:2] == self._origin
 
         def open_stream() -> requests.Response:
-            self.request_count += 1
             # never send the application password to another host (CDN, offloaded media)
             response = self.session.get(url, stream=True, **({} if same_origin else {"auth": _no_auth}))
             try:
@@ -159,9 +167,8 @@ class RestApi:
                 response.close()
         return chunks
 
-    def _send(self, url: str, params: dict | None, soft: tuple[int, ...]) -> requests.Response | None:
-        self.request_count += 1
-        response = self.session.get(url, params=params, headers={"Accept": "application/json"})
+    def _send(self, path: str, params: dict | None, soft: tuple[int, ...]) -> requests.Response | None:
+        response = self.http.attempt("GET", path, params=params, headers={"Accept": "application/json"})
         status = response.status_code
         if status in soft:
             return None

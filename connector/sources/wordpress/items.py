@@ -10,7 +10,8 @@ from urllib.parse import urlsplit
 
 from ...errors import Fatal, Skippable
 from ...model import Content, Item, Revision, Skipped, Visibility, record_key
-from .shape import (POST_STATUSES, POST_RECORD, REVISION_RECORD, MEDIA_RECORD, COMMENT_RECORD, _utc, _sig,
+from ..kit.window import parse_time
+from .shape import (POST_STATUSES, POST_RECORD, REVISION_RECORD, MEDIA_RECORD, COMMENT_RECORD, _sig,
                     _raw, _record, _chunks)
 
 
@@ -158,7 +159,8 @@ class ObjectItems:
         history = (raw.get("_links") or {}).get("version-history") or [{}]
         count = history[0].get("count")
         stored = [] if count == 0 else self._revisions(rest_base, post_id)
-        revisions = [Revision(id=f"rev-{r['id']}", created=_utc(r.get("date_gmt")) or _utc(r.get("modified_gmt")),
+        revisions = [Revision(id=f"rev-{r['id']}",
+                              created=parse_time(r.get("date_gmt")) or parse_time(r.get("modified_gmt")),
                               author=self._login(r.get("author")),
                               content=Content.from_bytes(_raw(r.get("content")).encode("utf-8"), "text/html"),
                               title=_raw(r.get("title")), record=_record(r, REVISION_RECORD))
@@ -169,7 +171,7 @@ class ObjectItems:
                 _raw(newest.get("content")), _raw(newest.get("title")), _raw(newest.get("excerpt"))):
             sig = _sig(current, raw.get("status"), bool(raw.get("password")), raw.get("author"))
             revisions.append(Revision(
-                id=f"cur-{raw.get('modified_gmt')}-{sig}", created=_utc(raw.get("modified_gmt")),
+                id=f"cur-{raw.get('modified_gmt')}-{sig}", created=parse_time(raw.get("modified_gmt")),
                 author=author, content=Content.from_bytes(current[0].encode("utf-8"), "text/html"),
                 title=current[1], record=_record(raw, POST_RECORD)))
         extra = {"status": str(raw.get("status")),
@@ -186,8 +188,8 @@ class ObjectItems:
             extra["author_display_name"] = str(user["name"])
         return Item(source=self.name, system=self.system, native_id=f"{kind}:{post_id}", kind=kind,
                     title=current[1], url=raw.get("link") or "", visibility=visibility,
-                    revisions=revisions, author=author, created=_utc(raw.get("date_gmt")),
-                    modified=_utc(raw.get("modified_gmt")), space=space, tags=tags, extra=extra)
+                    revisions=revisions, author=author, created=parse_time(raw.get("date_gmt")),
+                    modified=parse_time(raw.get("modified_gmt")), space=space, tags=tags, extra=extra)
 
     def _media_item(self, raw: dict) -> Item:
         media_id = raw["id"]
@@ -216,12 +218,12 @@ class ObjectItems:
                           filename=filename)
         sig = _sig(visibility, parent, url, size, status)
         revision = Revision(id=f"cur-{raw.get('modified_gmt')}-{sig}",
-                            created=_utc(raw.get("modified_gmt")), author=author, content=content,
+                            created=parse_time(raw.get("modified_gmt")), author=author, content=content,
                             title=_raw(raw.get("title")), record=_record(raw, MEDIA_RECORD))
         return Item(source=self.name, system=self.system, native_id=f"media:{media_id}", kind="media",
                     title=_raw(raw.get("title")) or (filename or ""), url=raw.get("link") or source_url,
                     visibility=visibility, revisions=[revision], author=author,
-                    created=_utc(raw.get("date_gmt")), modified=_utc(raw.get("modified_gmt")),
+                    created=parse_time(raw.get("date_gmt")), modified=parse_time(raw.get("modified_gmt")),
                     space=space, parent_id=self._parent_ref(parent), extra=extra)
 
     def _comment_item(self, raw: dict) -> Item:
@@ -243,14 +245,14 @@ class ObjectItems:
         sig = _sig(content, status, visibility, raw.get("date_gmt"), raw.get("parent"), post_id,
                    author_name, raw.get("author_url"))
         post_title = summary["title"] if summary else f"#{post_id}"
-        revision = Revision(id=f"c-{sig}", created=_utc(raw.get("date_gmt")), author=author_name,
+        revision = Revision(id=f"c-{sig}", created=parse_time(raw.get("date_gmt")), author=author_name,
                             content=Content.from_bytes(content.encode("utf-8"), "text/html"),
                             comment=f"comment {status}", record=_record(raw, COMMENT_RECORD))
         return Item(source=self.name, system=self.system, native_id=f"comment:{comment_id}",
                     kind="comment", title=f"Comment {comment_id} on {post_title}",
                     url=raw.get("link") or "", visibility=visibility, revisions=[revision],
-                    author=author_name, created=_utc(raw.get("date_gmt")),
-                    modified=_utc(raw.get("date_gmt")), space=summary["space"] if summary else "",
+                    author=author_name, created=parse_time(raw.get("date_gmt")),
+                    modified=parse_time(raw.get("date_gmt")), space=summary["space"] if summary else "",
                     parent_id=self._parent_ref(post_id), extra=extra)
 
     def _build(self, build: Callable[[], Item], rest_base: str, obj_id: Any,

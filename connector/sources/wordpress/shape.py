@@ -1,11 +1,12 @@
-"""What WordPress objects look like to the source: the statuses it lists, the allow-listed fields of
-each record, and the time helpers (WordPress compares some dates in the site time zone).
+"""What WordPress objects look like to the source: the statuses it lists and the allow-listed fields
+of each record. Times are the kit's (``kit.window.parse_time``: a ``*_gmt`` string carries no
+offset and is UTC; MySQL's zero date is no time).
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any, Iterable, Iterator
 
 from .api import PER_PAGE
@@ -34,17 +35,6 @@ NEEDED_CAPS = ("edit_others_posts", "read_private_posts", "edit_others_pages", "
 DST_PROBE = timedelta(hours=3)
 
 
-def _utc(value: str | None) -> datetime | None:
-    """WordPress ``*_gmt`` strings carry no offset; they are UTC."""
-    if not value or value.startswith("0000"):
-        return None
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
-
-
-def _z(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _sig(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
@@ -64,15 +54,3 @@ def _chunks(ids: Iterable[int], size: int = PER_PAGE) -> Iterator[list[int]]:
     ids = sorted(set(ids))
     for start in range(0, len(ids), size):
         yield ids[start:start + size]
-
-
-def _aware(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
-
-
-def _parse_state_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return _aware(datetime.fromisoformat(str(value)))

@@ -89,27 +89,25 @@ gone stops a reconcile (``kit.deletions.guard``).
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Callable, Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
-import requests
-
 from ...errors import Fatal
-from ...http import DEFAULT_TIMEOUT, make_session
+from ...http import DEFAULT_TIMEOUT, Session, make_session
 from ...model import Item, Skipped, Tombstone
+from ...when import iso
 from ..base import Estimate, Source
 from ..kit.deletions import guard
-from ..kit.window import next_checkpoint, server_clock
+from ..kit.window import in_window, next_checkpoint, parse_time, utc
 from .api import PER_PAGE, RestApi
 from .sweep import CommentSweep
 from .items import ObjectItems
 from .visibility import VisibilitySweep
 from .shape import (UTC, POST_STATUSES, MEDIA_STATUSES, COMMENT_STATUSES, DEFAULT_TYPES, STATE_VERSION,
-                    NEEDED_CAPS, DST_PROBE, _utc, _z, _raw, _chunks, _aware, _parse_state_time)
+                    NEEDED_CAPS, DST_PROBE, _raw, _chunks)
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +125,7 @@ class WordPressSource(ObjectItems, VisibilitySweep, CommentSweep, Source):
                  user_agent: str = "socialarchive/0.1", verify: bool | str = True, rate_per_minute: float = 0.0,
                  timeout: tuple[float, float] = DEFAULT_TIMEOUT,
                  reconcile_max_ratio: float = 0.5,
-                 session: requests.Session | None = None,
+                 session: Session | None = None,
                  attempts: int = 6, sleep: Callable[[float], None] = time.sleep):
         self.name = name
         base = base_url.rstrip("/")
@@ -169,7 +167,8 @@ class WordPressSource(ObjectItems, VisibilitySweep, CommentSweep, Source):
     def _preflight(self) -> datetime:
         """First request of a run: site facts and the server clock (HTTP Date)."""
         self.skipped = []
-        data, response = self.api.get("/", {"_fields": "name,url,home,gmt_offset,timezone_string"})
+        self.api.http.start_run()
+        data, _ = self.api.get("/", {"_fields": "name,url,home,gmt_offset,timezone_string"})
         data = data or {}
         tz_name = data.get("timezone_string") or ""
         self._tz, self._tz_unknown = None, False
@@ -180,9 +179,8 @@ class WordPressSource(ObjectItems, VisibilitySweep, CommentSweep, Source):
                 log.warning("site time zone %r unknown to this machine; windows widened by 1 h", tz_name)
                 self._tz_unknown = True
         self._site = data
-        clock = server_clock(response)
-        if clock is not None:
-            return clock
+        if self.api.http.server_time is not None:
+            return self.api.http.server_time
         log.warning("no usable Date header from WordPress; using the local clock")
         return datetime.now(UTC).replace(microsecond=0)
 
@@ -193,12 +191,12 @@ class WordPressSource(ObjectItems, VisibilitySweep, CommentSweep, Source):
         """``*_after`` value (exclusive) that includes ``dt`` even across a DST fall-back."""
         slack = timedelta(hours=1) if self._tz_unknown else max(
             timedelta(0), self._offset(dt) - self._offset(dt + DST_PROBE))
-        return _z(dt - timedelta(seconds=1) - slack)
+        return iso(dt - timedelta(seconds=1) - slack)
 
     def _before(self, dt: datetime) -> str:
         slack = timedelta(hours=1) if self._tz_unknown else max(
             timedelta(0), self._offset(dt - DST_PROBE) - self._offset(dt))
-        return _z(dt + timedelta(seconds=1) + slack)   # exclusive: keep the run-start second too
+        return iso(dt + timedelta(seconds=1) + slack)   # exclusive: keep the run-start second too
 
     # ---------------------------------------------------------------- listings
     def _posts_since(self, rest_base: str, after: str | None, before: str) -> Iterator[dict]:
@@ -270,8 +268,8 @@ class WordPressSource(ObjectItems, VisibilitySweep, CommentSweep, Source):
         """Everything created or changed since ``state["checkpoint"]`` (all of it on an empty state)."""
         run_start = self._preflight()
         self._require_rights()
-        checkpoint = _parse_state_time(state.get("checkpoint"))
-        swept_at = _parse_state_time(state.get("swept_at"))
+        checkpoint = parse_time(state.get("checkpoint"))
+        swept_at = parse_time(state.get("swept_at"))
         full = checkpoint is None
         sweep = full or (self.sweep_every is not None and
                          (swept_at is None or run_start - swept_at >= self.sweep_every))
@@ -346,13 +344,12 @@ class WordPressSource(ObjectItems, VisibilitySweep, CommentSweep, Source):
         ``date`` is its publication time) are filed too, not left for the next sync."""
         self._preflight()
         self._require_rights()
-        lo, hi = _aware(since), _aware(until)
+        lo, hi = utc(since), utc(until)
         after = self._after(lo) if lo else None
         before = self._before(hi) if hi else None
 
         def inside(raw: dict) -> bool:
-            stamps = [_utc(raw.get("modified_gmt")), _utc(raw.get("date_gmt"))]
-            return any(s is not None and (lo is None or s >= lo) and (hi is None or s < hi) for s in stamps)
+            return any(in_window(parse_time(raw.get(stamp)), lo, hi) for stamp in ("modified_gmt", "date_gmt"))
 
         recheck: dict[str, set[int]] = {}
         for rest_base, kind in self.post_types.items():
@@ -476,7 +473,7 @@ class WordPressSource(ObjectItems, VisibilitySweep, CommentSweep, Source):
         content lengths, ``media_details.filesize``).
         """
         self._preflight()
-        lo, hi = _aware(since), _aware(until)
+        lo, hi = utc(since), utc(until)
 
         def total(path: str, params: dict) -> int:
             _, response = self.api.get(path, {**params, "context": "edit", "per_page": 1, "_fields": "id"},
