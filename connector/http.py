@@ -48,7 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, retry, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from urllib3.exceptions import NameResolutionError
 
 from .errors import ConfigError, ConnectorError, Fatal, HostUnresolved, ResponseTooLarge, Retriable, Skippable
@@ -383,10 +383,11 @@ def retrying(fn: Callable[[], T], attempts: int = 6, sleep: Callable[[float], No
     to pause the run or quarantine the item). A host name that does not resolve is raised as
     ``HostUnresolved`` at once.
     """
-    wrapped = retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(attempts),
-                    wait=_wait, sleep=sleep, before_sleep=_log_retry, reraise=True)(fn)
+    # a Retrying called directly: tenacity's decorator builds one and copies it for every call
+    retrier = Retrying(retry=retry_if_exception(_transient), stop=stop_after_attempt(attempts),
+                       wait=_wait, sleep=sleep, before_sleep=_log_retry, reraise=True)
     try:
-        return wrapped()
+        return retrier(fn)
     except TRANSIENT as exc:
         host = unresolved_host(exc)     # also under a client's own error class (cmislib calls)
         if host is not None:

@@ -51,6 +51,7 @@ class Mapper:
         self.classifier = classifier  # connector.compliance.classify.Classifier: class, retention, flags
         self.policy = policy
         self.run_id = run_id
+        self._folders: dict[tuple, tuple[str, ...]] = {}   # folder()'s answers
 
     # --- items --------------------------------------------------------------------------
     def document(self, item: Item, settled: frozenset[str] = frozenset(),
@@ -136,6 +137,15 @@ class Mapper:
 
     # --- rules --------------------------------------------------------------------------
     def folder(self, kind: str, source: str, system: str, space: str, when: datetime | None) -> tuple[str, ...]:
+        """The folder path of an object, from its kind's template; a run files many objects into
+        one folder, so each path is worked out once per mapper (``_folder``)."""
+        key = (kind, source, system, space, (when.year, when.month) if when else None)
+        path = self._folders.get(key)
+        if path is None:
+            path = self._folders[key] = self._folder(kind, source, system, space, when)
+        return path
+
+    def _folder(self, kind: str, source: str, system: str, space: str, when: datetime | None) -> tuple[str, ...]:
         template = self.rules.kind_folders.get(kind, self.rules.default_folder)
         values = {"source": source, "system": system, "kind": kind, "space": space or "_",
                   "year": f"{when.year:04d}" if when else "undated", "month": f"{when.month:02d}" if when else "00"}

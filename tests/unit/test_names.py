@@ -1,3 +1,7 @@
+import sys
+import unicodedata
+
+from connector.cmis import names
 from connector.cmis.names import MAX_NAME, safe_name, unique_name
 
 
@@ -15,6 +19,15 @@ def test_bidi_overrides_dropped_but_rtl_text_kept():
 
 def test_lone_surrogate_replaced():
     assert safe_name("a\ud800b") == "a_b"
+
+
+def test_surrogates_are_exactly_category_cs():
+    """safe_name finds lone surrogates with one regex, not unicodedata per character: every code
+    point is checked against Unicode's own category (a counter-example would be a surrogate kept
+    or another character replaced)."""
+    wrong = [c for c in range(sys.maxunicode + 1)
+             if (unicodedata.category(chr(c)) == "Cs") != bool(names._SURROGATE.fullmatch(chr(c)))]
+    assert wrong == []
 
 
 def test_unique_name_keeps_id_and_limit():
