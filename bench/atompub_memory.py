@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Memory over AtomPub: a 1 GiB attachment goes source -> hash -> repository as base64 inside an
 Atom entry; peak RSS of OURS vs a RAW streamed POST (as ``bench/memory.py`` does for the Browser
-binding, whose source stand-in, digests and OURS child it reuses).
+binding, whose driver, source stand-in and OURS child it reuses).
 
 OURS   the real pipeline over ``[repository] binding = "atompub"``: ``Archive.open`` and
        ``archive_object`` of a wiki page with a 1 GiB attachment streamed from a local HTTP server;
@@ -20,18 +20,13 @@ another (a Browser-binding URL: its ``atom11`` sibling is used).
 from __future__ import annotations
 
 import base64
-import json
 import os
 import re
-import subprocess
-import sys
-import threading
 import time
 import uuid
-from http.server import ThreadingHTTPServer
 
-from common import ROOT, arguments, machine, table
-from memory import _Handler, child_ours, digests
+from common import arguments, machine
+from memory import compared, measure, parse, serving
 
 PORT = int(os.environ.get("BENCH_ATOM_MEM_PORT", "18193"))
 STATE = os.environ.get("BENCH_ATOM_MEM_STATE", "/tmp/cmis-bench-atom-mem")
@@ -76,60 +71,18 @@ def child_raw(atom: str, file_url: str) -> dict:
     return {"seconds": elapsed, "length": length, "requests": 3}
 
 
-def measure(kind: str, atom: str, file_url: str, size: int, sha1: str, sha256: str) -> dict:
-    command = ["/usr/bin/time", "-v", sys.executable, os.path.abspath(__file__), "--child", kind,
-               "--cmis-url", atom, "--file-url", file_url, "--size", str(size), "--sha1", sha1, "--sha256", sha256]
-    done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})
-    if done.returncode != 0:
-        raise SystemExit(f"{kind} failed:\n{done.stdout}\n{done.stderr[-3000:]}")
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    result["rss_mib"] = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr).group(1)) / 1024
-    return result
-
-
 def main() -> None:
-    parser = arguments(__doc__.split("\n\n")[0])
-    parser.add_argument("--mib", type=int, default=1024, help="size of the attachment in MiB")
-    parser.add_argument("--child", choices=["raw", "ours"])
-    parser.add_argument("--file-url")
-    parser.add_argument("--size", type=int)
-    parser.add_argument("--sha1")
-    parser.add_argument("--sha256")
-    args = parser.parse_args()
-    if args.child == "raw":
-        print(json.dumps(child_raw(args.cmis_url, args.file_url)))
+    args = parse(arguments(__doc__.split("\n\n")[0]), child_raw)
+    if args is None:
         return
-    if args.child == "ours":
-        print(json.dumps(child_ours(args.cmis_url, args.file_url, args.size, args.sha1, args.sha256)))
-        return
-    if not os.path.exists("/usr/bin/time"):
-        raise SystemExit("needs /usr/bin/time (Debian package 'time': apt-get install time)")
     size = args.mib << 20
-    own = not args.cmis_url
-    if own:
-        subprocess.run([os.path.join(ROOT, "servers/opencmis/up.sh"), "start", str(PORT), STATE],
-                       check=True, stdout=subprocess.DEVNULL, env={**os.environ, "CMIS_HEAP": "6g"})
-    atom = (args.cmis_url or f"http://127.0.0.1:{PORT}/inmemory/browser").rstrip("/").rsplit("/", 1)[0] + "/atom11"
-    _Handler.size = size
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    file_url = f"http://127.0.0.1:{server.server_port}/big.bin"
-    try:
-        sha1, sha256 = digests(size)
-        raw = measure("raw", atom, file_url, size, sha1, sha256)
-        ours = measure("ours", atom, file_url, size, sha1, sha256)
-    finally:
-        server.shutdown()
-        if own:
-            subprocess.run([os.path.join(ROOT, "servers/opencmis/up.sh"), "stop", STATE],
-                           check=False, stdout=subprocess.DEVNULL)
-    rows = [("RAW: streamed GET, base64 piece by piece into one Atom entry POST", f"{raw['rss_mib']:.0f}",
-             f"{raw['seconds']:.1f}", f"{args.mib / raw['seconds']:.0f}", "-", "1.00"),
-            ("OURS over AtomPub: Archive + Item whose Content streams the GET", f"{ours['rss_mib']:.0f}",
-             f"{ours['seconds']:.1f}", f"{args.mib / ours['seconds']:.0f}", str(ours["requests"]),
-             f"{ours['rss_mib'] / raw['rss_mib']:.2f}")]
+    with serving(args.cmis_url, PORT, STATE, size) as (browser, file_url, sha1, sha256):
+        atom = browser.rstrip("/").rsplit("/", 1)[0] + "/atom11"
+        raw = measure(__file__, "raw", atom, file_url, size, sha1, sha256)
+        ours = measure(__file__, "ours", atom, file_url, size, sha1, sha256)
     print(f"memory over AtomPub: one {args.mib} MiB attachment, server {atom}; {machine()}")
-    print(table(rows, ("", "peak RSS MiB", "seconds", "MiB/s", "CMIS requests", "RSS OURS/RAW")))
+    print(compared(raw, ours, args.mib, "RAW: streamed GET, base64 piece by piece into one Atom entry POST",
+                   "OURS over AtomPub: Archive + Item whose Content streams the GET"))
     print(f"(OURS' requests: the page and the attachment, an entry and an ACL each; the rest is Archive.open and "
           f"the folders on first use. SHA-256 {sha256[:16]}... and the length checked against the repository's echo.)")
 

@@ -16,11 +16,14 @@ RAW    ``requests.get(stream=True)`` of the same bytes piped into one plain stre
 The InMemory server keeps every content stream in its Java heap, so this script starts its own on
 127.0.0.1:18191 with CMIS_HEAP=6g (state /tmp/cmis-bench-mem) and stops it at the end; each
 contender deletes its 1 GiB document afterwards. Needs Debian's ``time`` (apt-get install time).
+``bench/atompub_memory.py`` drives its AtomPub contenders with this script's driver (``parse``,
+``serving``, ``measure``, ``compared``).
 
     python bench/memory.py [--mib 1024]
 """
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -30,7 +33,9 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Iterator
 
 from common import ROOT, arguments, machine, page, table, write_config
 
@@ -140,9 +145,51 @@ def child_ours(cmis: str, file_url: str, size: int, sha1: str, sha256: str) -> d
     return {"seconds": elapsed, "length": filed[1], "requests": requests_made}
 
 
-# --- the parent ---------------------------------------------------------------------------
-def measure(kind: str, cmis: str, file_url: str, size: int, sha1: str, sha256: str) -> dict:
-    command = ["/usr/bin/time", "-v", sys.executable, os.path.abspath(__file__), "--child", kind,
+# --- the driver (this script's and atompub_memory.py's) ----------------------------------
+def parse(parser: argparse.ArgumentParser, raw: Callable[[str, str], dict]) -> argparse.Namespace | None:
+    """The arguments, with ``--mib`` and those the parent passes to a contender's child process.
+    In a child (``--child``): runs that contender (``raw``, or OURS), prints its JSON result and
+    returns None. In the parent: the arguments, once sure ``/usr/bin/time`` is there to measure."""
+    parser.add_argument("--mib", type=int, default=1024, help="size of the attachment in MiB")
+    parser.add_argument("--child", choices=["raw", "ours"])
+    parser.add_argument("--file-url")
+    parser.add_argument("--size", type=int)
+    parser.add_argument("--sha1")
+    parser.add_argument("--sha256")
+    args = parser.parse_args()
+    if args.child == "raw":
+        print(json.dumps(raw(args.cmis_url, args.file_url)))
+    elif args.child == "ours":
+        print(json.dumps(child_ours(args.cmis_url, args.file_url, args.size, args.sha1, args.sha256)))
+    elif not os.path.exists("/usr/bin/time"):
+        raise SystemExit("needs /usr/bin/time (Debian package 'time': apt-get install time)")
+    return None if args.child else args
+
+
+@contextmanager
+def serving(given: str | None, port: int, state: str, size: int) -> Iterator[tuple[str, str, str, str]]:
+    """The repository (``given``, else our own InMemory with a 6g heap on ``port``, stopped at the
+    end) and the generated file of ``size`` bytes on a local HTTP server: yields the Browser
+    binding URL, the file's URL and its SHA-1 and SHA-256."""
+    if not given:
+        subprocess.run([os.path.join(ROOT, "servers/opencmis/up.sh"), "start", str(port), state],
+                       check=True, stdout=subprocess.DEVNULL, env={**os.environ, "CMIS_HEAP": "6g"})
+    _Handler.size = size
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield (given or f"http://127.0.0.1:{port}/inmemory/browser", f"http://127.0.0.1:{server.server_port}/big.bin",
+               *digests(size))
+    finally:
+        server.shutdown()
+        if not given:
+            subprocess.run([os.path.join(ROOT, "servers/opencmis/up.sh"), "stop", state],
+                           check=False, stdout=subprocess.DEVNULL)
+
+
+def measure(script: str, kind: str, cmis: str, file_url: str, size: int, sha1: str, sha256: str) -> dict:
+    """One contender of ``script`` in a child process under ``/usr/bin/time -v``: its result and peak RSS."""
+    command = ["/usr/bin/time", "-v", sys.executable, os.path.abspath(script), "--child", kind,
                "--cmis-url", cmis, "--file-url", file_url, "--size", str(size), "--sha1", sha1, "--sha256", sha256]
     done = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT})
     if done.returncode != 0:
@@ -152,54 +199,31 @@ def measure(kind: str, cmis: str, file_url: str, size: int, sha1: str, sha256: s
     return result
 
 
+def compared(raw: dict, ours: dict, mib: int, raw_label: str, ours_label: str) -> str:
+    """The table of both contenders: peak RSS, time, rate, OURS' CMIS requests, and the RSS ratio."""
+    rows = [(raw_label, f"{raw['rss_mib']:.0f}", f"{raw['seconds']:.1f}", f"{mib / raw['seconds']:.0f}", "-", "1.00"),
+            (ours_label, f"{ours['rss_mib']:.0f}", f"{ours['seconds']:.1f}", f"{mib / ours['seconds']:.0f}",
+             str(ours["requests"]), f"{ours['rss_mib'] / raw['rss_mib']:.2f}")]
+    return table(rows, ("", "peak RSS MiB", "seconds", "MiB/s", "CMIS requests", "RSS OURS/RAW"))
+
+
 def main() -> None:
     parser = arguments(__doc__.split("\n\n")[0])
-    parser.add_argument("--mib", type=int, default=1024, help="size of the attachment in MiB")
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--child", choices=["raw", "ours"])
-    parser.add_argument("--file-url")
-    parser.add_argument("--size", type=int)
-    parser.add_argument("--sha1")
-    parser.add_argument("--sha256")
-    args = parser.parse_args()
-    if args.child == "raw":
-        print(json.dumps(child_raw(args.cmis_url, args.file_url)))
+    args = parse(parser, child_raw)
+    if args is None:
         return
-    if args.child == "ours":
-        print(json.dumps(child_ours(args.cmis_url, args.file_url, args.size, args.sha1, args.sha256)))
-        return
-    if not os.path.exists("/usr/bin/time"):
-        raise SystemExit("needs /usr/bin/time (Debian package 'time': apt-get install time)")
     size = args.mib << 20
-    own = not args.cmis_url
-    if own:
-        subprocess.run([os.path.join(ROOT, "servers/opencmis/up.sh"), "start", str(MEM_PORT), MEM_STATE],
-                       check=True, stdout=subprocess.DEVNULL, env={**os.environ, "CMIS_HEAP": "6g"})
-    cmis = args.cmis_url or f"http://127.0.0.1:{MEM_PORT}/inmemory/browser"
-    _Handler.size = size
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    file_url = f"http://127.0.0.1:{server.server_port}/big.bin"
-    try:
-        sha1, sha256 = digests(size)
+    with serving(args.cmis_url, MEM_PORT, MEM_STATE, size) as (cmis, file_url, sha1, sha256):
         results: dict[str, list[dict]] = {"raw": [], "ours": []}
         for _ in range(args.rounds):
             for kind in ("raw", "ours"):
-                results[kind].append(measure(kind, cmis, file_url, size, sha1, sha256))
-    finally:
-        server.shutdown()
-        if own:
-            subprocess.run([os.path.join(ROOT, "servers/opencmis/up.sh"), "stop", MEM_STATE],
-                           check=False, stdout=subprocess.DEVNULL)
+                results[kind].append(measure(__file__, kind, cmis, file_url, size, sha1, sha256))
     raw, ours = (max(results[k], key=lambda r: r["rss_mib"]) for k in ("raw", "ours"))
-    rows = [("RAW: streamed GET piped into one streamed POST", f"{raw['rss_mib']:.0f}",
-             f"{raw['seconds']:.1f}", f"{args.mib / raw['seconds']:.0f}", "-", "1.00"),
-            ("OURS: Archive + Item whose Content streams the GET", f"{ours['rss_mib']:.0f}",
-             f"{ours['seconds']:.1f}", f"{args.mib / ours['seconds']:.0f}", str(ours["requests"]),
-             f"{ours['rss_mib'] / raw['rss_mib']:.2f}")]
     print(f"memory: one {args.mib} MiB attachment (generated, served by a local stdlib HTTP server), "
           f"server {cmis}; {machine()}")
-    print(table(rows, ("", "peak RSS MiB", "seconds", "MiB/s", "CMIS requests", "RSS OURS/RAW")))
+    print(compared(raw, ours, args.mib, "RAW: streamed GET piped into one streamed POST",
+                   "OURS: Archive + Item whose Content streams the GET"))
     print(f"(OURS' requests: the page and the attachment, one each; the rest is Archive.open and the folders "
           f"on first use. SHA-256 {sha256[:16]}... and the length verified against the repository's echo.)")
 
