@@ -33,7 +33,7 @@ class Prop:
 
 
 ARCHIVE_PROPERTIES: tuple[Prop, ...] = (
-    Prop("sa:sourceSystem", description="mediawiki, wordpress, discourse, misago"),
+    Prop("sa:sourceSystem", description="the source's system: the type of its [sources.NAME] table"),
     Prop("sa:source", description="the source's name in the connector config"),
     Prop("sa:kind", description="page, file, post, comment, media, thread, tombstone ..."),
     Prop("sa:nativeId", description="the item's id in the source"),

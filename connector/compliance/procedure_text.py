@@ -99,7 +99,8 @@ EN = {
     "h_integrity": "## 8. Integrity and audit trail",
     "integrity": "- The SHA-256 of every content stream is computed while it is uploaded and sent in the same request; "
                  "the repository's echo of hash and length is compared before the ledger records the version. A "
-                 "source's own digest (MediaWiki SHA-1) is checked on the way; a mismatch quarantines the item.",
+                 "source's own digest (where its API gives one, such as a wiki file's SHA-1) is checked on the way; a "
+                 "mismatch quarantines the item.",
     "audit": "- Every write, hold, restriction, verification and export is an entry of the append-only audit log "
              "(`{path}`); each entry carries the SHA-256 of the previous one, so an edited, removed or reordered "
              "entry breaks the chain.",
@@ -113,8 +114,8 @@ EN = {
     "schedule_unknown": "The configuration does not say how often `socialarchive sync` runs: the scheduler (cron, "
                         "systemd timer, Kubernetes CronJob) is outside it. Record it here, and declare it with "
                         "`sync_every_minutes` in each source's table (the change sweep assumes 15 minutes otherwise). "
-                        "The interval must stay well inside each source's change-feed horizon (MediaWiki "
-                        "recentchanges: 90 days).",
+                        "The interval must stay well inside each source's change-feed horizon (a wiki's recent "
+                        "changes: 90 days by default).",
     "schedule_observed": "Observed in the ledger: {source} synced {count} times, at a median interval of {interval} "
                          "(last start {last}).",
     "checkpoint": "A source's checkpoint advances only after a complete run, so a missed or failed run is caught up by "
@@ -247,7 +248,8 @@ DE = {
     "h_integrity": "## 8. Integrität und Prüfprotokoll",
     "integrity": "- Die SHA-256-Prüfsumme jedes Inhalts wird während des Hochladens berechnet und in derselben Anfrage "
                  "mitgesendet; die vom Repository zurückgemeldete Prüfsumme und Länge wird verglichen, bevor das "
-                 "Ledger die Version verbucht. Die eigene Prüfsumme einer Quelle (MediaWiki SHA-1) wird unterwegs "
+                 "Ledger die Version verbucht. Die eigene Prüfsumme einer Quelle (wo ihre Schnittstelle eine nennt, "
+                 "etwa die SHA-1 einer Wiki-Datei) wird unterwegs "
                  "geprüft; bei Abweichung kommt das Objekt in Quarantäne.",
     "audit": "- Jede Ablage, Sperre, Einschränkung, Prüfung und jeder Export ist ein Eintrag im nur fortschreibbaren "
              "Prüfprotokoll (`{path}`); jeder Eintrag enthält die SHA-256-Prüfsumme des vorigen, sodass ein "
@@ -263,7 +265,7 @@ DE = {
                         "systemd-Timer, Kubernetes-CronJob) liegt außerhalb. Hier eintragen und mit "
                         "`sync_every_minutes` in der Tabelle jeder Quelle angeben (sonst nimmt der Änderungsabgleich "
                         "15 Minuten an). Der Abstand muss deutlich innerhalb des Zeitraums bleiben, den der "
-                        "Änderungsverlauf einer Quelle zurückreicht (MediaWiki recentchanges: 90 Tage).",
+                        "Änderungsverlauf einer Quelle zurückreicht (letzte Änderungen eines Wikis: standardmäßig 90 Tage).",
     "schedule_observed": "Im Ledger beobachtet: {source} wurde {count}-mal abgeglichen, im Median alle {interval} "
                          "(letzter Start {last}).",
     "checkpoint": "Der Stand einer Quelle rückt erst nach einem vollständigen Lauf vor; ein ausgefallener oder "
@@ -300,7 +302,7 @@ DE = {
 
 # The metadata properties' meanings in German (connector.cmis.schema holds the English ones).
 PROPERTIES_DE = {
-    "sa:sourceSystem": "mediawiki, wordpress, discourse, misago",
+    "sa:sourceSystem": "System der Quelle: der type ihrer Tabelle [sources.NAME]",
     "sa:source": "Name der Quelle in der Konfiguration",
     "sa:kind": "page, file, post, comment, media, thread, tombstone …",
     "sa:nativeId": "Kennung des Objekts in der Quelle",
