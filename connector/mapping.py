@@ -52,6 +52,7 @@ class Mapper:
         self.policy = policy
         self.run_id = run_id
         self._folders: dict[tuple, tuple[str, ...]] = {}   # folder()'s answers
+        self._acls: dict[tuple, tuple[DecidedAcl, str]] = {}   # _acl()'s answers
 
     # --- items --------------------------------------------------------------------------
     def document(self, item: Item, settled: frozenset[str] = frozenset(),
@@ -63,13 +64,13 @@ class Mapper:
         classifier may add new ones (sensitive data, a restricted person) from the revisions
         decided now: they are in ``spec.restrictions`` for the pipeline to keep, and in the ACL."""
         found = frozenset(self.classifier.restrictions(item, settled)) if self.classifier is not None else frozenset()
-        decided = self.policy.decide(item.source, item.visibility, restrictions | found)
+        decided, digest = self._acl(item.source, item.visibility, restrictions | found)
         created = item.created or (item.revisions[0].created if item.revisions else None)
         spec = DocumentSpec(
             key=item.key, folder=self.folder(item.kind, item.source, item.system, item.space, created),
             name=self.name(item.title, item.native_id, item.revisions[-1].content if item.revisions else None),
             properties=self.item_properties(item, decided.visibility), acl_add=decided.add,
-            acl_remove=decided.remove, restrictions=found - restrictions, acl_digest=decided.digest)
+            acl_remove=decided.remove, restrictions=found - restrictions, acl_digest=digest)
         spec.versions = [self.version(item, revision) for revision in item.revisions if revision.id not in settled]
         for version in spec.versions:
             version.state = state_digest(spec.properties, version)
@@ -116,7 +117,7 @@ class Mapper:
         content = Content.from_bytes(json.dumps(body, indent=2, sort_keys=True, ensure_ascii=False).encode(),
                                      "application/json", filename="tombstone.json")
         visibility = Visibility.restricted("deletion record")
-        decided = self.acl(tomb.source, visibility)
+        decided, digest = self._acl(tomb.source, visibility)
         props = {"sa:sourceSystem": tomb.system, "sa:source": tomb.source, "sa:kind": "tombstone",
                  "sa:nativeId": native, "sa:parentId": tomb.key, "sa:title": tomb.title or tomb.key,
                  "sa:deletedAt": tomb.deleted_at, "sa:author": tomb.deleted_by,
@@ -126,7 +127,7 @@ class Mapper:
             key=record_key(tomb.source, "tombstone", native),
             folder=self.folder("tombstone", tomb.source, tomb.system, "", when),
             name=unique_name(f"deleted {tomb.title or tomb.native_id}", native, ".json"),
-            properties=props, acl_add=decided.add, acl_remove=decided.remove, acl_digest=decided.digest)
+            properties=props, acl_add=decided.add, acl_remove=decided.remove, acl_digest=digest)
         record = {"sa:revisionId": "tombstone", "sa:revisionCreated": when, "sa:mediaType": "application/json",
                   "sa:sourceRecord": tomb.record.decode("utf-8", "replace") if tomb.record else None,
                   "sa:capturedAt": datetime.now(timezone.utc)}
@@ -159,7 +160,19 @@ class Mapper:
         return unique_name(title, native_id, extension)
 
     def acl(self, source: str, visibility: Visibility, restrictions: frozenset[str] = frozenset()) -> DecidedAcl:
-        return self.policy.decide(source, visibility, restrictions)
+        return self._acl(source, visibility, restrictions)[0]
+
+    def _acl(self, source: str, visibility: Visibility,
+             restrictions: frozenset[str] = frozenset()) -> tuple[DecidedAcl, str]:
+        """The policy's decision and its digest, each worked out once per mapper: the decision
+        depends on nothing else (``access.AccessPolicy``: the config, fixed for a run), and most
+        records of a run share a few (public; restricted for one reason)."""
+        key = (source, visibility, restrictions)
+        found = self._acls.get(key)
+        if found is None:
+            decided = self.policy.decide(source, visibility, restrictions)
+            found = self._acls[key] = (decided, decided.digest)
+        return found
 
 
 # What says when, by which run or under which id a state was captured, not what the state is:
