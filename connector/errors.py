@@ -6,9 +6,9 @@
 - ``Fatal``: stop the run (bad credentials, bad config, repository refuses what we need).
 - ``Skippable``: this one record is bad; quarantine it, report it, go on.
 
-Every error class of the engine, the repository client and the record manager is here (a
-source's private signals, such as a forum's ``_Gone``, stay in its package). What each class
-means as an exit code is in ``connector.exitcodes`` (one table). Nothing else is caught as "bad
+Every error class of the engine, the repository client, the sources and the record manager is
+here, the signals a source raises and catches inside itself too (``RecordUnreadable``,
+``SessionLost``). What each class means as an exit code is in ``connector.exitcodes`` (one table). Nothing else is caught as "bad
 input": a ``ValueError`` or ``KeyError`` out of our own code is a bug and stops the run.
 """
 from __future__ import annotations
@@ -53,6 +53,24 @@ class Skippable(ConnectorError):
 # --- one record -----------------------------------------------------------------------------
 class DigestMismatch(Skippable):
     """The bytes read do not match the digest the source announced."""
+
+
+class RecordUnreadable(Skippable):
+    """A source could not read one record it had listed: it vanished while read (Misago: 404 on a
+    thread's posts or a post's edit history) or the account may not read it (Discourse: 403 on a
+    topic). Raised and caught inside the source, which decides: a tombstone (gone), an entry in
+    ``skipped`` (refused, read again next run), or nothing (a post gone with its thread). One
+    that escaped would quarantine the record, like any ``Skippable``."""
+
+
+class UnsafeXml(Skippable):
+    """XML that is too large or not well-formed (``connector.xml``): this record cannot be read."""
+
+
+# --- a source's session ---------------------------------------------------------------------
+class SessionLost(Fatal):
+    """The source dropped our login during a run (MediaWiki ``assertuserfailed``). The client logs
+    in again once and repeats the call; lost again right after, the run stops (``Fatal``)."""
 
 
 # --- HTTP -------------------------------------------------------------------------------------

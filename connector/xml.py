@@ -11,18 +11,16 @@ used. Any XML that comes in goes through ``parse_xml``::
   and so does the "billion laughs" chain), no DTD is loaded, nothing is fetched from the network;
 - ``huge_tree`` stays off (libxml2's limits on depth and text size hold);
 - at most ``max_bytes`` of input (default 16 MiB), checked before parsing.
+
+What it refuses is ``errors.UnsafeXml`` (a ``Skippable``: the record is quarantined).
 """
 from __future__ import annotations
 
 from lxml import etree
 
-from .errors import Skippable
+from .errors import UnsafeXml
 
 MAX_XML_BYTES = 16 * 1024 * 1024
-
-
-class UnsafeXml(Skippable):
-    """XML that is too large or not well-formed: this record cannot be read."""
 
 
 def parser() -> etree.XMLParser:

@@ -42,10 +42,10 @@ from typing import Any, Iterator, Mapping, Sequence
 import requests
 from lxml import etree
 
+from ..errors import ObjectNotFound, RepositoryRefused, RepositoryUnavailable
 from ..http import Session, make_session, retrying, safe_url
 from . import atom_xml as ax
-from .client import (READ_ATTEMPTS, ObjectNotFound, PropertyValue, RepositoryInfo, RepositoryRefused,
-                     RepositoryUnavailable, Upload, _label_key, _single)
+from .client import READ_ATTEMPTS, PropertyValue, RepositoryInfo, Upload, _label_key, _single
 
 _LINKS_KEPT = 20000
 # An entry up to this size is sent whole, with a Content-Length; a larger one streams (chunked) on

@@ -10,13 +10,14 @@ from datetime import datetime, timezone
 from typing import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
+from ...errors import RecordUnreadable
 from ...http import check
 from ...model import CHUNK_SIZE, Content, Item, Revision, Skipped, Tombstone, Visibility, record_key
 from ..kit.deletions import Tombstones
 from ..kit.window import flag as _flag, parse_time
 from .records import encode, post_record, revision_record, thread_record, upload_record
 from .shape import (SYSTEM, WHISPER, UPLOAD_RE, UPLOAD_LINK_RE, SHA1_NAME_RE, sha1_from_short_url,
-                    body_changed, _short, _Unreadable)
+                    body_changed, _short)
 
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ class TopicItems:
             self.skipped.append(Skipped(record_key(self.name, "thread", f"thread:{topic_id}"),
                                         f"topic {topic_id}: HTTP 403 for {self.api_username}"))
             log.warning("topic %s: HTTP 403 for %s, skipped", topic_id, self.api_username)
-            raise _Unreadable()
+            raise RecordUnreadable(f"discourse topic {topic_id}: HTTP 403 for {self.api_username}")
         check(response)
         return response.json()
 
@@ -261,7 +262,7 @@ class TopicItems:
         if read is None:
             try:
                 fetched = self._topic(topic_id)
-            except _Unreadable:
+            except RecordUnreadable:
                 return
             if fetched is None:
                 yield self._tombstone("thread", f"thread:{topic_id}", "404 on /t/{id}.json")

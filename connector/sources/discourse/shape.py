@@ -59,6 +59,3 @@ def _archived_test(key: str, marker: str) -> Callable[[set[str]], bool]:
         return lambda filed: any(revision.startswith(prefix) for revision in filed)
     return lambda filed: marker in filed
 
-
-class _Unreadable(Exception):
-    """The key may not read this topic (403): skipped and listed in ``skipped``."""

@@ -107,7 +107,7 @@ from ...errors import ConfigError
 from ...http import MAX_RETRY_AFTER, Session, check, make_session, parse_retry_after
 from ...model import Item, Skipped, Tombstone, Visibility
 from ..base import Estimate, Source
-from ..kit.deletions import Tombstones, guard
+from ..kit.deletions import guard
 from ..kit.jsonapi import JsonApi
 from ..kit.window import in_window, next_checkpoint, parse_time
 from .items import TopicItems

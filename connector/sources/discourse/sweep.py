@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Iterator
 
+from ...errors import RecordUnreadable
 from ...model import Item, Recheck, Tombstone, record_key
 from ..kit.forum import thread_units, unit_id
-from .shape import _archived_test, _Unreadable
+from .shape import _archived_test
 
 
 class TopicSweep:
@@ -38,7 +39,7 @@ class TopicSweep:
                     return
                 try:
                     topic = self._topic(topic_id)
-                except _Unreadable:
+                except RecordUnreadable:
                     continue
                 if topic is None:
                     yield Recheck(unit, {})

@@ -31,7 +31,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from ...errors import Fatal, Retriable, Skippable
+from ...errors import Fatal, Retriable, SessionLost, Skippable
 from ...http import check as check_response
 from ...http import make_session, parse_retry_after, retrying, safe_url
 from ...model import CHUNK_SIZE
@@ -60,10 +60,6 @@ def format_ts(value: datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc).strftime(TS_FORMAT)
-
-
-class _SessionLost(Fatal):
-    """assert=user failed: the login cookie is gone. Handled by logging in again once."""
 
 
 class ActionApi:
@@ -107,7 +103,7 @@ class ActionApi:
             try:
                 return retrying(lambda: self._call_once(params, post, auth), attempts=self.attempts,
                                 sleep=self._sleep)
-            except _SessionLost:
+            except SessionLost:
                 self._logged_in = False
                 if attempt == 2:
                     raise Fatal("MediaWiki dropped the session again right after a new login "
@@ -265,7 +261,7 @@ class ActionApi:
             raise Retriable(f"MediaWiki internal error {code} on {where}: {info}", retry_after=header_wait)
         if code in ("assertuserfailed", "assertnameduserfailed"):
             if self._logged_in:
-                raise _SessionLost(f"session lost on {where}")
+                raise SessionLost(f"session lost on {where}")
             raise Fatal(f"MediaWiki says the account is not logged in ({code}) on {where}")
         if code in FATAL_CODES or code.endswith("readapidenied"):
             raise Fatal(f"{FATAL_CODES.get(code, code)} on {where}: {info}")

@@ -10,12 +10,12 @@ from typing import Iterator
 from urllib.parse import urljoin, urlsplit
 import requests
 
-from ...errors import Skippable
+from ...errors import RecordUnreadable, Skippable
 from ...http import check, retrying
 from ...model import CHUNK_SIZE, Content, Item, Revision, Visibility
 from ..kit.window import flag as _flag, parse_time
 from .shape import (SYSTEM, DEFAULT_READERS, THREAD_FIELDS, POST_FIELDS, EDIT_FIELDS, ATTACHMENT_FIELDS,
-                    diff_sides, _digest, _pick, _record, _Gone)
+                    diff_sides, _digest, _pick, _record)
 
 
 class ThreadItems:
@@ -141,7 +141,7 @@ class ThreadItems:
         if response.status_code == 403:  # "This post has no changes history."
             return None
         if response.status_code == 404:
-            raise _Gone()
+            raise RecordUnreadable(f"misago: 404 on {path}")
         check(response)
         return response.content
 

@@ -64,6 +64,3 @@ def _post_facts(post: dict) -> dict:
 def _readers(visibility: Visibility) -> tuple[bool, frozenset[str]]:
     return visibility.is_public, frozenset(visibility.readers)
 
-
-class _Gone(Exception):
-    """A thread vanished while we read it."""

@@ -119,7 +119,7 @@ from typing import Any, Callable, Iterator
 
 import requests
 
-from ...errors import ConfigError, Fatal
+from ...errors import ConfigError, Fatal, RecordUnreadable
 from ...http import Session, check, make_session, safe_url
 from ...model import Item, Tombstone, Visibility, record_key
 from ..base import Estimate, Source
@@ -130,7 +130,7 @@ from ..kit.forum import considered
 from ..kit.window import in_window, next_checkpoint, parse_time
 from .items import ThreadItems
 from .visibility import VisibilitySweep
-from .shape import SYSTEM, DEFAULT_READERS, _post_facts, _Gone
+from .shape import SYSTEM, DEFAULT_READERS, _post_facts
 
 log = logging.getLogger(__name__)
 
@@ -320,7 +320,7 @@ class MisagoSource(ThreadItems, VisibilitySweep, ThreadSweep, Source):
     def _posts(self, prefix: str, thread_id: int) -> list[dict]:
         read = self._read_thread(prefix, thread_id)
         if read is None:
-            raise _Gone()
+            raise RecordUnreadable(f"misago thread {thread_id}: 404 while reading its posts")
         return read[1]
 
     def _read_thread(self, prefix: str, thread_id: int) -> tuple[dict, list[dict]] | None:
@@ -354,7 +354,7 @@ class MisagoSource(ThreadItems, VisibilitySweep, ThreadSweep, Source):
         self._remember_category(thread)
         try:
             posts = self._posts(prefix, thread_id)
-        except _Gone:
+        except RecordUnreadable:
             self._assert_signed_in()
             yield self._tombstone("thread", f"thread:{thread_id}", "404 while reading its posts",
                                   thread.get("title", ""))
@@ -387,7 +387,7 @@ class MisagoSource(ThreadItems, VisibilitySweep, ThreadSweep, Source):
         try:
             item, attachments = self._post_items(prefix, thread, post, position,
                                                  self._post_visibility(thread_visibility, post))
-        except _Gone:
+        except RecordUnreadable:
             return []
         return [item, *attachments]
 
@@ -426,7 +426,7 @@ class MisagoSource(ThreadItems, VisibilitySweep, ThreadSweep, Source):
                     live_posts.add(f"post:{post['id']}")
                     for att in post.get("attachments") or []:
                         live_attachments.add(f"attachment:{att['id']}")
-            except _Gone:
+            except RecordUnreadable:
                 live_threads.pop(f"thread:{summary['id']}")
         self._assert_signed_in()  # an anonymous session would see less and tombstone the rest
         gone: list[tuple[str, str, str]] = []

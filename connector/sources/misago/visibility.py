@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Iterator, Mapping
 
 from ...model import Access, Visibility, record_key
-from .shape import _readers, _Gone
+from ...errors import RecordUnreadable
+from .shape import _readers
 
 
 class VisibilitySweep:
@@ -28,7 +29,7 @@ class VisibilitySweep:
             if posts is None and _readers(visibility) != _readers(archived[key]):
                 try:
                     posts = self._posts(prefix, summary["id"])
-                except _Gone:
+                except RecordUnreadable:
                     continue
             for post in posts or ():
                 post_visibility = self._post_visibility(visibility, post)
