@@ -16,21 +16,12 @@ from connector.sources.mediawiki import format_ts
 
 from ..conftest import write_config
 from ..sources.test_mediawiki import STATE, _bot_password, mw_api, wiki  # noqa: F401 - real-wiki fixtures
+from .shared import MEDIAWIKI_WIKI, WHOLE_PASS
 
 pytestmark = pytest.mark.integration
 
-# Template talk (11) only: a small full crawl; a whole pass a run (the period is one sync interval)
-SOURCE = """
-[sources.wiki]
-type = "mediawiki"
-api_url = "{api}"
-username = "Admin@connector"
-password_file = "{state}/botpassword"
-namespaces = [11]
-overlap_minutes = 0
-sweep_period_days = 0.0104
-sync_every_minutes = 15
-"""
+# Template talk (11) only: a small full crawl; a whole pass a run
+SOURCE = MEDIAWIKI_WIKI + "namespaces = [11]\noverlap_minutes = 0\n" + WHOLE_PASS
 
 
 def test_an_edit_the_feed_missed_is_found_by_the_sweep(wiki, mw_api, cmis_url, tmp_path):  # noqa: F811

@@ -18,20 +18,12 @@ from connector.sources.misago import MisagoSource
 
 from ..conftest import write_config
 from ..sources.test_misago import ADMIN, STATE, URL, Client, SKIP_REASON, _reachable
+from .shared import MISAGO_FORUM, WHOLE_PASS
 
 pytestmark = pytest.mark.integration
 
-# a whole pass a run (the period is one sync interval): the run after the edit covers every thread
-SOURCE = """
-[sources.forum]
-type = "misago"
-base_url = "{url}"
-username = "admin"
-password_file = "misago-password"
-public_categories = ["Engineering"]
-sweep_period_days = 0.0104
-sync_every_minutes = 15
-"""
+# a whole pass a run: the run after the edit covers every thread
+SOURCE = MISAGO_FORUM + WHOLE_PASS
 
 
 def source() -> MisagoSource:

@@ -14,20 +14,12 @@ from connector.sources import build
 
 from ..conftest import write_config
 from ..sources.test_wordpress import STATE, URL, wp  # noqa: F401 - the `wp` fixture: real WordPress
+from .shared import WHOLE_PASS, WORDPRESS_BLOG
 
 pytestmark = pytest.mark.integration
 
-# a whole pass a run (the period is one sync interval): the run after the edit covers every comment
-SOURCE = """
-[sources.blog]
-type = "wordpress"
-base_url = "{url}"
-username = "admin"
-app_password_file = "{state}/app_password"
-overlap_minutes = 0
-sweep_period_days = 0.0104
-sync_every_minutes = 15
-"""
+# a whole pass a run: the run after the edit covers every comment
+SOURCE = WORDPRESS_BLOG + "overlap_minutes = 0\n" + WHOLE_PASS
 
 
 def test_an_edited_comment_is_archived_by_the_sweep(wp, cmis_url, tmp_path):  # noqa: F811

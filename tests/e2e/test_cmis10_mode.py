@@ -29,35 +29,13 @@ from connector.sources import build
 from ..conftest import write_config
 from ..sources.test_mediawiki import STATE as MW_STATE, _bot_password, mw_api, wiki  # noqa: F401 - real wiki
 from ..sources.test_misago import ADMIN, SKIP_REASON, STATE as MISAGO_STATE, URL as MISAGO_URL, Client, _reachable
+from .shared import MEDIAWIKI_WIKI, MISAGO_FORUM, STAFF_LOUNGE, permissions
 
 pytestmark = pytest.mark.integration
 
 PROFILE = "opencmis-inmemory-cmis10"
-SOURCES = """
-[sources.wiki]
-type = "mediawiki"
-api_url = "{api}"
-username = "Admin@connector"
-password_file = "{state}/botpassword"
-namespaces = [4]
-overlap_minutes = 0
-
-[sources.forum]
-type = "misago"
-base_url = "{misago}"
-username = "admin"
-password_file = "misago-password"
-public_categories = ["Engineering"]
-[sources.forum.category_visibility]
-"Staff lounge" = ["role:moderator"]
-"""
-PERMISSIONS = """
-[permissions]
-archive_admins = ["admin"]
-restricted_readers = ["GROUP_records"]
-[permissions.principals]
-"role:moderator" = "GROUP_forum_moderators"
-"""
+SOURCES = MEDIAWIKI_WIKI + "namespaces = [4]\noverlap_minutes = 0\n" + MISAGO_FORUM + STAFF_LOUNGE
+PERMISSIONS = permissions({"role:moderator": "GROUP_forum_moderators"})
 
 
 def _config(tmp_path, url: str, profile: str, sources: str = "", permissions: str | None = None,
@@ -141,7 +119,7 @@ def archived(cmis10_url, wiki, mw_api, tmp_path_factory):  # noqa: F811
                                                         "post": f"Staff secret cmis10{tag}"})["id"]
     tmp = tmp_path_factory.mktemp("cmis10")
     (tmp / "misago-password").write_text(ADMIN[1])
-    path = _config(tmp, cmis10_url, PROFILE, SOURCES.format(api=mw_api, state=MW_STATE, misago=MISAGO_URL),
+    path = _config(tmp, cmis10_url, PROFILE, SOURCES.format(api=mw_api, state=MW_STATE, url=MISAGO_URL),
                    PERMISSIONS)
     cfg = config.load(path)
     archive = Archive.open(cfg, lock=False)     # the CLI commands below take the ledger's lock

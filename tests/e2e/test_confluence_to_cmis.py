@@ -6,46 +6,21 @@ from __future__ import annotations
 import pytest
 import responses
 
-from connector import config
 from connector.archive import Archive
-from connector.pipeline import Pipeline
 
-from ..conftest import write_config
 from ..sources.confluence_site import Site, attachment_bytes
 from ..sources.test_confluence import FakeTime, source
+from .shared import WORLD, passthrough, permissions
 
 pytestmark = pytest.mark.integration
 
-PERMISSIONS = """
-[permissions]
-archive_admins = ["admin"]
-restricted_readers = ["GROUP_records"]
-[permissions.principals]
-"group:team" = "GROUP_team"
-"user:bob" = "bob"
-"user:alice" = "alice"
-"""
-WORLD = {"anyone", "anonymous", "cmis:anyone", "cmis:anonymous", "GROUP_EVERYONE", "Everyone", "guest", "*"}
+PERMISSIONS = permissions({"group:team": "GROUP_team", "user:bob": "bob", "user:alice": "alice"})
 ARCHIVE = {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}}
 TEAM = {**ARCHIVE, "GROUP_team": {"cmis:read"}, "bob": {"cmis:read"}}
 
 
-@pytest.fixture
-def archive(tmp_path, cmis_url):
-    arch = Archive.open(config.load(write_config(tmp_path, cmis_url, permissions=PERMISSIONS)))
-    yield arch
-    arch.close()
-
-
-@pytest.fixture
-def pipeline(archive):
-    """The run loop over ``archive``, one per test (its runs are numbered in the ledger)."""
-    return Pipeline(archive)
-
-
 def mocked(cmis_url: str, site: Site) -> responses.RequestsMock:
-    rsps = responses.RequestsMock(assert_all_requests_are_fired=False)
-    rsps.add_passthru(cmis_url.split("/inmemory")[0])
+    rsps = passthrough(cmis_url, assert_all_requests_are_fired=False)
     site.register(rsps)
     return rsps
 

@@ -8,53 +8,24 @@ import hashlib
 import pytest
 import responses
 
-from connector import config
 from connector.archive import Archive
-from connector.pipeline import Pipeline
 
-from ..conftest import write_config
 from ..sources.test_discourse import (BASE, DELETED, HIDDEN, RUN2_DATE, UPLOAD, WHISPER, FakeTime, get,
                                      register_listing, register_quiet_run, register_run1, source)
+from .shared import WORLD, passthrough, permissions
 
 pytestmark = pytest.mark.integration
 
-PERMISSIONS = """
-[permissions]
-archive_admins = ["admin"]
-restricted_readers = ["GROUP_records"]
-[permissions.principals]
-"group:team" = "GROUP_team"
-"group:auditors" = "GROUP_auditors"
-"group:staff" = "GROUP_staff"
-"""
-WORLD = {"anyone", "anonymous", "cmis:anyone", "cmis:anonymous", "GROUP_EVERYONE", "Everyone", "guest", "*"}
+PERMISSIONS = permissions({"group:team": "GROUP_team", "group:auditors": "GROUP_auditors",
+                           "group:staff": "GROUP_staff"})
 TEAM = {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}, "GROUP_team": {"cmis:read"},
         "GROUP_auditors": {"cmis:read"}}
 STAFF = {"admin": {"cmis:all"}, "GROUP_records": {"cmis:read"}, "GROUP_staff": {"cmis:read"}}
 
 
-@pytest.fixture
-def archive(tmp_path, cmis_url):
-    arch = Archive.open(config.load(write_config(tmp_path, cmis_url, permissions=PERMISSIONS)))
-    yield arch
-    arch.close()
-
-
-@pytest.fixture
-def pipeline(archive):
-    """The run loop over ``archive``, one per test (its runs are numbered in the ledger)."""
-    return Pipeline(archive)
-
-
-def mocked(cmis_url: str, **kw) -> responses.RequestsMock:
-    rsps = responses.RequestsMock(**kw)
-    rsps.add_passthru(cmis_url.split("/inmemory")[0])
-    return rsps
-
-
 def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, pipeline, cmis_url):
     fake = FakeTime()
-    with mocked(cmis_url, assert_all_requests_are_fired=False) as rsps:
+    with passthrough(cmis_url, assert_all_requests_are_fired=False) as rsps:
         rsps.add(responses.GET, BASE + "/categories.json", status=429,
                  body="Slow down, too many requests", headers={"Retry-After": "7"})
         register_run1(rsps)
@@ -78,7 +49,7 @@ def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, pip
     state = archive.ledger.source_state("talk")
     assert state.get("last_post_id")
     before = set(archive.ledger.filed_revisions("talk/post/post:1024"))
-    with mocked(cmis_url) as rsps:
+    with passthrough(cmis_url) as rsps:
         get(rsps, "/posts.json", "posts_latest_run2.json", date=RUN2_DATE)
         get(rsps, "/latest.json", "latest_run2.json", {"page": "0"}, date=RUN2_DATE)
         register_listing(rsps, date=RUN2_DATE)              # categories for the topics read, and the sweep
@@ -97,7 +68,7 @@ def test_forum_topic_restricted_category_429_edit_and_deleted_topic(archive, pip
     assert b"edited later" in b"".join(archive.repo.content(versions[-1]["cmis:objectId"]))
 
     # topic 101 deleted in Discourse -> a tombstone, the archived thread stays
-    with mocked(cmis_url) as rsps:
+    with passthrough(cmis_url) as rsps:
         get(rsps, "/t/100.json", "t_100.json")
         get(rsps, "/t/101.json", "not_found.json", status=404)
         get(rsps, "/t/102.json", "t_102.json")
@@ -130,7 +101,7 @@ def world_readable(archive: Archive) -> list[str]:
 
 def test_a_topic_moved_into_a_restricted_category_is_restricted_and_no_public_object_holds_staff_text(
         archive, pipeline, cmis_url):
-    with mocked(cmis_url, assert_all_requests_are_fired=False) as rsps:   # uploads are read by the filer
+    with passthrough(cmis_url, assert_all_requests_are_fired=False) as rsps:   # uploads are read by the filer
         register_run1(rsps)
         assert pipeline.sync(source(FakeTime())).outcome == "ok"
     public = world_readable(archive)
@@ -144,7 +115,7 @@ def test_a_topic_moved_into_a_restricted_category_is_restricted_and_no_public_ob
     assert all(WORLD.isdisjoint(acl) for acl in version_acls(archive, "talk/post/post:1202"))
 
     # topic 102 moves into "Private Team"; no post is edited, nothing is bumped
-    with mocked(cmis_url) as rsps:
+    with passthrough(cmis_url) as rsps:
         register_quiet_run(rsps, general="c_general_1_page0_moved.json", team="c_private-team_5_page0_moved.json")
         moved = pipeline.sync(source(FakeTime()))
     assert moved.outcome == "ok" and moved.versions == 0 and moved.acl_changes >= 2
@@ -159,7 +130,7 @@ def test_a_topic_moved_into_a_restricted_category_is_restricted_and_no_public_ob
             assert staff_only not in text
     assert any("talk/thread/thread:100" in text for text in public)       # what stays public stays public
 
-    with mocked(cmis_url) as rsps:                                        # a no-op sync: no CMIS request
+    with passthrough(cmis_url) as rsps:                                        # a no-op sync: no CMIS request
         register_quiet_run(rsps, general="c_general_1_page0_moved.json", team="c_private-team_5_page0_moved.json")
         before = archive.repo.request_count
         again = pipeline.sync(source(FakeTime()))

@@ -19,23 +19,17 @@ from connector.sources import build
 
 from ..conftest import write_config
 from ..sources.test_mediawiki import STATE, _bot_password, mw_api, wiki  # noqa: F401 - real-wiki fixtures
+from .shared import MEDIAWIKI_WIKI, WORLD
 
 pytestmark = pytest.mark.integration
 
-SOURCE = """
-[sources.wiki]
-type = "mediawiki"
-api_url = "{api}"
-username = "Admin@connector"
-password_file = "{state}/botpassword"
-"""
+SOURCE = MEDIAWIKI_WIKI
 # the Project namespace only (a small full crawl), restricted or not; no overlap, so a page edited
 # before a run is not read again by the next one (only the visibility sweep sees it)
 PROJECT = SOURCE + """namespaces = [4]
 restricted_namespaces = {restricted}
 overlap_minutes = 0
 """
-WORLD = {"anyone", "anonymous", "cmis:anyone", "cmis:anonymous", "GROUP_EVERYONE", "Everyone", "guest", "*"}
 
 
 @pytest.fixture(scope="module")

@@ -16,26 +16,12 @@ from connector.sources import build
 
 from ..conftest import write_config
 from ..sources.test_misago import ADMIN, PNG, STATE, URL, Client, SKIP_REASON, _reachable
+from .shared import MISAGO_FORUM, STAFF_LOUNGE, permissions
 
 pytestmark = pytest.mark.integration
 
-SOURCE = """
-[sources.forum]
-type = "misago"
-base_url = "{url}"
-username = "admin"
-password_file = "misago-password"
-public_categories = ["Engineering"]
-[sources.forum.category_visibility]
-"Staff lounge" = ["role:moderator"]
-"""
-PERMISSIONS = """
-[permissions]
-archive_admins = ["admin"]
-restricted_readers = ["GROUP_records"]
-[permissions.principals]
-"role:moderator" = "GROUP_forum_moderators"
-"""
+SOURCE = MISAGO_FORUM + STAFF_LOUNGE
+PERMISSIONS = permissions({"role:moderator": "GROUP_forum_moderators"})
 
 
 @pytest.fixture(scope="module")

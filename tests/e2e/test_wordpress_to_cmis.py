@@ -20,24 +20,12 @@ from connector.sources import build
 
 from ..conftest import write_config
 from ..sources.test_wordpress import STATE, URL, wp  # noqa: F401 - the `wp` fixture: real WordPress
+from .shared import WORDPRESS_BLOG, permissions
 
 pytestmark = pytest.mark.integration
 
-SOURCE = """
-[sources.blog]
-type = "wordpress"
-base_url = "{url}"
-username = "admin"
-app_password_file = "{state}/app_password"
-"""
-PERMISSIONS = """
-[permissions]
-archive_admins = ["admin"]
-restricted_readers = ["GROUP_records"]
-[permissions.principals]
-"role:editor" = "GROUP_blog_editors"
-"user:admin" = "admin"
-"""
+SOURCE = WORDPRESS_BLOG
+PERMISSIONS = permissions({"role:editor": "GROUP_blog_editors", "user:admin": "admin"})
 PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
                     "1f15c4890000000d49444154789c6360000002000001e221bc330000000049454e44ae426082")
 
