@@ -21,8 +21,10 @@ app_password_file = "{state}/app_password"
 """
 
 
-def blog_config(tmp_path, cmis_url: str) -> str:
-    return write_config(tmp_path, cmis_url, sources=BLOG.format(url=WP_URL, state=WP_STATE))
+def blog_config(tmp_path, cmis_url: str, *, rate_per_minute: int = 0) -> str:
+    """``rate_per_minute``: throttle the blog, for a test that must stop a run while it still reads."""
+    return write_config(tmp_path, cmis_url, sources=BLOG.format(url=WP_URL, state=WP_STATE)
+                        + f"rate_per_minute = {rate_per_minute}\n")
 
 
 def seed_dated_posts(wp, inside: int) -> dict:

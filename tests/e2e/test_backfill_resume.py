@@ -28,6 +28,9 @@ from ..sources.test_wordpress import wp  # noqa: F401 - the `wp` fixture: real W
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 POSTS = 30
+# the kill and the SIGINT must land while the backfill still reads: unthrottled, a loaded machine's
+# grouped commit (up to 64 objects) recorded all 30 posts before the progress row said 3
+SLOW = 300   # requests a minute to the blog
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +100,7 @@ def assert_complete_without_duplicates(path: str, dated: dict) -> None:
 
 
 def test_killed_halfway_then_resumed_completes_without_duplicates(dated, cmis_url, tmp_path):
-    path = blog_config(tmp_path, cmis_url)
+    path = blog_config(tmp_path, cmis_url, rate_per_minute=SLOW)
     # kill once the progress row counts 3 objects (it is written after the versions' commit,
     # so the versions table may be ahead of it by one batch, never behind)
     proc, _ = start_and_wait(path, dated, 3, done=progress)
@@ -126,7 +129,7 @@ def test_killed_halfway_then_resumed_completes_without_duplicates(dated, cmis_ur
 
 
 def test_sigint_finishes_the_item_in_flight_and_exits_130(dated, cmis_url, tmp_path):
-    path = blog_config(tmp_path, cmis_url)
+    path = blog_config(tmp_path, cmis_url, rate_per_minute=SLOW)
     proc, _ = start_and_wait(path, dated, 3)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
