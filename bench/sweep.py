@@ -21,7 +21,7 @@ import responses
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connector.ledger import Ledger  # noqa: E402
+from connector.store import Ledger  # noqa: E402
 from connector.sweep import ChangeSweep, Settings, achieved_period, share  # noqa: E402
 from tests.sources.test_discourse import FakeTime, TOPIC_IDS, get, register_run1, source  # noqa: E402
 

@@ -30,7 +30,7 @@ from .cmis.profiles import profile as load_profile
 from .compliance.classify import build as build_classifier
 from .config import Config
 from .http import retrying
-from .ledger import Ledger
+from .store import Ledger
 from .mapping import Mapper, Rules
 from .rebuild import check_archive
 from .runlock import take_lock

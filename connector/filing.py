@@ -24,7 +24,7 @@ from .cmis.filer import DocumentSpec, FiledVersion, Filer, VersionSpec
 from .compliance.classify import audit_fields as classification_audit
 from .errors import AlreadyFiled, Retriable, Skippable, SourceUnavailable
 from .http import SETTINGS as HTTP_SETTINGS, retrying
-from .ledger import Ledger
+from .store import Ledger
 from .mapping import Mapper
 from .model import Access, Item, Tombstone, Visibility, access_label, visibility_from_label
 from .summary import Summary

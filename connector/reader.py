@@ -24,7 +24,7 @@ from .cmis.filer import Filer
 from .cmis.profiles import profile as load_profile
 from .config import Config
 from .http import retrying
-from .ledger import Ledger
+from .store import Ledger
 
 
 class ArchiveView(Protocol):

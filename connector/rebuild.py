@@ -27,7 +27,7 @@ from .compliance import anchors, holds, subject
 from .compliance.classify import RESTRICTED_REASON
 from .compliance.select import as_list
 from .errors import ArchiveLost
-from .ledger import Ledger
+from .store import Ledger
 from .model import Visibility, access_label
 
 log = logging.getLogger(__name__)

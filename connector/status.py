@@ -14,7 +14,7 @@ state, under ``state``, stays as the source wrote it.
 from __future__ import annotations
 
 from .config import Config
-from .ledger import Ledger
+from .store import Ledger
 from .sweep import for_source, format_figures
 from .when import pasteable
 

@@ -43,7 +43,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Mapping
 
 from .errors import ConfigError
-from .ledger import Ledger
+from .store import Ledger
 from .model import Item, Tombstone
 from .sources import SWEEP_OPTIONS, Source, build
 

@@ -25,7 +25,7 @@ from .. import config as config_mod
 from ..config import Config
 from ..errors import ConfigError, ConnectorError
 from ..exitcodes import ExitCode, for_error
-from ..ledger import archived_sources
+from ..store import archived_sources
 from ..sources import Source, build
 from ..when import option as when_option
 from .output import err, flush_repeats, json_logging, setup_logging

@@ -8,7 +8,7 @@ import click
 
 from ..exitcodes import ExitCode
 from ..archive import Archive
-from ..ledger import Ledger
+from ..store import Ledger
 from ..pipeline import Pipeline
 from ..quarantine import entries, one_line, retry
 from ..when import pasteable

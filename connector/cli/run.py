@@ -20,7 +20,7 @@ from ..compliance.segments import file_after_run
 from ..config import Config
 from ..errors import ConfigError, Fatal, Retriable, RunLocked
 from ..exitcodes import ExitCode
-from ..ledger import Ledger
+from ..store import Ledger
 from ..metrics import write_metrics
 from ..pipeline import Pipeline
 from ..progress import Progress, graceful_stop

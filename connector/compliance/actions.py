@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ..archive import Archive
 from ..config import Config
-from ..ledger import Ledger
+from ..store import Ledger
 from .export import ExportReport, export as export_bag
 from .holds import Hold, HoldBook, HoldReport, add_hold, remove_hold
 from .reclassify import ReclassifyReport, reclassify as reclassify_records

@@ -5,7 +5,7 @@ versions and newly filed matching records on hold until it is removed.
   updateProperties per version: a metadata event, the content is untouched), and into
   ``cmis:rm_holdIds`` (secondary type ``cmis:rm_hold``) where the repository defines it, so the
   repository itself refuses deletion.
-- In the ledger (``connector/ledger/compliance.py``): tables ``holds`` (matter, criteria, who and
+- In the ledger (``connector/store/compliance.py``): tables ``holds`` (matter, criteria, who and
   when placed/released, and why released) and ``hold_records`` (which records it was applied to).
   A removed hold stays in the table, released.
 - In the audit log: ``hold-add`` (criteria, who), ``hold-apply`` per record, ``hold-applied``
@@ -29,7 +29,7 @@ from typing import Iterable, Mapping
 
 from ..errors import ConnectorError, EmptySelection, HoldError
 from ..http import retrying
-from ..ledger import now
+from ..store import now
 from ..mapping import Mapper
 from . import rm
 from .select import Criteria, Found, as_list, by_criteria, by_hold, load, versions

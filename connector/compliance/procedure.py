@@ -30,7 +30,7 @@ from .. import __version__
 from ..cmis import schema
 from ..cmis.profiles import profile as load_profile
 from ..config import SECRET_KEYS, Config, shipped_mapping
-from ..ledger import peek
+from ..store import peek
 from ..mapping import Rules
 from ..sources import SWEEP_OPTIONS
 from .classify import ClassRules

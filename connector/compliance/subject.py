@@ -20,7 +20,7 @@ from typing import Iterable, Mapping
 
 from ..errors import ConnectorError, EmptySelection
 from ..http import retrying
-from ..ledger import now
+from ..store import now
 from ..model import Visibility
 from .classify import RESTRICTED_REASON
 from . import rm

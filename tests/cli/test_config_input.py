@@ -119,7 +119,7 @@ def test_a_malformed_config_is_exit_2_with_the_key_named_for_every_command(confi
 def test_a_source_retired_from_the_config_can_still_select_its_archived_records(config, tmp_path):
     """Archive, not sync: a wiki taken out of the config keeps its records holdable, searchable,
     exportable; reading the source itself (sync, backfill, plan, report) needs it configured."""
-    from connector.ledger import Ledger
+    from connector.store import Ledger
     ledger = Ledger(str(tmp_path / "state" / "ledger.sqlite"))
     ledger.db.execute("INSERT INTO records (key, source, kind, native_id, object_id, series_id, name, folder, "
                       "first_filed, last_filed) VALUES ('oldwiki/page/1', 'oldwiki', 'page', '1', 'o', 's', 'n', "

@@ -15,7 +15,7 @@ import requests
 from click.testing import CliRunner
 
 from cli import main
-from connector.ledger import Ledger
+from connector.store import Ledger
 
 from ..sources.test_wordpress import wp  # noqa: F401 - the `wp` fixture: real WordPress
 from .helpers import blog_config, iso, seed_dated_posts

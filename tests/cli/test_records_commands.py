@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from cli import main
 from connector import config
-from connector.ledger import Ledger
+from connector.store import Ledger
 
 from ..sources.test_wordpress import wp  # noqa: F401 - the `wp` fixture: real WordPress
 from .helpers import blog_config, cmis_delete, iso, seed_dated_posts

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from connector import config
-from connector.ledger import Ledger
+from connector.store import Ledger
 
 from ..sources.test_wordpress import wp  # noqa: F401 - the `wp` fixture: real WordPress
 from .helpers import blog_config, cmis_delete, iso, seed_dated_posts

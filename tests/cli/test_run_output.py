@@ -9,7 +9,7 @@ import re
 from click.testing import CliRunner
 
 from cli import main
-from connector.ledger import Ledger
+from connector.store import Ledger
 from connector.when import WHEN
 
 from ..conftest import write_config

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli import main
 from connector import config
-from connector.ledger import Ledger
+from connector.store import Ledger
 from connector.when import parse_when
 
 from ..conftest import write_config

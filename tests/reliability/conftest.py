@@ -165,7 +165,7 @@ def reliability_config(tmp_path, cmis_url: str, *, sources: str = "", http_table
 
 def seed_checkpoint(ledger_path: str, source: str, since: datetime) -> dict:
     """Make the next sync of ``source`` an incremental run from ``since``."""
-    from connector.ledger import Ledger
+    from connector.store import Ledger
     state = {"checkpoint": format_ts(since)}
     ledger = Ledger(ledger_path)
     try:

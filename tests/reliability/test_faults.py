@@ -27,7 +27,7 @@ from connector import config, http
 from connector.archive import Archive
 from connector.audit import verify_chain
 from connector.errors import Retriable
-from connector.ledger import Ledger
+from connector.store import Ledger
 from connector.pipeline import Pipeline
 from connector.sources import build
 

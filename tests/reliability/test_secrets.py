@@ -117,7 +117,7 @@ def secrets_setup(tmp_path, cmis_url, monkeypatch):
     monkeypatch.setenv("SA_REL_CMIS_PASSWORD", secrets["cmis password"])
     cfg_env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cfg = config.load(str(path))
-    from connector.ledger import Ledger
+    from connector.store import Ledger
     ledger = Ledger(cfg.ledger_path)
     now = datetime.now(timezone.utc)
     ledger.save_source_state("wiki", {"checkpoint": t0.strftime("%Y-%m-%dT%H:%M:%SZ")})

@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 
 from connector.audit import AuditLog
 from connector.compliance import anchors
-from connector.ledger import Ledger
+from connector.store import Ledger
 
 
 class Repository:

@@ -1,9 +1,9 @@
-"""A ledger written before the ACL digest migrates failing closed (connector.ledger._migrate)."""
+"""A ledger written before the ACL digest migrates failing closed (connector.store._migrate)."""
 from __future__ import annotations
 
 import sqlite3
 
-from connector.ledger import LEGACY_RAW_RECORD, LEGACY_RESTRICTION, Ledger
+from connector.store import LEGACY_RAW_RECORD, LEGACY_RESTRICTION, Ledger
 
 OLD_RECORDS = """CREATE TABLE records (
     key TEXT PRIMARY KEY, source TEXT NOT NULL, kind TEXT NOT NULL, native_id TEXT NOT NULL,

@@ -1,4 +1,4 @@
-"""The ledger package's own answers (issue #18): ``peek`` reads without creating or changing a
+"""The store package (the ledger)'s own answers (issue #18): ``peek`` reads without creating or changing a
 ledger, ``move_aside`` keeps the old file whole, the compliance tables keep what ``restore_*`` finds
 beside what is there, and an old ledger gains the hold's release reason."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 
-from connector.ledger import Ledger, archived_sources, peek
+from connector.store import Ledger, archived_sources, peek
 
 
 def test_peek_creates_nothing_and_answers_the_default_where_it_cannot(tmp_path):

@@ -1,5 +1,5 @@
 """The ledger is the only code that runs SQL (issue #18): a search of every shipped module outside
-``connector/ledger/`` for a counter-example - a call of ``execute``/``executemany``/
+``connector/store/`` for a counter-example - a call of ``execute``/``executemany``/
 ``executescript``/``cursor``, an ``import sqlite3``, a reach into a ledger's connection (``.db``),
 or a string holding SQL (DDL, ``PRAGMA``, writes, or a read naming one of the ledger's tables; CMIS
 queries, ``SELECT ... FROM sa:document``, name no ledger table and pass)."""
@@ -9,10 +9,10 @@ import ast
 import re
 from pathlib import Path
 
-from connector.ledger import SCHEMA
+from connector.store import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2]
-LEDGER = ROOT / "connector" / "ledger"
+LEDGER = ROOT / "connector" / "store"
 TABLES = re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", SCHEMA)
 SQL = re.compile(r"\b(CREATE (TABLE|INDEX)|ALTER TABLE|DROP TABLE|PRAGMA|INSERT (OR \w+ )?INTO|DELETE FROM|"
                  r"BEGIN IMMEDIATE|SAVEPOINT|(FROM|JOIN|UPDATE) (" + "|".join(TABLES) + r")\b)")
@@ -57,4 +57,4 @@ def test_no_sql_outside_the_ledger():
     assert {ROOT / "connector" / "pipeline.py", ROOT / "connector" / "archive.py"} <= set(modules)
     found = {str(p.relative_to(ROOT)): hits for p in modules
              if (hits := counter_examples(p.read_text(encoding="utf-8")))}
-    assert not found, f"SQL outside connector/ledger/: {found}"
+    assert not found, f"SQL outside connector/store/: {found}"

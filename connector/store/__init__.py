@@ -1,4 +1,4 @@
-"""The ledger: local SQLite state (WAL mode), the single writer's record of what the repository
+"""The store: the ledger, local SQLite state (WAL mode), the single writer's record of what the repository
 has acknowledged. ``Ledger`` owns the one connection; its methods come by concept from the table
 modules, each with its tables' schema: ``records`` (records, versions, intents, the archive's
 restrictions, quarantine), ``runs`` (checkpoints, runs, backfills), ``compliance`` (holds, data
