@@ -178,17 +178,17 @@ def test_sigkill_between_ack_and_ledger_commit_leaves_no_duplicate(tmp_path, cmi
         import os, signal, sys
         sys.path.insert(0, {os.getcwd()!r})
         from tests.cmis.test_filer_inmemory import page, file
-        from connector import config, ledger
+        from connector import config, store
         from connector.archive import Archive
         kill_at = int(os.environ["KILL_AT"])
         calls = {{"n": 0}}
-        original = ledger.Ledger.commit_version
+        original = store.Ledger.commit_version
         def commit(self, *a, **k):
             calls["n"] += 1
             if calls["n"] == kill_at:
                 os.kill(os.getpid(), signal.SIGKILL)   # the repository acked, the ledger never hears of it
             return original(self, *a, **k)
-        ledger.Ledger.commit_version = commit
+        store.Ledger.commit_version = commit
         archive = Archive.open(config.load({cfg_path!r}))
         file(archive, page("99", revisions=int(os.environ["REVISIONS"])))
         archive.close()

@@ -38,17 +38,17 @@ def _countdown(var: str):
 
 
 def install() -> None:
-    from connector import audit, ledger
+    from connector import audit, store
     from connector.cmis import client
 
     commit_hit = _countdown("SA_KILL_AT_COMMIT")
-    original_commit = ledger.Ledger.commit_version
+    original_commit = store.Ledger.commit_version
 
     def commit_version(self, *args, **kwargs):
         if commit_hit():
             _die()
         return original_commit(self, *args, **kwargs)
-    ledger.Ledger.commit_version = commit_version
+    store.Ledger.commit_version = commit_version
 
     audit_hit = _countdown("SA_KILL_IN_AUDIT")
     original_append = audit.AuditLog.append

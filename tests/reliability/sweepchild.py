@@ -14,7 +14,7 @@ import sys
 
 import responses
 
-from connector import config, ledger
+from connector import config, store
 from connector.archive import Archive
 from connector.pipeline import Pipeline
 
@@ -41,14 +41,14 @@ def edited_topic_102(rsps) -> None:
 
 
 def install_kill(key: str) -> None:
-    original = ledger.Ledger.commit_version
+    original = store.Ledger.commit_version
 
     def commit_version(self, filed, **kwargs):
         if filed.key == key:
             sys.stdout.flush()
             os.kill(os.getpid(), signal.SIGKILL)
         return original(self, filed, **kwargs)
-    ledger.Ledger.commit_version = commit_version
+    store.Ledger.commit_version = commit_version
 
 
 def main(path: str, phase: str) -> None:
