@@ -140,13 +140,24 @@ def find_ibans(text: str) -> Iterable[tuple[str, int, int]]:
             yield candidate, match.start(), pos
 
 
-def find_cards(text: str) -> Iterable[tuple[str, int, int]]:
-    """Card numbers (13-19 digits, single spaces or hyphens between) in ``text``:
-    (number, start, end)."""
-    for match in _CARD_RUN[text.isascii()].finditer(text):
-        number = match.group(0).replace(" ", "").replace("-", "")
-        if 13 <= len(number) <= 19 and _card_issuer(number) and luhn_valid(number):
-            yield number, match.start(), match.end()
+def find_cards(text: str, runs: Iterable[tuple[int, int]]) -> Iterable[tuple[str, int, int]]:
+    """Card numbers (13-19 digits, single spaces or hyphens between) in ``text``, looked for only
+    inside ``runs`` (spans of ``text``): (number, start, end).
+
+    A card number's digits, joined by single spaces or hyphens, are a run of seven or more digits
+    with single separators (``numeric_regions``), one of 13 characters or more, and never reach
+    past it (the run is maximal over more separators); so the runs ``numeric_regions`` found are
+    the only places to look, and on digit-dense text (hashes, ids) they are rarely that long.
+
+    >>> list(find_cards("ref 12345678, card 4111 1111 1111 1111.", [(19, 38)]))
+    [('4111111111111111', 19, 38)]
+    """
+    card_run = _CARD_RUN[text.isascii()]
+    for start, end in runs:
+        for match in card_run.finditer(text, start, end):
+            number = match.group(0).replace(" ", "").replace("-", "")
+            if 13 <= len(number) <= 19 and _card_issuer(number) and luhn_valid(number):
+                yield number, match.start(), match.end()
 
 
 def find_phones(text: str) -> Iterable[str]:
@@ -159,10 +170,14 @@ def find_phones(text: str) -> Iterable[str]:
 
 
 REGION_BEFORE, REGION_AFTER = 50, 40   # an IBAN's letters on either side, a phone's prefix
+CARD_MIN = 13                          # characters of the shortest card number (13 digits)
+CARD_GAP = 16                          # long runs this close are one span: one regex call, not two
 
 
-def numeric_regions(text: str) -> str:
-    """The parts of ``text`` around runs of seven or more digits, joined by blank lines.
+def numeric_regions(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """The parts of ``text`` around runs of seven or more digits, joined by blank lines, and the
+    spans in that string that hold the runs long enough to hold a card number (``find_cards``;
+    nothing between two such runs is one, so runs up to ``CARD_GAP`` apart share a span).
 
     Every phone number, IBAN and card number contains such a run (single separators allowed), and
     what the detectors look at around it (an IBAN's country code and letters, a phone's prefix,
@@ -171,22 +186,69 @@ def numeric_regions(text: str) -> str:
     on markup they are a small part or nothing.
 
     >>> numeric_regions("no numbers here")
-    ''
+    ('', [])
     >>> numeric_regions("call 030 1234567 or pay with 4111 1111 1111 1111")
-    'call 030 1234567 or pay with 4111 1111 1111 1111'
+    ('call 030 1234567 or pay with 4111 1111 1111 1111', [(29, 48)])
     """
     parts: list[str] = []
+    long_runs: list[tuple[int, int]] = []
     start = end = -REGION_BEFORE - 1
+    offset = 0                                       # where the current region begins in the result
     for match in _SEVEN_DIGITS[text.isascii()].finditer(text):
         run_start, run_end = match.span()
         if run_start - REGION_BEFORE > end:          # a new region
             if end > 0:
                 parts.append(text[start:end])
+                offset += len(parts[-1]) + 2
             start = max(0, run_start - REGION_BEFORE)
         end = run_end + REGION_AFTER                 # runs come in order: the region grows
+        if run_end - run_start >= CARD_MIN:
+            span = (offset + run_start - start, offset + run_end - start)
+            if long_runs and span[0] - long_runs[-1][1] <= CARD_GAP:
+                span = (long_runs.pop()[0], span[1])
+            long_runs.append(span)
     if end > 0:
         parts.append(text[start:end])
-    return "\n\n".join(parts)
+    return "\n\n".join(parts), long_runs
+
+
+def _classes(text: str) -> bytes:
+    """``text`` as one byte per character, each its class (``_CLASS_OF``), after a space: what the
+    number detectors need before them, found with C's substring search instead of a regex pass.
+
+    A character outside ASCII is a space here: it may be a digit of another script (``\\d`` matches
+    it) or a character that lets a phone number begin after it, and a space is accepted as both.
+
+    >>> _classes("Tel. (030) 12, DE89 x+4")
+    b' Awww  090  99  AA99 w+9'
+    """
+    return b" " + text.encode("ascii", "replace").translate(_CLASS_OF)
+
+
+def _class_table() -> bytes:
+    """Digits: ``0`` and ``9`` (1-9); capitals ``A``; ``+`` itself; the other characters a phone
+    number may not follow (``[\\w/.-]``): ``w``; anything else (space, brackets, other scripts): space."""
+    table = bytearray(b" " * 256)
+    for char in b"abcdefghijklmnopqrstuvwxyz_/.-":
+        table[char] = ord("w")
+    for char in range(ord("A"), ord("Z") + 1):
+        table[char] = ord("A")
+    for char in b"123456789":
+        table[char] = ord("9")
+    table[ord("0")], table[ord("+")] = ord("0"), ord("+")
+    return bytes(table)
+
+
+_CLASS_OF = _class_table()
+# an IBAN (and its shape) begins with two capitals and two digits
+_MAY_HOLD_IBAN = re.compile(rb"AA[09 ][09 ]")
+# a phone number begins "+" and a digit 1-9, or with a 0 after a character that lets it begin (the
+# "(" and "00" forms included) followed by a digit
+_MAY_BEGIN_PHONE = re.compile(rb" 0[09 ]")
+
+
+def _may_hold_phone(classes: bytes) -> bool:
+    return b"+9" in classes or (b" 0" in classes and _MAY_BEGIN_PHONE.search(classes) is not None)
 
 
 def _blank(text: str, spans: Iterable[tuple[int, int]]) -> str:
@@ -257,19 +319,25 @@ class Scanner:
         return tuple(names)
 
     def _numbers(self, text: str) -> set[str]:
+        """Cheap tests first here too: each detector's regex runs only where its first characters
+        occur (``_classes``), card numbers only inside the long digit runs."""
         wanted = {"phone", "iban", "card"}.intersection(self.detectors)
-        numbers = numeric_regions(text) if wanted else ""
+        numbers, long_runs = numeric_regions(text) if wanted else ("", [])
         if not numbers:
             return set()
         found = set()
-        if "iban" in wanted and next(iter(find_ibans(numbers)), None):
+        classes = _classes(numbers)
+        iban_shaped = _MAY_HOLD_IBAN.search(classes) is not None
+        if "iban" in wanted and iban_shaped and next(iter(find_ibans(numbers)), None):
             found.add("iban")
-        cards = [(start, end) for _, start, end in find_cards(numbers)]
+        cards = [(start, end) for _, start, end in find_cards(numbers, long_runs)]
         if cards:
             found.add("card")
-        if "phone" in wanted:
-            # the digits of an IBAN (valid or not: "DE89 3704 0044 ...") or a card are no phone number
-            shapes = [m.span() for m in _IBAN_SHAPE.finditer(numbers)]
+        if "phone" in wanted and _may_hold_phone(classes):
+            # the digits of an IBAN (valid or not: "DE89 3704 0044 ...") or a card are no phone number;
+            # the classes hold for the blanked text too: blanks are spaces, and a span neither begins
+            # right after a digit nor ends right before one, so no 0 comes to follow a space
+            shapes = [m.span() for m in _IBAN_SHAPE.finditer(numbers)] if iban_shaped else []
             if next(iter(find_phones(_blank(numbers, shapes + cards))), None):
                 found.add("phone")
         return found & wanted
