@@ -48,20 +48,22 @@ import queue
 import threading
 import time
 from collections import Counter, deque
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from itertools import islice
 from typing import Any, Callable, Iterable
 
 DEFAULT_WORKERS = 4
 BYTE_BUDGET = 64 << 20
 INF = float("inf")
+NEW, QUEUED, RUNNING, DONE, FAILED, CANCELLED = "new", "queued", "running", "done", "failed", "cancelled"
 
 
 class Job:
     """One unit of work: ``payload`` for the callbacks, the record ``keys`` it writes, whether it
-    needs a worker at all, and the bytes of content it may hold in memory."""
+    needs a worker at all, and the bytes of content it may hold in memory. ``state`` moves
+    NEW → QUEUED → RUNNING → DONE (or FAILED: ``run`` raised, a bug), or QUEUED → CANCELLED;
+    a worker thread moves it past QUEUED, under the pool's lock."""
 
-    __slots__ = ("payload", "keys", "needs_write", "size", "synced", "future")
+    __slots__ = ("payload", "keys", "needs_write", "size", "synced", "state", "failure")
 
     def __init__(self, payload: Any, keys: Iterable[str], needs_write: bool, size: int = 0):
         self.payload = payload
@@ -69,16 +71,16 @@ class Job:
         self.needs_write = needs_write
         self.size = size
         self.synced = False
-        self.future: Future | None = None
+        self.state = NEW
+        self.failure: BaseException | None = None
 
     @property
     def done(self) -> bool:
-        return not self.needs_write or (self.future is not None and self.future.done()
-                                        and not self.future.cancelled())
+        return not self.needs_write or self.state is DONE
 
     @property
-    def running(self) -> bool:
-        return self.future is not None and not self.future.done()
+    def started(self) -> bool:
+        return self.state in (RUNNING, DONE, FAILED)
 
 
 class Window:
@@ -93,12 +95,15 @@ class Window:
         self.byte_budget = byte_budget
         self._commit, self._run, self._notify, self._stopping = commit, run, notify, stopping
         self._jobs: deque[Job] = deque()
-        # the same jobs indexed, so that a job added costs the same whether 1 or 64 are held:
-        # the keys held, the jobs needing a write not yet handed to the pool (in order; the synced
-        # ones are a prefix, the unsynced a suffix), and those handed over and maybe not done
+        # the same jobs counted and indexed, so that a job costs the same whether 1 or 64 are held:
+        # the keys held, the head jobs known done, the jobs needing a write not yet handed to the
+        # pool (in order; the ``_unsynced`` last of them wait for their intents), and how many jobs
+        # the pool holds (queued or running) as far as this thread has seen
         self._held_keys: Counter[str] = Counter()
+        self._head_done = 0
         self._unsubmitted: deque[Job] = deque()
-        self._submitted: list[Job] = []
+        self._unsynced = 0
+        self._in_pool = 0
         self._held_bytes = 0
         self._pool: _Pool | None = None
         self._added = 0.0          # when the caller last handed a job over
@@ -125,6 +130,7 @@ class Window:
         self._held_keys.update(job.keys)
         if job.needs_write:
             self._unsubmitted.append(job)
+            self._unsynced += 1
         self._held_bytes += job.size
         self._pump()
         self._added = time.monotonic()
@@ -146,31 +152,34 @@ class Window:
     def close(self, wait: bool = True) -> tuple[list[Job], list[Job]]:
         """Stop: wait for the running jobs (unless ``wait`` is false); return (finished but not
         retired, in order; never started)."""
-        for job in self._jobs:
-            if job.future is not None and job.future.cancel():
-                job.future = None   # queued, not started: it never will
         if self._pool is not None:
+            self._pool.cancel_queued(self._jobs)   # queued, not started: they never will
             self._pool.shutdown(wait)
             self._pool = None
         jobs = list(self._jobs)
         first_open = next((n for n, j in enumerate(jobs) if not j.done), len(jobs))
         finished = jobs[:first_open]   # in order (with wait, every job that started is done by now)
-        never = [j for j in jobs[first_open:] if j.needs_write and j.future is None]
+        never = [j for j in jobs[first_open:] if j.needs_write and not j.started]
         self._jobs.clear()
         self._held_keys.clear()
+        self._head_done = 0
         self._unsubmitted.clear()
-        self._submitted = []
+        self._unsynced = 0
+        self._in_pool = 0
         self._held_bytes = 0
         return finished, never
 
     # --- machinery --------------------------------------------------------------------
     def _done(self) -> int:
-        """How many jobs at the head are finished (retired by the next checkpoint)."""
-        n = 0
-        for job in self._jobs:
-            if not job.done:
-                break
+        """How many jobs at the head are finished (retired by the next checkpoint). A job whose
+        ``run`` raised (a bug: the pipeline keeps errors on the job) stops the caller here; it and
+        the jobs after it stay unretired, their intents make the next run look them up."""
+        jobs, n = self._jobs, self._head_done
+        while n < len(jobs) and jobs[n].done:
             n += 1
+        self._head_done = n
+        if n < len(jobs) and jobs[n].state is FAILED:
+            raise RuntimeError(f"a filing worker failed: {jobs[n].failure!r}") from jobs[n].failure
         return n
 
     def _room(self, job: Job, done: int, drained: bool = False) -> bool:
@@ -180,7 +189,7 @@ class Window:
             return True
         if held >= (self.limit // 2 if drained else self.limit):
             return False
-        held_bytes = self._held_bytes - sum(self._jobs[n].size for n in range(done))
+        held_bytes = self._held_bytes - sum(j.size for j in islice(self._jobs, done))
         return held_bytes + job.size <= (self.byte_budget // 2 if drained else self.byte_budget)
 
     def _wait_until(self, condition: Callable[[int], bool]) -> None:
@@ -190,28 +199,28 @@ class Window:
         while True:
             self._pump()
             done = self._done()
-            if self._stopping() and not any(j.running for j in self._submitted):
+            if self._stopping() and not self._in_pool:
                 return   # nothing more will start; the caller closes the window
             if condition(done):
                 if done and not condition(0):
                     self._checkpoint()
                 return
-            if any(not j.synced for j in self._unsubmitted):
+            if self._unsynced:
                 self._checkpoint()
                 continue
-            running = [j.future for j in self._submitted if j.running]
-            if not running:
+            if not self._in_pool:
                 raise RuntimeError("filing window stalled: nothing runs and the condition cannot hold")
-            wait(running, return_when=FIRST_COMPLETED)
+            self._in_pool -= self._pool.wait_for_any()
 
     def _pump(self) -> None:
         """Without blocking: hand synced jobs to the pool, up to one queued behind each worker's
         running job (a worker that finishes goes on without waiting for this thread); if a worker
         would still be idle while jobs wait for their intents, checkpoint first (or group)."""
+        if self._in_pool:
+            self._in_pool -= self._pool.finished_since()
         if self._stopping():
             return
-        self._submitted = [j for j in self._submitted if j.running]   # running, or queued in the pool
-        submitted = len(self._submitted)
+        submitted = self._in_pool
         room = 2 * self.workers - submitted
         if room <= 0:
             return
@@ -221,12 +230,12 @@ class Window:
                 and not self._grouping(submitted + len(synced)):
             self._checkpoint()
             synced = waiting
+        if synced and self._pool is None:
+            self._pool = _Pool(self.workers, self._run, self._stopping)
         for job in synced:
-            if self._pool is None:
-                self._pool = _Pool(self.workers, self._run, self._stopping)
-            job.future = self._pool.submit(job)
+            self._pool.submit(job)
             self._unsubmitted.popleft()   # ``job``: synced jobs are the prefix, submitted in order
-            self._submitted.append(job)
+        self._in_pool += len(synced)
 
     def _grouping(self, busy: int) -> bool:
         """Leave a worker idle a little longer, for a commit of several jobs? Only while another
@@ -235,20 +244,21 @@ class Window:
         ``workers`` x 2 jobs wait for their intents. Whenever the caller blocks, it commits first."""
         if not busy or self._arrival >= self._commit_cost:
             return False
-        return sum(1 for j in self._unsubmitted if not j.synced) < 2 * self.workers
+        return self._unsynced < 2 * self.workers
 
     def _checkpoint(self) -> None:
         """One durable commit: the finished head of the window, and the intents of the waiting jobs."""
         finished: list[Job] = []
         while self._jobs and self._jobs[0].done:
             job = self._jobs.popleft()
+            self._head_done = max(0, self._head_done - 1)
             for key in job.keys:
                 self._held_keys[key] -= 1
                 if not self._held_keys[key]:
                     del self._held_keys[key]
             self._held_bytes -= job.size
             finished.append(job)
-        starting = [j for j in self._unsubmitted if not j.synced]
+        starting = list(islice(self._unsubmitted, len(self._unsubmitted) - self._unsynced, None))
         if not finished and not starting:
             return
         started = time.monotonic()
@@ -256,44 +266,70 @@ class Window:
         self._commit_cost = time.monotonic() - started
         for job in starting:
             job.synced = True
+        self._unsynced = 0
         if finished:
             self._notify(finished)
 
 
 class _Pool:
-    """``workers`` daemon threads running ``run(job)``; a future per job, queued until a thread is
-    free (none starts once ``stopping()``). Daemons, so that an abort (``shutdown(wait=False)``)
-    does not wait for a long upload: the process may exit under it."""
+    """``workers`` daemon threads running ``run(job)``, in the order submitted (none starts once
+    ``stopping()``); each job, finished or cancelled, is then counted back to the window through a
+    queue, which is also what the window blocks on. Daemons, so that an abort
+    (``shutdown(wait=False)``) does not wait for a long upload: the process may exit under it."""
 
     def __init__(self, workers: int, run: Callable[[Job], None], stopping: Callable[[], bool]):
         self._run, self._stopping = run, stopping
+        self._lock = threading.Lock()    # a job's move out of QUEUED: a worker's start or a cancel
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._finished: queue.SimpleQueue = queue.SimpleQueue()
         self._threads = [threading.Thread(target=self._loop, name=f"filing-{n + 1}", daemon=True)
                          for n in range(workers)]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, job: Job) -> Future:
-        future: Future = Future()
-        self._queue.put((future, job))
-        return future
+    def submit(self, job: Job) -> None:
+        job.state = QUEUED
+        self._queue.put(job)
+
+    def finished_since(self) -> int:
+        """How many jobs left the pool since the last call, without blocking."""
+        n = 0
+        while not self._finished.empty():
+            self._finished.get_nowait()
+            n += 1
+        return n
+
+    def wait_for_any(self) -> int:
+        """Block until a job leaves the pool; how many left since the last call."""
+        self._finished.get()
+        return 1 + self.finished_since()
+
+    def cancel_queued(self, jobs: Iterable[Job]) -> None:
+        with self._lock:
+            for job in jobs:
+                if job.state is QUEUED:
+                    job.state = CANCELLED
 
     def _loop(self) -> None:
         while True:
-            item = self._queue.get()
-            if item is None:
+            job = self._queue.get()
+            if job is None:
                 return
-            future, job = item
-            if self._stopping():
-                future.cancel()   # queued, not started: a graceful stop starts nothing more
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                self._run(job)
-            except BaseException as exc:   # the pipeline's run keeps errors on the job; this is a bug
-                future.set_exception(exc)
-            else:
-                future.set_result(None)
+            with self._lock:
+                if job.state is QUEUED and self._stopping():
+                    job.state = CANCELLED   # queued, not started: a graceful stop starts nothing more
+                runs = job.state is QUEUED
+                if runs:
+                    job.state = RUNNING
+            if runs:
+                try:
+                    self._run(job)
+                except BaseException as exc:   # the pipeline's run keeps errors on the job; this is a bug
+                    job.failure = exc
+                    job.state = FAILED
+                else:
+                    job.state = DONE
+            self._finished.put(job)
 
     def shutdown(self, wait: bool = True) -> None:
         for _ in self._threads:

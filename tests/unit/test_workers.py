@@ -141,7 +141,7 @@ def test_stop_finishes_running_jobs_and_returns_the_rest():
     assert window.add(job("late")) is False
     finished, never = window.close()
     assert [j.payload for j in finished] == rec.started[: len(finished)]
-    assert all(j.future is None for j in never) and "late" not in rec.started
+    assert not any(j.started for j in never) and "late" not in rec.started
     assert sorted(rec.retired + [j.payload for j in finished] + [j.payload for j in never]) == sorted(f"k{n}" for n in range(6))
 
 
@@ -174,6 +174,27 @@ def test_a_notify_failure_stops_and_keeps_later_jobs_for_close():
         window.drain()
     finished, never = window.close()
     assert rec.notified[:3] == ["k0", "k1", "k2"] and "k3" in rec.retired
+
+
+def test_a_bug_in_run_reaches_the_caller_and_the_job_is_never_retired():
+    """``run`` keeps errors on the job; if it raises anyway (a bug), the caller sees it, and neither
+    that job nor any after it counts as finished (their intents make the next run look them up)."""
+    rec = Recorder()
+    rec.active = set()
+
+    def run(j):
+        if j.payload == "k2":
+            raise KeyError("a bug")
+        rec.run(j)
+    window = Window(1, commit=rec.commit, run=run, notify=rec.notify)
+    with pytest.raises(RuntimeError, match="a filing worker failed") as raised:
+        for n in range(6):
+            window.add(job(f"k{n}"))
+        window.drain()
+    assert isinstance(raised.value.__cause__, KeyError)
+    finished, never = window.close()
+    assert "k2" not in rec.retired + [j.payload for j in finished]
+    assert [j.payload for j in finished] == [n for n in ("k0", "k1") if n not in rec.retired]
 
 
 
