@@ -16,7 +16,7 @@ What each operation costs, and why:
 - createDocument: one POST of an Atom entry to the folder's children collection, content inside
   as base64 (``atom_xml.entry_body``), properties after it (the SHA-256 of the bytes sent);
   ``versioningState`` in the URL. An entry up to 1 MiB is sent whole; a larger one streams
-  (chunked, at most ~1 MiB held) on a connection closed after it (see ``WHOLE_ENTRY``). The other
+  (chunked, at most ~1 MiB held) on a connection closed after it (see ``WHOLE_BODY``). The other
   way AtomPub allows, create and then PUT the content to the edit-media link, costs one request
   more, and OpenCMIS InMemory refuses it for versionable types (a checked-in version's content
   cannot be set, a document cannot be created checked out). ACEs in the entry are ignored by OpenCMIS's AtomPub
@@ -34,7 +34,6 @@ What each operation costs, and why:
 """
 from __future__ import annotations
 
-import itertools
 import threading
 from collections import OrderedDict
 from typing import Any, Iterator, Mapping, Sequence
@@ -45,29 +44,17 @@ from lxml import etree
 from ..errors import ObjectNotFound, RepositoryRefused, RepositoryUnavailable
 from ..http import Session, make_session, retrying, safe_url
 from . import atom_xml as ax
-from .client import READ_ATTEMPTS, PropertyValue, RepositoryInfo, Upload, _label_key, _single
+from .client import (READ_ATTEMPTS, PropertyValue, RepositoryInfo, Upload, _label_key, _single,
+                     whole_or_streamed)
 
 _LINKS_KEPT = 20000
-# An entry up to this size is sent whole, with a Content-Length; a larger one streams (chunked) on
-# a connection of its own. OpenCMIS stops reading an entry at ``</atom:entry>``, before the chunked
+# An entry up to ``WHOLE_BODY`` is sent whole, with a Content-Length; a larger one streams (chunked)
+# on a connection of its own. OpenCMIS stops reading an entry at ``</atom:entry>``, before the chunked
 # body's last (empty) chunk, and Jetty then drops the connection: the next request on it failed
 # with "remote end closed connection without response" (9 times in 100 creates on InMemory).
-WHOLE_ENTRY = 1 << 20
 _REL_VERSIONS = "version-history"
 _REL_PARENTS = "up"
 _REL_CHILDREN = "down"
-
-
-def _sized(body: Iterator[bytes]) -> tuple[bytes | Iterator[bytes], bool]:
-    """(the body, True if it streams): read up to ``WHOLE_ENTRY`` bytes of it; if it ended, whole."""
-    head: list[bytes] = []
-    size = 0
-    for piece in body:
-        head.append(piece)
-        size += len(piece)
-        if size > WHOLE_ENTRY:
-            return itertools.chain(head, body), True
-    return b"".join(head), False
 
 
 class AtomPubRepository:
@@ -124,7 +111,7 @@ class AtomPubRepository:
               params: Mapping[str, str] | None = None) -> requests.Response:
         headers = {"Content-Type": content_type}
         if body is not None and not isinstance(body, bytes):
-            body, more = _sized(body)
+            body, more = whole_or_streamed(body)
             if more:
                 headers["Connection"] = "close"
         try:
