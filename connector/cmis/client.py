@@ -152,9 +152,10 @@ def multipart_body(fields: Sequence[tuple[str, str]], upload: Upload | None, bou
                    property_index: int) -> Iterator[bytes]:
     """A multipart/form-data body as a generator, so a 1 GiB file never sits in memory.
 
-    Parts are coalesced into writes of ``WRITE_SIZE`` (64 KiB): one small document is one write,
-    not one per form field (each generator item becomes an HTTP chunk, and many tiny chunks
-    cost the server more than the document itself). At most ~2 x 64 KiB are held at a time.
+    Parts are coalesced into writes of ``WRITE_SIZE`` (64 KiB): a streamed body is one HTTP chunk
+    per 64 KiB, not one per form field (many tiny chunks cost the server more than the document
+    itself). The sender reads up to ``WHOLE_BODY`` (1 MiB) ahead and sends a body that ends by then
+    whole (``whole_or_streamed``); beyond that at most ~1 MiB + 2 x 64 KiB are held at a time.
     """
     return _coalesced(_multipart_parts(fields, upload, boundary, property_index))
 
