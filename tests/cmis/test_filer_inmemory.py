@@ -14,6 +14,7 @@ import pytest
 from connector import config
 from connector.archive import Archive
 from connector.audit import verify_chain
+from connector.cmis.filer import Filer
 from connector.cmis.names import MAX_NAME
 from connector.model import Content, Item, Revision, Skipped, Visibility
 from connector.pipeline import Pipeline
@@ -282,3 +283,23 @@ def test_records_a_source_could_not_read_are_quarantined_until_filed(archive, pi
     assert [row[0] for row in archive.ledger.quarantined()] == [good.key]
     summary = pipeline.sync(SkippingSource([good], []))                # read fine, nothing new: released
     assert (summary.versions, summary.unchanged, archive.ledger.quarantined()) == (0, 1, [])
+
+
+def test_a_new_folder_tree_is_created_without_lookups_and_a_conflict_under_it_is_found(archive):
+    """Under a folder this filer created, children are created without a lookup first (OpenCMIS
+    InMemory): four new levels cost four requests, not seven. Another filer that made a child
+    there meanwhile is not duplicated: the name conflict makes ours look it up."""
+    filer, repo = archive.filer, archive.repo
+    filer.folder_id(())                                   # the base path, made before counting
+    before = repo.request_count
+    leaf = filer.folder_id(("wiki", "Main", "2024"))
+    assert repo.request_count - before == 3               # one createFolder a level
+    assert repo.get_object_by_path(f"{filer.base_path}/wiki/Main/2024")["cmis:objectId"] == leaf
+
+    other = Filer(repo, filer.profile, filer.base_path)   # e.g. another process on the same tree
+    theirs = other.folder_id(("wiki", "Main", "2025"))    # made under our new "Main"
+    assert filer.folder_id(("wiki", "Main", "2025")) == theirs   # conflict -> looked up, not a second
+    children = [row for row in repo.query(
+        f"SELECT cmis:objectId FROM cmis:folder WHERE cmis:name = '2025' "
+        f"AND IN_FOLDER('{filer.folder_id(('wiki', 'Main'))}')")]
+    assert len(children) == 1
