@@ -84,7 +84,7 @@ def main() -> None:
         rows.append(("new document (1 version): properties, content, ACL, versioning state", ours(second),
                      raw_count(lambda: raw.create(f"a{n0}", b"x" * 2048)), "1 POST"))
         rows.append(("  + folders on first use: base, bench/Main/2024 (4 folders), once per run",
-                     with_folders - 1, 0, "lookup + create each (+1: cmislib's repository); then cached"))
+                     with_folders - 1, 0, "lookup + create for the first, create alone under it (+1: cmislib's repository); then cached"))
         second.revisions += page(n0 + 1, 2048, revisions=2).revisions[1:]
         object_id = raw.create(f"b{n0}", b"y" * 2048)
         rows.append(("new version of an existing document", ours(second),
