@@ -225,6 +225,10 @@ class OneItemHistory(RuleBasedStateMachine):
         self.source = ScriptedSource()
         self.next_revision = 1
         self.visibility = Visibility.public()
+        # what the archive will know of the page's visibility when it reaches the end of the queue:
+        # the visibility of the last page queued, or the source's at the last run (its sweep). A move
+        # without an edit reaches the archive only through a run's sweep.
+        self.known = Visibility.public()
         self.deleted = False
         self.sysops_see_deleted = False
         self.restricted_by_archive = False
@@ -254,6 +258,7 @@ class OneItemHistory(RuleBasedStateMachine):
         self.restricted_by_archive |= sensitive
         self.authors.add(author)
         self.source.queue.append(page("1", [text], self.visibility, first=self.next_revision, author=author))
+        self.known = self.visibility
         self.next_revision += 1
 
     @precondition(lambda self: not self.deleted)
@@ -273,11 +278,13 @@ class OneItemHistory(RuleBasedStateMachine):
     @precondition(lambda self: not self.deleted and self.next_revision > 1)
     @rule()
     def delete(self):
-        # sysops see deleted pages in the wiki, but a deletion never widens the record
-        self.sysops_see_deleted = self.visibility.is_public or "group:sysop" in self.visibility.readers
-        # the source names who can still see the deleted page: sysops, unless it was hidden from
-        # them (a move the archive may not have seen yet, when no run came between move and delete)
-        self.source.queue.append(tombstone("1", ("group:sysop",) if self.sysops_see_deleted else ()))
+        # sysops see deleted pages in the wiki, unless the page was hidden from them; the source
+        # names them on the tombstone. A deletion never widens the record: the archive keeps them
+        # only if what it knew of the page before let them read it (a move it has not seen yet,
+        # when no run came between move and delete, does not count, either way)
+        source_names_sysops = self.visibility.is_public or "group:sysop" in self.visibility.readers
+        self.sysops_see_deleted = source_names_sysops and (self.known.is_public or "group:sysop" in self.known.readers)
+        self.source.queue.append(tombstone("1", ("group:sysop",) if source_names_sysops else ()))
         self.source.shown.pop(self.key, None)
         self.deleted = True
 
@@ -286,6 +293,7 @@ class OneItemHistory(RuleBasedStateMachine):
     def restore(self):
         self.source.queue.append(page("1", ["restored"], self.visibility, first=self.next_revision - 1))
         self.source.shown[self.key] = self.visibility
+        self.known = self.visibility
         self.deleted = False
 
     # --- what people do to the archive ----------------------------------------------------
@@ -320,6 +328,8 @@ class OneItemHistory(RuleBasedStateMachine):
             self.archive.repo.apply_acl = original
         assert summary.outcome in ("ok", "quarantined"), summary.errors
         refused_now, self.refuse_acl = self.refuse_acl, False
+        if not self.deleted:
+            self.known = self.visibility   # the sweep told the archive
         self.figures["runs"] += 1
         self.figures["runs_with_refused_acl_calls"] += refused_now
         if self.archive.ledger.record(self.key) is None:
@@ -373,3 +383,23 @@ def test_no_history_leaves_restricted_content_readable(cmis_url):
     os.makedirs(os.path.dirname(figures), exist_ok=True)
     with open(figures, "w", encoding="utf-8") as fh:
         json.dump(OneItemHistory.figures, fh, indent=2)
+
+
+def test_a_widening_the_archive_never_saw_keeps_a_deleted_record_narrow(cmis_url):
+    """Found by the state machine (CI, 2026-12-04): a page moved to staff, deleted, restored, made
+    public by a move without an edit and deleted again, all between two runs. The archive learns
+    the restore (staff) and the second deletion, never the move to public: the deleted record stays
+    readable by archive admins and records only, not by the sysops the source names. Narrower
+    than the source, never wider."""
+    history = OneItemHistory()
+    try:
+        history.first_filing(sensitive=False, restricted=False)
+        history.move_into_a_restricted_area(("group:staff",))
+        history.delete()
+        history.restore()
+        history.make_public()
+        history.delete()
+        history.run()
+        assert acls(history.archive, history.key) == [ADMINS_AND_RECORDS]
+    finally:
+        history.teardown()
