@@ -23,7 +23,10 @@ import unicodedata
 
 
 def fold(text: str) -> str:
-    """Case- and accent-free form of ``text``, for equality and substring matching."""
+    """Case- and accent-free form of ``text``, for equality and substring matching. ASCII text
+    (most titles, names and rule values) has nothing to decompose: its lower case is its fold."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFKD", bare.casefold())

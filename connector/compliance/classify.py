@@ -355,7 +355,7 @@ class LedgerState:
 
     def is_restricted(self, people: Iterable[str]) -> bool:
         self._fresh()
-        return any(p and fold(p) in self._restricted for p in people)
+        return bool(self._restricted) and any(p and fold(p) in self._restricted for p in people)
 
 
 def build(config, repo, ledger, profile) -> Classifier:

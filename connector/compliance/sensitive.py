@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from ..errors import ConfigError
 from ..model import Content
@@ -71,7 +71,7 @@ _PHONE = re.compile(r"(?:\+(?<![\w+/.-]\+)[1-9]\d{0,2}[ ./-]?(?:\(0\)[ ]?)?"   #
                     r"\d[\d ./-]{4,16}\d(?![\w-])")
 _IBAN_SHAPE = re.compile(r"[A-Z](?<![A-Za-z0-9][A-Z])[A-Z]\d{2}(?: ?[A-Z0-9]{1,4}){2,8}(?![A-Za-z0-9])")
 # possessive: nothing to give back, the run is maximal either way
-_SEVEN_DIGITS = _ascii_twin(r"\d(?:[ ./()-]?+\d){6,}+")
+_SEVEN_DIGITS = re.compile(r"\d(?:[ ./()-]?+\d){6,}+")
 _DOUBLED = str.maketrans("0123456789", "0246813579")   # Luhn: 2d, minus 9 above 9
 _DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$")
 
@@ -174,6 +174,33 @@ CARD_MIN = 13                          # characters of the shortest card number 
 CARD_GAP = 16                          # long runs this close are one span: one regex call, not two
 
 
+def _run_class_table() -> bytes:
+    """ASCII digits: ``9``; the separators a run allows: ``s``; anything else: ``x``."""
+    table = bytearray(b"x" * 256)
+    for char in b"0123456789":
+        table[char] = ord("9")
+    for char in b" ./()-":
+        table[char] = ord("s")
+    return bytes(table)
+
+
+_RUN_CLASS = _run_class_table()
+_SEVEN_DIGITS_IN_CLASSES = re.compile(rb"9(?:s?+9){6,}+")   # _SEVEN_DIGITS, one class per character
+
+
+def _digit_runs(text: str) -> Iterator[tuple[int, int]]:
+    """The spans of ``_SEVEN_DIGITS`` in ``text``, in order. ASCII text is searched as its
+    character classes (one C pass): a bytes pattern of literals tries each position in a third of
+    the time ``[0-9]`` and ``[ ./()-]`` take on str, which matters on digit-dense text (hashes, ids).
+
+    >>> list(_digit_runs("sha 3ef9a4c5 call 030 1234567."))
+    [(18, 29)]
+    """
+    if not text.isascii():   # another script's digits are digits too (\d)
+        return (match.span() for match in _SEVEN_DIGITS.finditer(text))
+    return (match.span() for match in _SEVEN_DIGITS_IN_CLASSES.finditer(text.encode("ascii").translate(_RUN_CLASS)))
+
+
 def numeric_regions(text: str) -> tuple[str, list[tuple[int, int]]]:
     """The parts of ``text`` around runs of seven or more digits, joined by blank lines, and the
     spans in that string that hold the runs long enough to hold a card number (``find_cards``;
@@ -194,8 +221,7 @@ def numeric_regions(text: str) -> tuple[str, list[tuple[int, int]]]:
     long_runs: list[tuple[int, int]] = []
     start = end = -REGION_BEFORE - 1
     offset = 0                                       # where the current region begins in the result
-    for match in _SEVEN_DIGITS[text.isascii()].finditer(text):
-        run_start, run_end = match.span()
+    for run_start, run_end in _digit_runs(text):
         if run_start - REGION_BEFORE > end:          # a new region
             if end > 0:
                 parts.append(text[start:end])

@@ -187,6 +187,16 @@ def test_blanking_in_one_pass_is_blanking_span_by_span(text, spans):
     assert sensitive._blank(text, spans) == expected
 
 
+@settings(max_examples=600, deadline=None)
+@given(st.text(alphabet="0123456789 ./()-ab?\n٣ä", max_size=80))
+def test_runs_found_in_the_character_classes_are_the_runs_of_the_plain_pattern(text):
+    """Counter-example search: the runs found in ASCII text's character classes are the spans the
+    plain pattern finds in the text (other scripts' digits, a literal "?" and double separators
+    included)."""
+    exact = [m.span() for m in re.finditer(r"\d(?:[ ./()-]?\d){6,}", text)]
+    assert list(sensitive._digit_runs(text)) == exact
+
+
 def test_digit_dense_text_is_scanned_in_full():
     """Hex digests on every line put digit runs everywhere; a number at the very end is still found."""
     lines = "".join(f"sha256 {hashlib.sha256(str(n).encode()).hexdigest()} ok\n" for n in range(500))
