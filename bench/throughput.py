@@ -57,10 +57,12 @@ CONTENDERS = ("ours", "raw", "bare")
 # --- the child processes ------------------------------------------------------------------
 def child_ours(args) -> dict:
     sys.path.insert(0, os.path.join(ROOT, "bench"))
-    from common import ListSource, page, write_config
+    from common import ListSource, page, write_config   # the bench's own, as RAW imports it
+    gc.disable()   # as the CLI does while its modules are imported (connector/cli/__init__.py)
     from connector.cmis import client
     from connector.archive import Archive
     from connector.pipeline import Pipeline
+    gc.enable()
     imported = time.time()
     gc.freeze()   # as the CLI does once its imports are done (connector/cli/app.py)
 

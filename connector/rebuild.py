@@ -23,7 +23,7 @@ import logging
 from .access import acl_digest
 from .cmis import schema
 from .cmis.filer import version_from_properties
-from .compliance import anchors, holds, subject
+from .compliance import holds
 from .compliance.classify import RESTRICTED_REASON
 from .compliance.select import as_list
 from .errors import ArchiveLost
@@ -135,6 +135,9 @@ def rebuild_ledger(archive) -> tuple[int, int]:
     for key in deleted_keys:
         ledger.set_access(key, access_label(Visibility.restricted("deleted in the source")), acls.get(key, ""),
                           deleted=True)
+    # the audit segments' readers, imported here: every run imports this module for
+    # check_archive, and only a rebuild reads the segments back
+    from .compliance import anchors, subject
     trail = anchors.restore(archive, {"hold-add", "hold-remove", "hold-released", "subject-restrict"})
     active = holds.restore(ledger, trail, held)
     subjects = subject.restore(ledger, trail, marked)

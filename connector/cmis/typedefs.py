@@ -22,8 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from lxml import etree
-
 from . import schema
 from .profiles import Profile
 
@@ -113,7 +111,10 @@ def profile_hint(cmis_version: str, profile: Profile) -> str | None:
 
 
 def render(definitions: list[dict]) -> bytes:
-    """The type definitions as a CMIS XML type-definition file (``cmisra:type`` elements)."""
+    """The type definitions as a CMIS XML type-definition file (``cmisra:type`` elements).
+    lxml is imported here, not with the module: a sync imports this module for ``type_status``
+    and never writes XML (4-5 ms of every process start)."""
+    from lxml import etree
     root = etree.Element(f"{{{schema.NAMESPACE}}}typeDefinitions",
                          nsmap={None: CMIS, "cmisra": CMISRA, "xsi": XSI, "sa": schema.NAMESPACE})
     root.append(etree.Comment(" Generated from connector/cmis/schema.py by `socialarchive docs cmis10-type`; "
@@ -140,6 +141,7 @@ def write(path: str | Path) -> None:
     Path(path).write_bytes(cmis10_type_file())
 
 
-def _text(parent: etree._Element, name: str, value) -> None:
+def _text(parent, name: str, value) -> None:
+    from lxml import etree
     etree.SubElement(parent, f"{{{CMIS}}}{name}").text = ("true" if value else "false") if isinstance(value, bool) \
         else str(value)
