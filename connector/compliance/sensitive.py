@@ -186,19 +186,23 @@ def _run_class_table() -> bytes:
 
 _RUN_CLASS = _run_class_table()
 _SEVEN_DIGITS_IN_CLASSES = re.compile(rb"9(?:s?+9){6,}+")   # _SEVEN_DIGITS, one class per character
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 def _digit_runs(text: str) -> Iterator[tuple[int, int]]:
     """The spans of ``_SEVEN_DIGITS`` in ``text``, in order. ASCII text is searched as its
     character classes (one C pass): a bytes pattern of literals tries each position in a third of
     the time ``[0-9]`` and ``[ ./()-]`` take on str, which matters on digit-dense text (hashes, ids).
+    Text with umlauts or other letters outside ASCII is searched so too, unless it holds another
+    script's digits: those only ``\\d`` finds, looking up each character's Unicode category.
 
     >>> list(_digit_runs("sha 3ef9a4c5 call 030 1234567."))
     [(18, 29)]
     """
-    if not text.isascii():   # another script's digits are digits too (\d)
-        return (match.span() for match in _SEVEN_DIGITS.finditer(text))
-    return (match.span() for match in _SEVEN_DIGITS_IN_CLASSES.finditer(text.encode("ascii").translate(_RUN_CLASS)))
+    if not text.isascii() and any(char.isdecimal() for char in _NON_ASCII.findall(text)):
+        return (match.span() for match in _SEVEN_DIGITS.finditer(text))   # another script's digits (\d)
+    classes = text.encode("ascii", "replace").translate(_RUN_CLASS)    # other characters: "?", then "x"
+    return (match.span() for match in _SEVEN_DIGITS_IN_CLASSES.finditer(classes))
 
 
 def numeric_regions(text: str) -> tuple[str, list[tuple[int, int]]]:
