@@ -191,8 +191,8 @@ _NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 def _digit_runs(text: str) -> Iterator[tuple[int, int]]:
     """The spans of ``_SEVEN_DIGITS`` in ``text``, in order. ASCII text is searched as its
-    character classes (one C pass): a bytes pattern of literals tries each position in a third of
-    the time ``[0-9]`` and ``[ ./()-]`` take on str, which matters on digit-dense text (hashes, ids).
+    character classes (one C pass): a bytes pattern of literals takes 0.35-0.75 of the time that
+    ``[0-9]`` and ``[ ./()-]`` take on str, which matters on digit-dense text (hashes, ids).
     Text with umlauts or other letters outside ASCII is searched so too, unless it holds another
     script's digits: those only ``\\d`` finds, looking up each character's Unicode category.
 
