@@ -26,12 +26,13 @@ import gc
 # until the process ends: the collector's passes over them while they are made find nothing to
 # free and cost ~12 ms of every command's start (5 %, `bench/throughput.py` counts spawn to exit).
 # So it pauses for them, and ``main`` freezes what they made (``app._freeze_startup_objects``).
+# No try/finally: the imports stay at the top (tests/unit/test_cli_package.py), and an import
+# that fails leaves no CLI to run anyway.
 _collecting = gc.isenabled()
 gc.disable()
-try:
-    from .app import main
-finally:
-    if _collecting:
-        gc.enable()
+from .app import main  # noqa: E402  (after the pause, on purpose)
+
+if _collecting:
+    gc.enable()
 
 __all__ = ["main"]

@@ -5,6 +5,8 @@ and every command of the app comes from the package."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -48,3 +50,12 @@ def test_every_command_is_defined_in_the_package():
             yield from walk(sub)
     outside = [c.name for c in walk(main) if not c.callback.__module__.startswith("connector.cli")]
     assert outside == []
+
+
+def test_importing_the_cli_leaves_the_collector_as_it_found_it():
+    """The collector pauses while the CLI's modules are imported (start-up time) and runs again
+    after; a process that had switched it off keeps it off."""
+    check = "import gc, sys; {0} import connector.cli; sys.exit(0 if gc.isenabled() is {1} else 1)"
+    for before, expected in (("", True), ("gc.disable();", False)):
+        done = subprocess.run([sys.executable, "-c", check.format(before, expected)], cwd=ROOT)
+        assert done.returncode == 0, (before, expected)
