@@ -188,9 +188,8 @@ def child_environment() -> dict[str, str]:
 def empty_repository(url: str) -> int:
     """Delete every folder under the root of the bench's private server (the warm-up's), with what
     it holds; how many. A bench-only clean-up: the archive itself never deletes."""
-    import requests
-    session = requests.Session()
-    session.auth = ("admin", "admin")
+    from common import raw_session
+    session = raw_session()
     children = session.get(f"{url}/A1/root", params={"cmisselector": "children", "succinct": "true",
                                                       "maxItems": "10000"}, timeout=60).json()
     deleted = 0
@@ -282,11 +281,10 @@ def main() -> None:
                 url = fresh_server(args.port, args.state)
                 template = os.path.join(tempfile.mkdtemp(prefix="sa-bench-"), "template.json")
                 offset += 10 ** 6
-                for name in CONTENDERS:   # warm-up: OURS first (it writes the template), then deleted
+                warm_up = {"ours": {"template_out": template}, "raw": {"template": template}, "bare": {}}
+                for name, extra in warm_up.items():   # OURS first (it writes the template), then deleted
                     offset += 10 ** 5
-                    spawn(name, url, max(args.warm_up, 20), workers, offset, args.size,
-                          **({"template": template} if name == "raw" else {"template_out": template}
-                             if name == "ours" else {}))
+                    spawn(name, url, max(args.warm_up, 20), workers, offset, args.size, **extra)
                 empty_repository(url)
                 order = CONTENDERS[r % 3:] + CONTENDERS[:r % 3]
                 for name in order:
