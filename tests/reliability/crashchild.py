@@ -9,7 +9,11 @@ for the crash tests (each a count: SIGKILL at that call, 1-based; unset = off):
   copy for the next run);
 - ``SA_KILL_BEFORE_GROUP_COMMIT``: when a group's audit batch is durable (its entries fsynced), before
   the ledger transaction that records the group commits: every version of the group was
-  acknowledged and audited, the ledger never hears of any of them.
+  acknowledged and audited, the ledger never hears of any of them;
+- ``SA_KILL_AFTER_WRITES``: once the repository acknowledged that many versions (creates and
+  check-ins, on any worker): the bound on how far a run killed by the parent's timer got. The
+  worker window lets the repository run far ahead of the ledger (up to 64 objects, the whole crash
+  corpus), so a bound on ledger rows does not bound what the next runs find already written.
 
 The parent kills at random moments too (a timer and ``Popen.kill``).
 """
@@ -20,6 +24,7 @@ import json
 import os
 import signal
 import sys
+import threading
 
 
 def _die() -> None:
@@ -87,6 +92,20 @@ def install() -> None:
             _die()
         return pwc
     client.CmisRepository.check_out = check_out
+
+    written_hit = _countdown("SA_KILL_AFTER_WRITES")
+    written_lock = threading.Lock()
+
+    def acknowledged(write):
+        def counted(self, *args, **kwargs):
+            acked = write(self, *args, **kwargs)
+            with written_lock:
+                if written_hit():
+                    _die()
+            return acked
+        return counted
+    client.CmisRepository.create_document = acknowledged(client.CmisRepository.create_document)
+    client.CmisRepository.check_in = acknowledged(client.CmisRepository.check_in)
 
 
 if __name__ == "__main__":
