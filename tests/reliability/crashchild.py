@@ -10,12 +10,18 @@ for the crash tests (each a count: SIGKILL at that call, 1-based; unset = off):
 - ``SA_KILL_BEFORE_GROUP_COMMIT``: when a group's audit batch is durable (its entries fsynced), before
   the ledger transaction that records the group commits: every version of the group was
   acknowledged and audited, the ledger never hears of any of them;
-- ``SA_KILL_AFTER_WRITES``: once the repository acknowledged that many versions (creates and
-  check-ins, on any worker): the bound on how far a run killed by the parent's timer got. The
-  worker window lets the repository run far ahead of the ledger (up to 64 objects, the whole crash
-  corpus), so a bound on ledger rows does not bound what the next runs find already written.
+- ``SA_STALL_AFTER_WRITES``: the bound on how far any one run gets: that many version writes
+  (creates and check-ins, on any worker) go through, every later one hangs, and the process dies
+  ``STALL_GRACE`` seconds later unless another switch fires first. The worker window lets the
+  repository run far ahead of the ledger (up to 64 objects, the whole crash corpus, even on one
+  worker: its commits wait while it is busy), so neither a timer nor a hook at the n-th ledger
+  commit bounds what the next runs find already written. A hang, not a kill at the bound: in the
+  grace the run goes on as it would with a slow repository (the caller lists, and commits what
+  was acknowledged where the window would), so another switch can still fire first.
 
-The parent kills at random moments too (a timer and ``Popen.kill``).
+Each switch says on stderr which one fired (``crashchild: SIGKILL by SA_...``), so the parent knows
+whether a run died at its hook or at the bound. The parent kills at random moments too (a timer
+and ``Popen.kill``).
 """
 from __future__ import annotations
 
@@ -27,18 +33,28 @@ import sys
 import threading
 
 
-def _die() -> None:
-    sys.stderr.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
+KILLED_BY = "crashchild: SIGKILL by "
+STALL_GRACE = 5.0
+
+
+def _killer(var: str):
+    """A ``die()`` that says on stderr it was ``var`` that fired, then SIGKILLs this process."""
+    def die() -> None:
+        sys.stderr.write(f"\n{KILLED_BY}{var}\n")
+        sys.stderr.flush()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return die
 
 
 def _countdown(var: str):
+    """``hit()`` counts a call; at the env var's count it returns the ``die`` for that var."""
     target = int(os.environ.get(var) or 0)
     calls = {"n": 0}
+    die = _killer(var)
 
-    def hit() -> bool:
+    def hit():
         calls["n"] += 1
-        return target > 0 and calls["n"] == target
+        return die if target > 0 and calls["n"] == target else None
     return hit
 
 
@@ -50,8 +66,8 @@ def install() -> None:
     original_commit = store.Ledger.commit_version
 
     def commit_version(self, *args, **kwargs):
-        if commit_hit():
-            _die()
+        if die := commit_hit():
+            die()
         return original_commit(self, *args, **kwargs)
     store.Ledger.commit_version = commit_version
 
@@ -59,7 +75,7 @@ def install() -> None:
     original_append = audit.AuditLog.append
 
     def append(self, event, **fields):
-        if audit_hit():
+        if die := audit_hit():
             line = json.dumps({"seq": self._seq + 1, "actor": self.actor, "event": event, **fields,
                                "prev": self._prev}, sort_keys=True, default=str)
             batch = getattr(self, "_batch", None)
@@ -68,7 +84,7 @@ def install() -> None:
             with open(self.path, "a", encoding="utf-8") as fh:
                 fh.write(line[: len(line) // 2])
                 fh.flush()
-            _die()
+            die()
         return original_append(self, event, **fields)
     audit.AuditLog.append = append
 
@@ -79,8 +95,8 @@ def install() -> None:
     def batch(self):
         with original_batch(self):
             yield
-        if group_hit():
-            _die()
+        if die := group_hit():
+            die()
     audit.AuditLog.batch = batch
 
     checkout_hit = _countdown("SA_KILL_AFTER_CHECKOUT")
@@ -88,25 +104,43 @@ def install() -> None:
 
     def check_out(self, object_id):
         pwc = original_check_out(self, object_id)
-        if checkout_hit():
-            _die()
+        if die := checkout_hit():
+            die()
         return pwc
     client.CmisRepository.check_out = check_out
 
-    written_hit = _countdown("SA_KILL_AFTER_WRITES")
-    written_lock = threading.Lock()
+    _bound_writes(int(os.environ.get("SA_STALL_AFTER_WRITES") or 0))
 
-    def acknowledged(write):
+
+def _bound_writes(bound: int) -> None:
+    """The first ``bound`` version writes (creates and check-ins, on any worker) go through; every
+    later one waits forever, and the process dies STALL_GRACE seconds after the first wait. At most
+    ``bound`` new versions a run, however far the window lets the writes run ahead of the ledger."""
+    if not bound:
+        return
+    from connector.cmis import client
+    die = _killer("SA_STALL_AFTER_WRITES")
+    started = {"writes": 0, "stalled": False}
+    lock = threading.Lock()
+
+    def stall() -> None:
+        with lock:
+            if not started["stalled"]:
+                started["stalled"] = True
+                threading.Timer(STALL_GRACE, die).start()
+        threading.Event().wait()
+
+    def bounded(write):
         def counted(self, *args, **kwargs):
-            acked = write(self, *args, **kwargs)
-            with written_lock:
-                if written_hit():
-                    _die()
-            return acked
+            with lock:
+                allowed = started["writes"] < bound
+                started["writes"] += allowed
+            if not allowed:
+                stall()
+            return write(self, *args, **kwargs)
         return counted
-    client.CmisRepository.create_document = acknowledged(client.CmisRepository.create_document)
-    client.CmisRepository.check_in = acknowledged(client.CmisRepository.check_in)
-
+    client.CmisRepository.create_document = bounded(client.CmisRepository.create_document)
+    client.CmisRepository.check_in = bounded(client.CmisRepository.check_in)
 
 if __name__ == "__main__":
     install()
