@@ -34,6 +34,7 @@ import threading
 
 
 KILLED_BY = "crashchild: SIGKILL by "
+STALL_AFTER_WRITES = "SA_STALL_AFTER_WRITES"
 STALL_GRACE = 5.0
 
 
@@ -109,7 +110,7 @@ def install() -> None:
         return pwc
     client.CmisRepository.check_out = check_out
 
-    _bound_writes(int(os.environ.get("SA_STALL_AFTER_WRITES") or 0))
+    _bound_writes(int(os.environ.get(STALL_AFTER_WRITES) or 0))
 
 
 def _bound_writes(bound: int) -> None:
@@ -119,7 +120,7 @@ def _bound_writes(bound: int) -> None:
     if not bound:
         return
     from connector.cmis import client
-    die = _killer("SA_STALL_AFTER_WRITES")
+    die = _killer(STALL_AFTER_WRITES)
     started = {"writes": 0, "stalled": False}
     lock = threading.Lock()
 
@@ -141,6 +142,7 @@ def _bound_writes(bound: int) -> None:
         return counted
     client.CmisRepository.create_document = bounded(client.CmisRepository.create_document)
     client.CmisRepository.check_in = bounded(client.CmisRepository.check_in)
+
 
 if __name__ == "__main__":
     install()

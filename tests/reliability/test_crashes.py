@@ -24,7 +24,7 @@ from connector import config
 from connector.audit import AuditLog, AuditLogDamaged, verify_chain
 
 from .conftest import ROOT, reliability_config, wiki_source
-from .crashchild import KILLED_BY
+from .crashchild import KILLED_BY, STALL_AFTER_WRITES
 from .helpers import STATE, assert_no_duplicates, checked_out, ledger_versions, open_archive, wiki_keys
 
 SEED = 1337
@@ -52,7 +52,6 @@ def _schedule(rng: random.Random) -> list[tuple[str, float, str]]:
 WRITE_CAP = 25
 HOOKS = {"commit": "SA_KILL_AT_COMMIT", "audit": "SA_KILL_IN_AUDIT", "checkout": "SA_KILL_AFTER_CHECKOUT",
          "group": "SA_KILL_BEFORE_GROUP_COMMIT"}
-BOUND = "SA_STALL_AFTER_WRITES"
 
 
 @pytest.mark.integration
@@ -65,11 +64,11 @@ def test_sigkill_at_random_moments_loses_nothing_and_files_nothing_twice(corpora
             "--source", "wiki", "--progress-interval", "600",
             "--since", corpus.since.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "--until", corpus.until.strftime("%Y-%m-%dT%H:%M:%SZ")]
-    base_env = {k: v for k, v in os.environ.items() if k not in (*HOOKS.values(), BOUND)}
+    base_env = {k: v for k, v in os.environ.items() if k not in (*HOOKS.values(), STALL_AFTER_WRITES)}
     base_env["PYTHONPATH"] = str(ROOT)
     runs = []   # (moment, at, return code, ledger rows after it, what killed it)
     for mode, at, workers in _schedule(random.Random(SEED)):
-        env = {**base_env, BOUND: str(WRITE_CAP)}
+        env = {**base_env, STALL_AFTER_WRITES: str(WRITE_CAP)}
         if mode in HOOKS:
             env[HOOKS[mode]] = str(int(at))
         proc = subprocess.Popen(args + ["--workers", workers], env=env, cwd=ROOT,
